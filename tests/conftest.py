@@ -1,0 +1,54 @@
+"""Shared fixtures: a tiny random Llama for mechanics, the embedded model for end-to-end checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+@pytest.fixture(scope="session")
+def embedded():
+    """The embedded SmolLM2-135M-Instruct and its tokenizer (converted once, then cached)."""
+    from seqsch.models import load_model
+
+    return load_model()
+
+
+@pytest.fixture(scope="session")
+def tiny(embedded):
+    """A tiny random Llama sharing the embedded tokenizer: fast, deterministic mechanics."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    _, tokenizer = embedded
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True, initializer_range=0.3,
+    )
+    model = LlamaForCausalLM(config).eval()
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return model, tokenizer
+
+
+@pytest.fixture(scope="session")
+def short_requests():
+    from seqsch.data import Request
+
+    prompts = [
+        "What is the capital of France?",
+        "Write a haiku about the sea.",
+        "List three prime numbers.",
+        "Explain what a KV cache is in one paragraph.",
+        "Say hello.",
+        "Translate 'good morning' into Spanish.",
+        "Give me a recipe for pancakes.",
+        "What is 2 + 2?",
+    ]
+    return [Request(f"q{i}", p) for i, p in enumerate(prompts)]

