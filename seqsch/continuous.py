@@ -12,21 +12,20 @@ fed in is the scheduling lever: input order (FIFO) or shortest-predicted-first f
     run = generate_continuous(model, tokenizer, requests, DecodingConfig(max_new_tokens=64))
     run = generate_continuous(model, tokenizer, requests, config, order=order_for_priority(lengths))
 
-What works with transformers 5.19 (checked on CPU, fp32, sdpa; tests/test_continuous.py):
-- Greedy decoding gives the tokens of `seqsch.generate.generate`. The engine keeps the model's
-  attention (sdpa, or eager as "paged|eager"; auto-switching to flash attention is turned off) and
-  restores it when it stops. CUDA graphs, compile and async batching stay off on CPU.
-- seqsch's repetition penalty (last `penalty_window` generated tokens, EOS spared) runs inside the
-  engine as a per-request logits processor, `RecentPenalty`. The engine's public API takes no
-  custom processors (it builds them from the GenerationConfig and drops transformers' own
-  `repetition_penalty`, which is marked unsupported), so the processor is added to the manager's
-  list before its thread starts; it needs synchronous batching without CUDA graphs or compile,
-  which this module then forces. Greedy + penalty matches the static generator too.
-- Sampling (temperature, top_p) uses the engine's warpers and `torch.multinomial` on the global
-  RNG, which the engine seeds with `torch.manual_seed(config.seed)`: reproducible run to run, but
-  not the static generator's token stream.
-- Prefix sharing (reuse of cached prompt blocks) is off by default: with it on, the engine sorts
-  the requests it is given, and computed KV reused across batches breaks exact equality.
+What works with transformers 5.19 on CPU (fp32; tests/test_continuous.py):
+- Greedy decoding gives the tokens of `seqsch.generate.generate`, also with seqsch's repetition
+  penalty (the "embedded" preset). The model keeps its attention ("sdpa"; "eager" runs as
+  "paged|eager"): auto-switching to flash attention is off, and the original is restored.
+  CUDA graphs, compile and async batching are off on CPU (the engine's own defaults there).
+- The penalty (last `penalty_window` generated tokens, EOS spared) runs as `RecentPenalty`, an
+  engine logits processor. The engine takes no custom processors through its API (it builds them
+  from the GenerationConfig and drops transformers' `repetition_penalty` as unsupported), so it
+  joins the manager's list before the thread starts. It reads request states on the host before
+  each pass, so with it CUDA graphs and async batching are forced off on GPUs too.
+- Sampling (temperature, top_p) uses the engine's warpers and `torch.multinomial` after the
+  engine's `torch.manual_seed(config.seed)`: reproducible, not the static generator's stream.
+- `allow_prefix_sharing=True` reuses cached prompt blocks (shared chat-template prefixes); it
+  matched static greedy on a small check, and is off by default so timings reflect scheduling.
 """
 
 from __future__ import annotations
@@ -53,9 +52,8 @@ MIN_BLOCK_SIZE = 4  # the engine's lower bound on page_size
 
 
 class RecentPenalty(ContinuousBatchingLogitsProcessor):
-    """seqsch's repetition penalty as an engine processor. Before each forward pass (host side,
-    synchronous batching) it reads the latest generated tokens of every request that gets a new
-    token; windows are padded with a spared id, so the padding is never penalised."""
+    """seqsch's repetition penalty in the engine: before each pass it reads the latest answer
+    tokens of the requests getting a token, padded with a spared id (never penalised)."""
 
     supported_kwargs: dict[str, type] = {}
     ignored_kwargs: tuple[str, ...] = ()
@@ -66,14 +64,15 @@ class RecentPenalty(ContinuousBatchingLogitsProcessor):
         self.recent_tokens: torch.Tensor | None = None  # [rows, width] for the coming pass
 
     def fill_defaults(self, int32_tensor: torch.Tensor) -> None:
-        int32_tensor.zero_()
+        int32_tensor.zero_()  # the engine's per-request argument row: unused here
 
     def prepare_tensor_args(self, requests_with_new_token: list) -> torch.Tensor:
         windows = []
         for future in requests_with_new_token:
-            state = future.state  # a request re-prefilled after eviction holds answer tokens there
-            earlier = state.initial_tokens[state._true_initial_tokens :] if state._true_initial_tokens else []
-            windows.append((earlier + state.generated_tokens)[-self.window :])
+            state = future.state  # after an eviction, earlier answer tokens join the prompt
+            num_prompt_tokens = state._true_initial_tokens or len(state.initial_tokens)
+            answer = state.initial_tokens[num_prompt_tokens:] + state.generated_tokens
+            windows.append(answer[-self.window :])
         width = max((len(w) for w in windows), default=0)
         pad_id = self.spare_token_ids[0]
         rows = [w + [pad_id] * (width - len(w)) for w in windows]
@@ -93,10 +92,8 @@ def check_order(order: Sequence[int] | None, num_requests: int) -> list[int]:
         return list(range(num_requests))
     order = [int(i) for i in order]
     if sorted(order) != list(range(num_requests)):
-        raise ValueError(
-            f"order must be a permutation of 0..{num_requests - 1} (each request once), got "
-            f"{len(order)} indices: {order[:8]}{'...' if len(order) > 8 else ''}"
-        )
+        raise ValueError(f"order must be a permutation of 0..{num_requests - 1} (each request "
+                         f"once), got {len(order)} indices: {order[:8]}")
     return order
 
 
@@ -106,17 +103,54 @@ def default_num_blocks(max_sequence_tokens: int, num_concurrent: int, block_size
     return math.ceil(num_concurrent * blocks_per_request * CACHE_HEADROOM)
 
 
-def engine_generation_config(config: DecodingConfig, stop_ids: list[int], pad_id) -> GenerationConfig:
-    """The GenerationConfig the engine builds its sampler from (greedy: no warpers at all)."""
-    if config.is_greedy:
-        return GenerationConfig(
-            do_sample=False, max_new_tokens=config.max_new_tokens, eos_token_id=stop_ids,
-            pad_token_id=pad_id,
-        )
+def engine_generation_config(
+    config: DecodingConfig, stop_ids: list[int], pad_id: int | None
+) -> GenerationConfig:
+    """What the engine builds its sampler from: no warpers when greedy, no top-k ever."""
+    is_greedy = config.is_greedy
+    sampling = {} if is_greedy else {"temperature": config.temperature, "top_p": config.top_p}
     return GenerationConfig(
-        do_sample=True, temperature=config.temperature, top_p=config.top_p, top_k=None,
-        max_new_tokens=config.max_new_tokens, eos_token_id=stop_ids, pad_token_id=pad_id,
+        do_sample=not is_greedy, top_k=None, max_new_tokens=config.max_new_tokens,
+        eos_token_id=stop_ids, pad_token_id=pad_id, **sampling,
     )
+
+
+def run_engine(
+    manager, prompts: Sequence[Sequence[int]], order: list[int], max_new_tokens: int,
+    stop_ids: list[int], quiet: bool,
+) -> dict:
+    """Allocate the cache, queue the prompts in `order`, start the engine's thread and collect
+    each finished request (keyed by input index). The manager is stopped on every exit path."""
+    device, outputs = manager.model.device, {}
+    try:
+        setup_start = now_s(device)
+        manager.warmup()  # allocates the paged cache (and captures CUDA graphs when enabled)
+        setup_s = now_s(device) - setup_start
+        for index in order:  # queued before the thread starts, so it drains them in this order
+            manager.add_request(prompts[index], request_id=str(index),
+                                max_new_tokens=max_new_tokens, eos_token_id=stop_ids)
+        run_start = now_s(device)
+        manager.start()
+        with tqdm(total=len(order), desc="requests", disable=quiet) as bar:
+            while len(outputs) < len(order):
+                output = manager.get_result(timeout=0.1)
+                if output is None:
+                    if not manager.is_running():
+                        error = manager.background_thread_status.fatal_error
+                        raise RuntimeError(f"the continuous-batching engine stopped: {error}")
+                    continue
+                if output.error is not None:
+                    raise RuntimeError(f"request {output.request_id} failed: {output.error}")
+                if output.is_finished():
+                    outputs[int(output.request_id)] = output
+                    bar.update(1)
+        wall_s = now_s(device) - run_start
+    finally:  # a flush-stop would wait for every queued request after an error
+        is_interrupted = len(outputs) < len(order)
+        manager.stop(block=True, keep_for_next_session=False, hard_stop=is_interrupted)
+        manager.destroy()
+    return {"outputs": outputs, "run_start": run_start, "wall_s": wall_s, "setup_s": setup_s,
+            "num_forward_passes": getattr(manager, "current_batch", 0)}
 
 
 def generate_continuous(
@@ -134,11 +168,9 @@ def generate_continuous(
     config = config or DecodingConfig()
     if not requests:
         raise ValueError("no requests given: pass at least one Request")
-    if max_requests < 1 or max_batch_tokens < 1:
-        raise ValueError(f"max_requests and max_batch_tokens must be >= 1, got "
-                         f"{max_requests} and {max_batch_tokens}")
-    if block_size < MIN_BLOCK_SIZE:
-        raise ValueError(f"block_size must be >= {MIN_BLOCK_SIZE}, got {block_size}")
+    if min(max_requests, max_batch_tokens) < 1 or block_size < MIN_BLOCK_SIZE:
+        raise ValueError(f"need max_requests >= 1, max_batch_tokens >= 1, block_size >= "
+                         f"{MIN_BLOCK_SIZE}; got {max_requests}, {max_batch_tokens}, {block_size}")
     order = check_order(order, len(requests))
     prompts = prompts if prompts is not None else encode_prompts(tokenizer, requests)
     if len(prompts) != len(requests):
@@ -166,46 +198,24 @@ def generate_continuous(
         use_async_batching=False if is_penalised else None,
     )
     original_attn = model.config._attn_implementation
-    manager = model.init_continuous_batching(
-        generation_config=engine_generation_config(config, stop_ids, tokenizer.pad_token_id),
-        continuous_batching_config=engine_config,
-    )
-    outputs: dict[int, object] = {}
-    try:
-        if is_penalised:
-            processors = manager.logit_processor
-            processors.logits_processor.insert(
-                0, RecentPenalty(config.repetition_penalty, config.penalty_window, stop_ids)
+    generation_config = engine_generation_config(config, stop_ids, tokenizer.pad_token_id)
+    # the engine calls torch.manual_seed(config.seed): keep the caller's random state
+    with torch.random.fork_rng(devices=[] if device.type == "cpu" else None):
+        try:
+            manager = model.init_continuous_batching(
+                generation_config=generation_config, continuous_batching_config=engine_config
             )
-            processors.tensors_required += 1
-            processors.do_processing = True
-        manager.warmup()  # allocates the paged cache (and captures CUDA graphs when enabled)
-        resolved = manager.continuous_batching_config
-        for index in order:  # queued before the thread starts, so it drains them in this order
-            manager.add_request(prompts[index], request_id=str(index),
-                                max_new_tokens=config.max_new_tokens, eos_token_id=stop_ids)
-        run_start = now_s(device)
-        manager.start()
-        with tqdm(total=len(requests), desc="requests", disable=quiet) as bar:
-            while len(outputs) < len(requests):
-                output = manager.get_result(timeout=0.1)
-                if output is None:
-                    if not manager.is_running():
-                        error = manager.background_thread_status.fatal_error
-                        raise RuntimeError(f"the continuous-batching engine stopped: {error}")
-                    continue
-                if output.error is not None:
-                    raise RuntimeError(f"request {output.request_id} failed: {output.error}")
-                if output.is_finished():
-                    outputs[int(output.request_id)] = output
-                    bar.update(1)
-        wall_s = now_s(device) - run_start
-        num_passes = getattr(manager, "current_batch", 0)
-    finally:
-        manager.stop(block=True, keep_for_next_session=False)
-        manager.destroy()
-        if model.config._attn_implementation != original_attn:
-            model.set_attn_implementation(original_attn)
+            if is_penalised:  # no public hook for custom processors: join the engine's list
+                penalty = RecentPenalty(config.repetition_penalty, config.penalty_window, stop_ids)
+                manager.logit_processor.logits_processor.insert(0, penalty)
+                manager.logit_processor.tensors_required += 1
+                manager.logit_processor.do_processing = True
+            timing = run_engine(manager, prompts, order, config.max_new_tokens, stop_ids, quiet)
+        finally:  # the engine restores it on stop; this covers failures before the start too
+            if model.config._attn_implementation != original_attn:
+                model.set_attn_implementation(original_attn)
+    outputs, run_start, wall_s = timing["outputs"], timing["run_start"], timing["wall_s"]
+    resolved = manager.continuous_batching_config
 
     results = []
     for index, request in enumerate(requests):
@@ -218,7 +228,7 @@ def generate_continuous(
             num_prompt_tokens=len(prompts[index]), num_output_tokens=len(ids),
             is_finished=is_finished, is_capped=not is_finished, completion_s=end_s - run_start,
         ))
-    num_tokens = sum(r.num_output_tokens for r in results)
+    num_tokens, num_passes = sum(r.num_output_tokens for r in results), timing["num_forward_passes"]
     extra = {
         "order": order,
         "engine_config": {
@@ -228,6 +238,7 @@ def generate_continuous(
             "use_cuda_graph": list(resolved.cuda_graph_booleans),
             "use_async_batching": bool(resolved.use_async_batching),
         },
+        "setup_s": timing["setup_s"],  # paged-cache allocation, before the clock starts
         "num_forward_passes": num_passes,
         # new tokens per pass over the request limit: how full the decoding slots were
         "slot_occupancy": num_tokens / (num_passes * max_requests) if num_passes else 0.0,

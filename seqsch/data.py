@@ -130,7 +130,9 @@ def load_alpaca(path: str | Path, verbose: bool = True) -> list[Request]:
         raise ValueError(f"{path}: expected a JSON list of {{instruction, input, output}} records")
     requests, num_skipped = [], 0
     for index, record in enumerate(records):
-        instruction = str(record.get("instruction") or "").strip() if isinstance(record, dict) else ""
+        if not isinstance(record, dict):
+            record = {}
+        instruction = str(record.get("instruction") or "").strip()
         if not instruction:
             num_skipped += 1
             continue

@@ -48,7 +48,9 @@ def cpu_has_native_bf16() -> bool:
     return any(flag in flags for flag in ("amx_bf16", "avx512_bf16"))
 
 
-def resolve_dtype(dtype: str | torch.dtype = "auto", device: str | torch.device = "cpu") -> torch.dtype:
+def resolve_dtype(
+    dtype: str | torch.dtype = "auto", device: str | torch.device = "cpu"
+) -> torch.dtype:
     """`"auto"`: bf16 on CUDA with bf16 support (else fp16); on CPU bf16 where the CPU has native
     bf16, else fp32. Answer lengths differ slightly between dtypes, so results record the dtype."""
     if isinstance(dtype, torch.dtype):

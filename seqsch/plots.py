@@ -1,0 +1,98 @@
+"""Figures for the notebooks: one function per kind of plot, every axis titled with its unit.
+
+Figures are saved as PNG under `$SEQSCH_FIGURES` (set by `python -m seqsch.notebooks`), else
+the repository's `figures/`, named after the notebook and the figure.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+
+from seqsch.paths import FIGURES_DIR
+
+
+
+def figure_dir() -> Path:
+    path = Path(os.environ.get("SEQSCH_FIGURES") or FIGURES_DIR)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def save_figure(fig, name: str) -> Path:
+    """Save `fig` as `<figure dir>/<name>.png` and return the path."""
+    path = figure_dir() / f"{name}.png"
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    return path
+
+
+def length_histogram(
+    lengths_by_label: dict[str, Sequence[int]], max_new_tokens: int, bin_size: int = 50,
+    title: str = "Response lengths",
+):
+    """Histogram of answer lengths; the last bar holds answers cut by the cap (censored)."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    bins = list(range(0, max_new_tokens + bin_size, bin_size))
+    for label, lengths in lengths_by_label.items():
+        num_capped = sum(n >= max_new_tokens for n in lengths)
+        share = num_capped / max(1, len(lengths))
+        ax.hist(lengths, bins=bins, alpha=0.55, label=f"{label} ({share:.0%} cut at the cap)")
+    ax.set_xlabel("answer length (tokens)")
+    ax.set_ylabel("number of prompts")
+    ax.set_title(title)
+    ax.legend()
+    return fig
+
+
+def predicted_vs_actual(predicted: Sequence[float], actual: Sequence[float], title: str):
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.scatter(actual, predicted, s=12, alpha=0.6)
+    top = max(max(actual, default=1), max(predicted, default=1))
+    ax.plot([0, top], [0, top], color="gray", linestyle="--", label="perfect prediction")
+    ax.set_xlabel("actual length (tokens)")
+    ax.set_ylabel("predicted length (tokens)")
+    ax.set_title(title)
+    ax.legend()
+    return fig
+
+
+def step_time_by_position(batches, title: str = "Time per decoding step"):
+    """Each batch's step times against the token position (the context grows by one per step)."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for batch in batches:
+        positions = range(2, len(batch.step_s) + 2)
+        ax.plot(positions, [s * 1000 for s in batch.step_s], alpha=0.7,
+                label=f"{batch.num_rows} rows")
+    ax.set_xlabel("output token position")
+    ax.set_ylabel("step time (ms)")
+    ax.set_title(title)
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    ax.legend(unique.values(), unique.keys())
+    return fig
+
+
+def bar_chart(values: dict[str, float], ylabel: str, title: str, reference: float | None = None):
+    fig, ax = plt.subplots(figsize=(max(6, len(values) * 1.1), 4))
+    ax.bar(list(values), list(values.values()), color="tab:blue")
+    if reference is not None:
+        ax.axhline(reference, color="gray", linestyle="--")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.tick_params(axis="x", rotation=30)
+    return fig
+
+
+def line_chart(x: Sequence[float], series: dict[str, Sequence[float]], xlabel: str,
+               ylabel: str, title: str):
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for label, ys in series.items():
+        ax.plot(x, ys, marker="o", label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend()
+    return fig

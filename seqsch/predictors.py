@@ -1,0 +1,201 @@
+"""Response length predictors behind one interface, for the evaluation and the benchmark.
+
+Every source has a `name`, `predict(requests) -> list[int | None]` (None: no length could be
+read from the model's answer) and `last_predict_s`, the wall seconds of its last `predict`
+call: prediction time counts against throughput, as in the paper. Sources:
+
+* `constant`: the median longest answer length of the train records of a length file;
+* `pia`: zero-shot, the paper's length query in the chat template, greedy, <= 16 new tokens;
+* `lora`: the same query answered with the tuned adapter (`seqsch.lora`) switched on: it is
+  attached to the generating model itself and enabled only inside `predict`, so the model's
+  own answers stay those of the base model (as in the paper's code);
+* `probe`: an MLP on the last hidden state of the prompt's prefill (`seqsch.probe`).
+
+    predictor = make_predictor("lora", model, tokenizer, lengths="data/lengths.jsonl")
+    lengths = predictor.predict(requests); seconds = predictor.last_predict_s
+
+The oracle (`gt`) and `vanilla` sources belong to `seqsch.benchmark`.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from seqsch.data import Request
+from seqsch.decoding import DecodingConfig
+from seqsch.pia import make_query_prompt, parse_length
+
+DEFAULT_LENGTHS = Path("data/lengths-smollm2-sharegpt.jsonl")
+DEFAULT_ADAPTER_DIR = Path("data/lora-smollm2-length")
+ADAPTER_NAME = "length"
+MAX_QUERY_TOKENS = 16
+
+
+def load_length_adapter(model, adapter_dir: str | Path = DEFAULT_ADAPTER_DIR,
+                        adapter_name: str = ADAPTER_NAME) -> str:
+    """Attach the adapter in `adapter_dir` to `model` itself (no copy), disabled; return its name.
+
+    Loading twice under the same name is a no-op, so several predictors can share one model."""
+    adapter_dir = Path(adapter_dir)
+    if not (adapter_dir / "adapter_model.safetensors").is_file():
+        raise FileNotFoundError(f"no adapter in {adapter_dir}: train one with "
+                                "`python -m seqsch.perception train --predictor lora`")
+    if adapter_name not in (getattr(model, "peft_config", None) or {}):
+        model.load_adapter(str(adapter_dir), adapter_name=adapter_name)
+    model.disable_adapters()
+    return adapter_name
+
+
+@contextmanager
+def adapter_enabled(model, adapter_name: str = ADAPTER_NAME) -> Iterator[None]:
+    """Run the body with the length adapter on; it is switched off again on exit."""
+    model.set_adapter(adapter_name)
+    model.enable_adapters()
+    try:
+        yield
+    finally:
+        model.disable_adapters()
+
+
+class LengthPredictor(ABC):
+    """Base class: times `predict` and leaves the work to `_predict`."""
+
+    name: str = "predictor"
+    last_predict_s: float = 0.0
+
+    def predict(self, requests: Sequence[Request]) -> list[int | None]:
+        """One predicted answer length (tokens, EOS included) or None per request, in order."""
+        from seqsch.device import synchronize
+
+        start = time.perf_counter()
+        try:
+            predictions = self._predict(list(requests)) if requests else []
+        finally:
+            device = getattr(getattr(self, "model", None), "device", "cpu")
+            synchronize(device)
+            self.last_predict_s = time.perf_counter() - start
+        if len(predictions) != len(requests):
+            raise RuntimeError(f"{self.name}: {len(predictions)} predictions for "
+                               f"{len(requests)} requests")
+        return predictions
+
+    @abstractmethod
+    def _predict(self, requests: list[Request]) -> list[int | None]: ...
+
+
+class ConstantPredictor(LengthPredictor):
+    """The same length for every prompt: the train median (best constant for mean abs error)."""
+
+    name = "constant"
+
+    def __init__(self, length: int):
+        if length < 0:
+            raise ValueError(f"length must be >= 0, got {length}")
+        self.length = int(length)
+
+    @classmethod
+    def from_length_file(cls, path: str | Path = DEFAULT_LENGTHS) -> ConstantPredictor:
+        from seqsch.evaluation import constant_baseline
+        from seqsch.length_records import read_length_file
+
+        records = [r for r in read_length_file(path) if r.split == "train"]
+        if not records:
+            raise ValueError(f"{path} has no records with split 'train'")
+        return cls(constant_baseline([r.max_length for r in records], 1)[0])
+
+    def _predict(self, requests: list[Request]) -> list[int | None]:
+        return [self.length] * len(requests)
+
+
+class QueryPredictor(LengthPredictor):
+    """Ask the model the paper's length query and parse its greedy answer.
+
+    With `adapter_name` the named LoRA adapter (already on `model`, see
+    `seqsch.lora.load_length_adapter`) is switched on for these queries only. Prompts are
+    batched in order of their token length, which cuts padding in the prefill. After each call
+    `last_outputs` holds the raw answers and `num_missing` the count without a number."""
+
+    def __init__(self, model, tokenizer, name: str = "pia", adapter_name: str | None = None,
+                 batch_size: int = 16, max_new_tokens: int = MAX_QUERY_TOKENS,
+                 quiet: bool = True):
+        if batch_size < 1 or max_new_tokens < 1:
+            raise ValueError("batch_size and max_new_tokens must be >= 1")
+        self.model, self.tokenizer, self.name = model, tokenizer, name
+        self.adapter_name, self.batch_size, self.quiet = adapter_name, batch_size, quiet
+        self.decoding = DecodingConfig(max_new_tokens=max_new_tokens)
+        self.last_outputs: list[str] = []
+        self.num_missing = 0
+
+    def _predict(self, requests: list[Request]) -> list[int | None]:
+        from contextlib import nullcontext
+
+        from seqsch.generate import encode_prompts, generate
+        from seqsch.scheduler import Batch
+
+        queries = [Request(r.id, make_query_prompt(r.prompt)) for r in requests]
+        prompts = encode_prompts(self.tokenizer, queries)
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+        batches = [Batch(tuple(order[i : i + self.batch_size]), self.decoding.max_new_tokens)
+                   for i in range(0, len(order), self.batch_size)]
+        context = (adapter_enabled(self.model, self.adapter_name) if self.adapter_name
+                   else nullcontext())
+        with context:
+            run = generate(self.model, self.tokenizer, queries, self.decoding, batches=batches,
+                           prompts=prompts, quiet=self.quiet)
+        self.last_outputs = [result.text for result in run.results]
+        predictions = [parse_length(text) for text in self.last_outputs]
+        self.num_missing = sum(p is None for p in predictions)
+        return predictions
+
+
+def _make_constant(model, tokenizer, lengths=DEFAULT_LENGTHS, **_) -> LengthPredictor:
+    return ConstantPredictor.from_length_file(lengths)
+
+
+def _make_pia(model, tokenizer, batch_size: int = 16, quiet: bool = True, **_) -> LengthPredictor:
+    return QueryPredictor(model, tokenizer, "pia", batch_size=batch_size, quiet=quiet)
+
+
+def _make_lora(model, tokenizer, adapter=None, batch_size: int = 16, quiet: bool = True,
+               **_) -> LengthPredictor:
+    adapter_name = load_length_adapter(model, adapter or DEFAULT_ADAPTER_DIR)
+    return QueryPredictor(model, tokenizer, "lora", adapter_name, batch_size, quiet=quiet)
+
+
+def _make_probe(model, tokenizer, probe=None, batch_size: int = 16, quiet: bool = True,
+                **_) -> LengthPredictor:
+    from seqsch.probe import DEFAULT_PROBE_DIR, ProbePredictor
+
+    return ProbePredictor.from_dir(model, tokenizer, probe or DEFAULT_PROBE_DIR,
+                                   batch_size=batch_size, quiet=quiet)
+
+
+PREDICTORS: dict[str, Callable[..., LengthPredictor]] = {
+    "constant": _make_constant,
+    "pia": _make_pia,
+    "lora": _make_lora,
+    "probe": _make_probe,
+}
+PREDICTOR_OPTIONS = ("lengths", "adapter", "probe", "batch_size", "quiet")
+
+
+def make_predictor(name: str, model=None, tokenizer=None, **options) -> LengthPredictor:
+    """Build the predictor `name` (a key of PREDICTORS) for `model` and `tokenizer`.
+
+    Options (each predictor ignores the ones it does not need): `lengths` (length file, for
+    `constant`), `adapter` (LoRA folder, default data/lora-smollm2-length), `probe` (probe
+    folder, default data/probe-smollm2-length), `batch_size` (16), `quiet` (True: no progress
+    bars). None for a path means its default."""
+    if name not in PREDICTORS:
+        raise ValueError(f"unknown predictor {name!r}; choose one of {sorted(PREDICTORS)}")
+    unknown = set(options) - set(PREDICTOR_OPTIONS)
+    if unknown:
+        raise TypeError(f"unknown option(s) {sorted(unknown)}; known: {PREDICTOR_OPTIONS}")
+    if name != "constant" and (model is None or tokenizer is None):
+        raise ValueError(f"predictor {name!r} needs the model and its tokenizer")
+    options = {k: v for k, v in options.items() if v is not None}
+    return PREDICTORS[name](model, tokenizer, **options)

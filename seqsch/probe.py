@@ -1,0 +1,232 @@
+"""A length probe: a small MLP reading the LLM's last hidden state of the prompt.
+
+Instead of asking the model (`seqsch.lora`), the probe reads the prefill the scheduler runs
+anyway: the last-layer hidden states (after the final norm) of the chat-formatted prompt,
+exactly the ids `seqsch.generate.encode_prompts` builds. Two poolings are kept per prompt, the
+mean over prompt tokens and the last token (the state the first answer token is read from);
+the head uses "mean", "last" or both concatenated. Three training targets are offered:
+
+* `l1`: the max length / max_length with an absolute-error loss (a median regressor, the
+  optimum for the paper's Error metric);
+* `log_mse`: log of the max length with a squared loss (a geometric-mean regressor);
+* `buckets`: a softmax over 50-token buckets; the prediction is the median of that
+  distribution, spread uniformly inside each bucket.
+
+`ProbeConfig(pooling="auto", target="auto")` fits every combination on 80% of the train
+records, keeps the one with the smallest error on the other 20%, and refits it on all of them.
+
+    python -m seqsch.perception train --predictor probe     # see seqsch.perception
+    predictor = ProbePredictor.from_dir(model, tokenizer, "data/probe-smollm2-length")
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from seqsch.data import Request
+from seqsch.evaluation import kendall_tau, length_error
+from seqsch.pia import bucket_of
+from seqsch.predictors import LengthPredictor
+
+DEFAULT_PROBE_DIR = Path("data/probe-smollm2-length")
+POOLINGS = ("mean", "last", "mean+last")
+TARGETS = ("l1", "log_mse", "buckets")
+
+
+@dataclass(frozen=True)
+class ProbeConfig:
+    pooling: str = "auto"  # one of POOLINGS, or "auto" (chosen on a held-out share)
+    target: str = "auto"  # one of TARGETS, or "auto"
+    num_hidden: int = 256
+    dropout: float = 0.1
+    num_epochs: int = 200
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-2
+    bucket_size: int = 50
+    max_length: int = 512  # the generation cap: predictions are clipped to [1, max_length]
+    holdout_fraction: float = 0.2  # share of train records that picks the "auto" choices
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.pooling not in (*POOLINGS, "auto"):
+            raise ValueError(f"pooling must be one of {POOLINGS} or 'auto', got {self.pooling!r}")
+        if self.target not in (*TARGETS, "auto"):
+            raise ValueError(f"target must be one of {TARGETS} or 'auto', got {self.target!r}")
+        for name in ("num_hidden", "num_epochs", "batch_size", "bucket_size", "max_length"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 <= self.dropout < 1 or not 0 < self.holdout_fraction < 1:
+            raise ValueError("dropout must lie in [0, 1) and holdout_fraction in (0, 1)")
+        if self.learning_rate <= 0 or self.weight_decay < 0:
+            raise ValueError("learning_rate must be positive and weight_decay >= 0")
+
+    @property
+    def num_buckets(self) -> int:
+        return bucket_of(self.max_length, self.bucket_size) + 1
+
+
+def pool_features(features: dict[str, torch.Tensor], pooling: str) -> torch.Tensor:
+    """[N, H] or [N, 2H] input of the head from the cached "mean" and "last" features."""
+    parts = pooling.split("+")
+    return torch.cat([features[part] for part in parts], dim=-1)
+
+
+class LengthHead(nn.Module):
+    """Standardise the features, then Linear-GELU-Dropout-Linear; outputs depend on `target`."""
+
+    def __init__(self, num_inputs: int, config: ProbeConfig, target: str):
+        super().__init__()
+        self.config, self.target = config, target
+        num_outputs = config.num_buckets if target == "buckets" else 1
+        self.register_buffer("feature_mean", torch.zeros(num_inputs))
+        self.register_buffer("feature_std", torch.ones(num_inputs))
+        self.mlp = nn.Sequential(nn.Linear(num_inputs, config.num_hidden), nn.GELU(),
+                                 nn.Dropout(config.dropout),
+                                 nn.Linear(config.num_hidden, num_outputs))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.mlp((features - self.feature_mean) / self.feature_std)
+
+    def loss(self, outputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        if self.target == "buckets":
+            buckets = torch.clamp(torch.ceil(lengths / self.config.bucket_size).long(), 0,
+                                  self.config.num_buckets - 1)
+            return nn.functional.cross_entropy(outputs, buckets)
+        if self.target == "log_mse":
+            return (outputs.squeeze(-1) - torch.log(lengths.clamp_min(1))).pow(2).mean()
+        return (outputs.squeeze(-1) - lengths / self.config.max_length).abs().mean()
+
+    @torch.no_grad()
+    def predict_lengths(self, features: torch.Tensor) -> list[int]:
+        """Predicted lengths, rounded and clipped to [1, max_length]."""
+        self.eval()
+        outputs = self(features.float())
+        if self.target == "buckets":
+            lengths = self._median_of_buckets(outputs.softmax(-1))
+        elif self.target == "log_mse":
+            lengths = outputs.squeeze(-1).exp()
+        else:
+            lengths = outputs.squeeze(-1) * self.config.max_length
+        lengths = lengths.clamp(1, self.config.max_length)
+        return [int(math.floor(v + 0.5)) for v in lengths.tolist()]
+
+    def _median_of_buckets(self, probs: torch.Tensor) -> torch.Tensor:
+        """Bucket b holds lengths in ((b-1)*size, b*size]; mass is spread uniformly inside."""
+        cdf = probs.cumsum(-1)
+        bucket = (cdf < 0.5).sum(-1).clamp_max(probs.shape[-1] - 1)
+        below = torch.where(bucket > 0, cdf.gather(-1, (bucket - 1).clamp_min(0)[:, None])[:, 0],
+                            torch.zeros_like(bucket, dtype=probs.dtype))
+        inside = probs.gather(-1, bucket[:, None])[:, 0].clamp_min(1e-12)
+        fraction = ((0.5 - below) / inside).clamp(0, 1)
+        size = self.config.bucket_size
+        return (bucket - 1).clamp_min(0) * size + fraction * torch.where(bucket > 0, size, 0)
+
+
+def fit_head(features: torch.Tensor, lengths: Sequence[int], config: ProbeConfig,
+             target: str) -> LengthHead:
+    """Train one head with AdamW on minibatches; the seed fixes init and batch order."""
+    torch.manual_seed(config.seed)
+    inputs, targets = features.float(), torch.tensor(lengths, dtype=torch.float32)
+    head = LengthHead(inputs.shape[1], config, target)
+    head.feature_mean.copy_(inputs.mean(0))
+    head.feature_std.copy_(inputs.std(0, unbiased=False).clamp_min(1e-6))
+    optimizer = torch.optim.AdamW(head.parameters(), lr=config.learning_rate,
+                                  weight_decay=config.weight_decay)
+    generator = torch.Generator().manual_seed(config.seed)
+    head.train()
+    for _ in range(config.num_epochs):
+        for batch in torch.randperm(len(inputs), generator=generator).split(config.batch_size):
+            loss = head.loss(head(inputs[batch]), targets[batch])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+    return head.eval()
+
+
+def train_probe(features: dict[str, torch.Tensor], lengths: Sequence[int],
+                config: ProbeConfig | None = None) -> tuple[LengthHead, dict]:
+    """Fit the head; "auto" choices are made on a seeded held-out share of the records.
+
+    Returns the head refitted on all records and a report with each candidate's held-out
+    error and Kendall tau."""
+    config = config or ProbeConfig()
+    poolings = POOLINGS if config.pooling == "auto" else (config.pooling,)
+    targets = TARGETS if config.target == "auto" else (config.target,)
+    report: dict = {"candidates": []}
+    if len(poolings) * len(targets) > 1:
+        order = torch.randperm(len(lengths), generator=torch.Generator().manual_seed(config.seed))
+        num_holdout = max(1, int(len(lengths) * config.holdout_fraction))
+        held, kept = order[:num_holdout].tolist(), order[num_holdout:].tolist()
+        true = [lengths[i] for i in held]
+        for pooling in poolings:
+            inputs = pool_features(features, pooling)
+            for target in targets:
+                head = fit_head(inputs[kept], [lengths[i] for i in kept], config, target)
+                pred = head.predict_lengths(inputs[held])
+                report["candidates"].append({
+                    "pooling": pooling, "target": target, "holdout_error": length_error(
+                        pred, true), "holdout_kendall_tau": kendall_tau(pred, true)})
+        best = min(report["candidates"], key=lambda c: c["holdout_error"])
+        poolings, targets = (best["pooling"],), (best["target"],)
+    chosen = replace(config, pooling=poolings[0], target=targets[0])
+    head = fit_head(pool_features(features, chosen.pooling), lengths, chosen, chosen.target)
+    report.update(pooling=chosen.pooling, target=chosen.target, num_records=len(lengths))
+    return head, report
+
+
+def save_probe(head: LengthHead, out_dir: str | Path, report: dict | None = None) -> Path:
+    """`head.safetensors` (weights) and `probe_config.json` (settings, choices, report)."""
+    from safetensors.torch import save_file
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in head.state_dict().items()},
+              out_dir / "head.safetensors")
+    config = {"config": asdict(head.config), "target": head.target,
+              "num_inputs": head.feature_mean.numel(), "report": report or {}}
+    (out_dir / "probe_config.json").write_text(json.dumps(config, indent=1))
+    return out_dir
+
+
+def load_probe(probe_dir: str | Path = DEFAULT_PROBE_DIR) -> LengthHead:
+    from safetensors.torch import load_file
+
+    probe_dir = Path(probe_dir)
+    if not (probe_dir / "head.safetensors").is_file():
+        raise FileNotFoundError(f"no probe in {probe_dir}: train one with "
+                                "`python -m seqsch.perception train --predictor probe`")
+    saved = json.loads((probe_dir / "probe_config.json").read_text())
+    head = LengthHead(saved["num_inputs"], ProbeConfig(**saved["config"]), saved["target"])
+    head.load_state_dict(load_file(probe_dir / "head.safetensors"))
+    return head.eval()
+
+
+class ProbePredictor(LengthPredictor):
+    """Prefill the prompts (no generation), pool the last hidden state, apply the head."""
+
+    name = "probe"
+
+    def __init__(self, model, tokenizer, head: LengthHead, batch_size: int = 16,
+                 quiet: bool = True):
+        self.model, self.tokenizer, self.head = model, tokenizer, head
+        self.batch_size, self.quiet = batch_size, quiet
+
+    @classmethod
+    def from_dir(cls, model, tokenizer, probe_dir: str | Path = DEFAULT_PROBE_DIR,
+                 **kwargs) -> ProbePredictor:
+        return cls(model, tokenizer, load_probe(probe_dir), **kwargs)
+
+    def _predict(self, requests: list[Request]) -> list[int | None]:
+        from seqsch.perception import extract_features
+
+        features = extract_features(self.model, self.tokenizer, requests, self.batch_size,
+                                    quiet=self.quiet)
+        return list(self.head.predict_lengths(pool_features(features, self.head.config.pooling)))
