@@ -15,7 +15,6 @@ import matplotlib.pyplot as plt
 from seqsch.paths import FIGURES_DIR
 
 
-
 def figure_dir() -> Path:
     path = Path(os.environ.get("SEQSCH_FIGURES") or FIGURES_DIR)
     path.mkdir(parents=True, exist_ok=True)

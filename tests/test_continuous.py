@@ -164,7 +164,7 @@ def test_bad_inputs_raise_clear_errors(tiny_model, tokenizer, requests):
 @pytest.mark.parametrize("preset", ["greedy", "embedded"])
 def test_embedded_model_matches_static(embedded, preset):
     model, tokenizer = embedded
-    requests = [Request(f"q{i}", prompt) for i, prompt in enumerate(PROMPTS[:4])]
+    requests = [Request(f"q{i}", prompt) for i, prompt in enumerate(PROMPTS[:3])]
     config = DECODING_PRESETS[preset].with_(max_new_tokens=24)
     static = generate(model, tokenizer, requests, config, quiet=True)
     run = generate_continuous(model, tokenizer, requests, config, quiet=True)

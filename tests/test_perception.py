@@ -1,0 +1,341 @@
+"""Tests for the length predictors: tuning set, LoRA training and serving, probe, CLI."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+import torch
+
+from seqsch.data import Request
+from seqsch.decoding import DecodingConfig
+from seqsch.generate import generate
+from seqsch.length_records import LengthRecord, write_length_header, write_length_record
+from seqsch.lora import LoraTrainConfig, _batch_tensors, encode_tuning_example, train_lora
+from seqsch.perception import (
+    build_tuning_set,
+    cached_features,
+    extract_features,
+    load_records,
+    main,
+    requests_for,
+)
+from seqsch.pia import make_query_prompt
+from seqsch.predictors import (
+    ConstantPredictor,
+    QueryPredictor,
+    adapter_enabled,
+    load_length_adapter,
+    make_predictor,
+)
+from seqsch.probe import ProbeConfig, fit_head, load_probe, save_probe, train_probe
+
+TARGETS = ["50", "100", "150", "200"]
+
+
+def _record(id_: str, split: str, lengths: dict[float, int]) -> LengthRecord:
+    return LengthRecord(id_, dict(lengths), {t: n >= 512 for t, n in lengths.items()},
+                        num_prompt_tokens=20, split=split, max_new_tokens=512,
+                        seeds={t: 7 for t in lengths})
+
+
+@pytest.fixture
+def length_file(tmp_path):
+    """Four train and three val records in our JSONL format, with a truncated last line."""
+    records = [
+        _record("a", "train", {0.0: 40, 0.3: 73, 0.5: 12, 0.7: 60}),
+        _record("b", "train", {0.0: 120, 0.3: 90, 0.5: 101, 0.7: 88}),
+        _record("c", "val", {0.0: 300, 0.3: 310, 0.5: 305, 0.7: 290}),
+        _record("d", "train", {0.0: 512, 0.3: 400, 0.5: 512, 0.7: 450}),
+        _record("e", "val", {0.0: 10, 0.3: 20, 0.5: 15, 0.7: 12}),
+        _record("f", "train", {0.0: 50, 0.3: 50, 0.5: 49, 0.7: 1}),
+        _record("g", "val", {0.0: 100, 0.3: 150, 0.5: 120, 0.7: 140}),
+    ]
+    path = tmp_path / "lengths.jsonl"
+    with path.open("w") as fh:
+        write_length_header(fh, {"model": "tiny", "temperatures": [0.0, 0.3, 0.5, 0.7]})
+        for record in records:
+            write_length_record(fh, record)
+        fh.write('{"id": "h", "split": "tr')
+    return path
+
+
+def _examples(requests):
+    return [{"prompt": make_query_prompt(r.prompt), "target": t}
+            for r, t in zip(requests, TARGETS)]
+
+
+def _fresh(tiny):
+    """A private copy of the shared tiny model (training and adapters modify it)."""
+    model, tokenizer = tiny
+    return copy.deepcopy(model), tokenizer
+
+
+def test_tuning_set_from_a_hand_made_length_file(length_file):
+    records = load_records(length_file, "train")
+    assert [r.id for r in records] == ["a", "b", "d", "f"]
+    pool = [Request(i, f"Instruction {i}.") for i in "gfedcba"]
+    requests = requests_for(records, pool)
+    examples = build_tuning_set(records, requests)
+    assert [e["target"] for e in examples] == ["100", "150", "550", "50"]
+    assert examples[0]["prompt"] == make_query_prompt("Instruction a.")
+    assert [r.id for r in load_records(length_file, "val", num_data=2)] == ["c", "e"]
+    with pytest.raises(ValueError, match="same ids"):
+        build_tuning_set(records, requests[::-1])
+
+
+def test_only_the_target_and_eos_carry_labels(tiny):
+    _, tokenizer = tiny
+    pairs = [encode_tuning_example(tokenizer, {"prompt": "Hi", "target": t}, 2)
+             for t in ("50", "550")]
+    assert pairs[0][1][-1] == 2 and len(pairs[1][1]) == len(pairs[0][1]) + 1
+    ids, mask, _, labels = _batch_tensors(pairs, tokenizer.pad_token_id)
+    kept = labels.shape[1]
+    for row, (_, target) in enumerate(pairs):
+        assert labels[row][labels[row] != -100].tolist() == target
+        # the label at kept position j is the input token one position later
+        next_ids = ids[row, ids.shape[1] - kept + 1 :].tolist()
+        assert [n for n, lab in zip(next_ids, labels[row].tolist()) if lab != -100] == target
+    assert mask[0].sum() < mask.shape[1]  # the shorter row is left-padded
+
+
+def test_lora_training_lowers_the_loss_and_leaves_the_model_as_it_came(
+        tiny, short_requests, tmp_path):
+    model, tokenizer = _fresh(tiny)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    config = LoraTrainConfig(num_steps=20, batch_size=2, grad_accum_steps=2, learning_rate=1e-2,
+                             checkpoint_every=10, warmup_ratio=0.0)
+    losses = train_lora(model, tokenizer, _examples(short_requests), tmp_path, config, quiet=True)
+    assert [p["step"] for p in losses] == list(range(1, 21))
+    assert sum(p["loss"] for p in losses[-3:]) / 3 < 0.5 * losses[0]["loss"]
+    assert (tmp_path / "adapter_model.safetensors").is_file()
+    assert json.loads((tmp_path / "loss_curve.json").read_text())[-1]["step"] == 20
+    assert (tmp_path / "loss_curve.png").stat().st_size > 1000
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["step-10", "step-20"]
+    after = model.state_dict()
+    assert before.keys() == after.keys()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert not any("lora" in name for name, _ in model.named_modules())
+
+
+def test_resumed_training_ends_with_the_same_adapter(tiny, short_requests, tmp_path):
+    from safetensors.torch import load_file
+
+    config = LoraTrainConfig(num_steps=6, batch_size=2, grad_accum_steps=2, learning_rate=1e-2,
+                             checkpoint_every=2, lora_dropout=0.3)
+    examples = _examples(short_requests)
+    model, tokenizer = _fresh(tiny)
+    full = train_lora(model, tokenizer, examples, tmp_path / "full", config, quiet=True)
+
+    def interrupt(step, loss):
+        if step == 3:
+            raise KeyboardInterrupt
+
+    model, tokenizer = _fresh(tiny)
+    with pytest.raises(KeyboardInterrupt):
+        train_lora(model, tokenizer, examples, tmp_path / "cut", config, quiet=True,
+                   on_step=interrupt)
+    assert not (tmp_path / "cut" / "adapter_model.safetensors").exists()
+    steps_run = []
+    resumed = train_lora(model, tokenizer, examples, tmp_path / "cut", config, quiet=True,
+                         on_step=lambda step, loss: steps_run.append(step))
+    assert steps_run == [3, 4, 5, 6]  # picked up after the step-2 checkpoint
+    assert resumed == full
+    full_weights = load_file(tmp_path / "full" / "adapter_model.safetensors")
+    cut_weights = load_file(tmp_path / "cut" / "adapter_model.safetensors")
+    assert full_weights.keys() == cut_weights.keys() and len(full_weights) > 0
+    assert all(torch.equal(full_weights[k], cut_weights[k]) for k in full_weights)
+    with pytest.raises(ValueError, match="other settings"):
+        train_lora(model, tokenizer, examples, tmp_path / "cut",
+                   LoraTrainConfig(num_steps=7, checkpoint_every=2), quiet=True)
+
+
+def test_adapter_predicts_and_leaves_base_answers_unchanged(tiny, short_requests, tmp_path):
+    model, tokenizer = _fresh(tiny)
+    config = LoraTrainConfig(num_steps=40, batch_size=4, grad_accum_steps=1, learning_rate=2e-2,
+                             checkpoint_every=40, warmup_ratio=0.0, lora_dropout=0.0)
+    train_lora(model, tokenizer, _examples(short_requests), tmp_path, config, quiet=True)
+    decoding = DecodingConfig(max_new_tokens=8)
+    base = generate(model, tokenizer, short_requests, decoding, batch_size=3, quiet=True)
+
+    predictor = make_predictor("lora", model, tokenizer, adapter=tmp_path, batch_size=3)
+    predictions = predictor.predict(short_requests)
+    assert len(predictions) == len(short_requests)
+    assert all(p is None or isinstance(p, int) for p in predictions)
+    assert predictions[:4] == [int(t) for t in TARGETS]  # the tuned examples are learnt
+    assert predictor.last_predict_s > 0 and predictor.num_missing == predictions.count(None)
+
+    after = generate(model, tokenizer, short_requests, decoding, batch_size=3, quiet=True)
+    assert [r.token_ids for r in after.results] == [r.token_ids for r in base.results]
+    ids = torch.tensor([[1, 9690, 198, 2683]])
+    with torch.no_grad():
+        off = model(ids).logits
+        with adapter_enabled(model):
+            on = model(ids).logits
+        assert torch.equal(model(ids).logits, off)  # switched off again
+    assert not torch.allclose(on, off)  # the adapter does change the model when enabled
+    assert load_length_adapter(model, tmp_path) == "length"  # loading twice is a no-op
+
+
+def test_missing_adapter_says_how_to_train_one(tiny, tmp_path):
+    model, tokenizer = tiny
+    with pytest.raises(FileNotFoundError, match="perception train --predictor lora"):
+        make_predictor("lora", model, tokenizer, adapter=tmp_path)
+
+
+def test_zero_shot_query_returns_ints_or_none(tiny, short_requests):
+    model, tokenizer = tiny
+    predictor = make_predictor("pia", model, tokenizer, batch_size=4)
+    predictions = predictor.predict(short_requests)
+    assert len(predictions) == len(short_requests) == len(predictor.last_outputs)
+    assert all(p is None or isinstance(p, int) for p in predictions)
+    assert predictor.num_missing == predictions.count(None)
+    assert isinstance(predictor, QueryPredictor) and predictor.name == "pia"
+
+
+def test_constant_predictor_and_registry_checks(tiny, length_file):
+    predictor = make_predictor("constant", lengths=length_file)
+    assert isinstance(predictor, ConstantPredictor)
+    assert predictor.predict([Request("x", "?"), Request("y", "?")]) == [97, 97]  # median of 50, 73, 120, 512
+    with pytest.raises(ValueError, match="unknown predictor"):
+        make_predictor("oracle")
+    with pytest.raises(TypeError, match="unknown option"):
+        make_predictor("constant", lengths=length_file, adaptor="x")
+    with pytest.raises(ValueError, match="needs the model"):
+        make_predictor("pia")
+
+
+def _synthetic(num: int, seed: int = 0):
+    generator = torch.Generator().manual_seed(seed)
+    mean = torch.randn(num, 16, generator=generator)
+    last = torch.randn(num, 16, generator=generator)
+    score = mean[:, :4].sum(1) / 2
+    noise = torch.randn(num, generator=generator) * 10
+    lengths = (20 + 400 * torch.sigmoid(score) + noise).clamp(1, 512).round().int().tolist()
+    return {"mean": mean, "last": last}, lengths
+
+
+def test_probe_learns_synthetic_lengths_and_round_trips(tmp_path):
+    from seqsch.evaluation import constant_baseline, length_error
+
+    features, lengths = _synthetic(500)
+    train = {k: v[:400] for k, v in features.items()}
+    config = ProbeConfig(num_epochs=60, holdout_fraction=0.25)
+    head, report = train_probe(train, lengths[:400], config)
+    assert len(report["candidates"]) == 9
+    best = min(c["holdout_error"] for c in report["candidates"])
+    assert (report["pooling"], report["target"]) == next(
+        (c["pooling"], c["target"]) for c in report["candidates"] if c["holdout_error"] == best)
+    test_inputs = torch.cat([features[p][400:] for p in report["pooling"].split("+")], dim=1)
+    pred = head.predict_lengths(test_inputs)
+    constant_error = length_error(constant_baseline(lengths[:400], 100), lengths[400:])
+    assert length_error(pred, lengths[400:]) < 0.5 * constant_error
+    assert all(isinstance(p, int) and 1 <= p <= 512 for p in pred)
+    save_probe(head, tmp_path, report)
+    assert load_probe(tmp_path).predict_lengths(test_inputs) == pred
+
+
+@pytest.mark.parametrize("target", ["l1", "log_mse", "buckets"])
+def test_each_probe_target_beats_the_constant(target):
+    from seqsch.evaluation import constant_baseline, length_error
+
+    features, lengths = _synthetic(500, seed=1)
+    config = ProbeConfig(pooling="mean", target=target, num_epochs=60)
+    head, report = train_probe({k: v[:400] for k, v in features.items()}, lengths[:400], config)
+    assert report["candidates"] == [] and report["target"] == target
+    pred = head.predict_lengths(features["mean"][400:])
+    constant = constant_baseline(lengths[:400], 100)
+    assert length_error(pred, lengths[400:]) < 0.6 * length_error(constant, lengths[400:])
+
+
+def test_bucket_head_predicts_the_median_of_its_distribution():
+    head = fit_head(torch.zeros(2, 3), [10, 10], ProbeConfig(num_epochs=1), "buckets")
+    probs = torch.zeros(2, head.config.num_buckets)
+    probs[0, 2] = 1.0  # all mass in (50, 100]: median 75
+    probs[1, 1], probs[1, 3] = 0.25, 0.75  # cdf reaches 0.5 a third into (100, 150]
+    assert head._median_of_buckets(probs).tolist() == pytest.approx([75.0, 100 + 50 / 3])
+
+
+def test_prompt_features_batching_and_cache(tiny, short_requests, tmp_path, monkeypatch):
+    import seqsch.perception as perception
+
+    model, tokenizer = tiny
+    features = extract_features(model, tokenizer, short_requests, batch_size=3, quiet=True)
+    assert features["mean"].shape == (len(short_requests), model.config.hidden_size)
+    alone = extract_features(model, tokenizer, short_requests[5:6], batch_size=1, quiet=True)
+    for key in ("mean", "last"):
+        assert torch.allclose(alone[key][0], features[key][5], atol=1e-4)
+
+    cache = tmp_path / "features.safetensors"
+    first = cached_features(model, tokenizer, short_requests[:5], cache, batch_size=3, quiet=True)
+    computed = []
+    real_extract = perception.extract_features
+
+    def counting_extract(model, tokenizer, requests, *args, **kwargs):
+        computed.extend(r.id for r in requests)
+        return real_extract(model, tokenizer, requests, *args, **kwargs)
+
+    monkeypatch.setattr(perception, "extract_features", counting_extract)
+    again = cached_features(model, tokenizer, short_requests[::-1], cache, batch_size=3,
+                            quiet=True)
+    assert computed == [r.id for r in short_requests[::-1] if r.id not in ("q0", "q1", "q2",
+                                                                          "q3", "q4")]
+    assert torch.equal(again["last"][-5:].flip(0), first["last"])
+    computed.clear()
+    cached_features(model, tokenizer, short_requests, cache, quiet=True)
+    assert computed == []  # everything is cached now
+
+
+def test_probe_predictor_end_to_end(tiny, short_requests, tmp_path):
+    model, tokenizer = tiny
+    features = extract_features(model, tokenizer, short_requests, batch_size=4, quiet=True)
+    lengths = [30, 200, 60, 400, 10, 40, 350, 5]
+    config = ProbeConfig(pooling="mean+last", target="l1", num_epochs=100)
+    head, report = train_probe(features, lengths, config)
+    save_probe(head, tmp_path, report)
+    predictor = make_predictor("probe", model, tokenizer, probe=tmp_path, batch_size=4)
+    predictions = predictor.predict(short_requests)
+    inputs = torch.cat([features["mean"], features["last"]], dim=1)
+    assert predictions == head.predict_lengths(inputs)
+    assert all(isinstance(p, int) and 1 <= p <= 512 for p in predictions)
+    assert predictor.last_predict_s > 0
+
+
+def test_cli_eval_ends_with_a_json_summary(length_file, tmp_path, capsys):
+    out = tmp_path / "eval-constant.json"
+    main(["eval", "--predictor", "constant", "--lengths", str(length_file), "--out", str(out)])
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    for key in ("error", "acc50", "acc100", "kendall_tau", "num_prompts", "num_missing",
+                "predict_s"):
+        assert key in summary
+    assert summary["num_prompts"] == 3
+    assert summary["error"] == pytest.approx((213 + 77 + 53) / 3, abs=1e-3)  # pred 97
+    assert json.loads(out.read_text())["predictions"][0] == {
+        "id": "c", "pred": 97, "max_length": 310, "output": None}
+    main(["eval", "--predictor", "noise-floor", "--lengths", str(length_file),
+          "--out", str(tmp_path / "noise.json")])
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["num_prompts"] == 3 and summary["num_index_pairs"] == 6
+    assert 0 < summary["error"] < 40
+    with pytest.raises(SystemExit):
+        main(["train", "--predictor", "pia", "--lengths", str(length_file)])
+
+
+@pytest.mark.slow
+def test_adapter_on_the_embedded_model_keeps_its_greedy_answers(embedded, short_requests,
+                                                                 tmp_path):
+    model, tokenizer = embedded
+    requests = short_requests[:3]
+    decoding = DecodingConfig(max_new_tokens=12)
+    base = generate(model, tokenizer, requests, decoding, quiet=True)
+    config = LoraTrainConfig(num_steps=2, batch_size=2, grad_accum_steps=1, learning_rate=1e-3)
+    train_lora(model, tokenizer, _examples(requests), tmp_path, config, quiet=True)
+    predictor = make_predictor("lora", model, tokenizer, adapter=tmp_path)
+    try:
+        predictions = predictor.predict(requests)
+        assert all(p is None or isinstance(p, int) for p in predictions)
+        after = generate(model, tokenizer, requests, decoding, quiet=True)
+        assert [r.token_ids for r in after.results] == [r.token_ids for r in base.results]
+    finally:
+        model.delete_adapter("length")  # the embedded model is shared by other tests
