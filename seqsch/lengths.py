@@ -25,6 +25,7 @@ from seqsch.length_records import (
     write_length_header,
     write_length_record,
 )
+from seqsch.paths import DEFAULT_LENGTHS
 from seqsch.report import versions
 from seqsch.scheduler import SchedulerConfig, schedule
 
@@ -147,7 +148,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     c = sub.add_parser("collect", help="answer prompts at several temperatures (resumable)")
-    c.add_argument("--out", type=Path, default=Path("data/lengths-smollm2-sharegpt.jsonl"))
+    c.add_argument("--out", type=Path, default=DEFAULT_LENGTHS)
     c.add_argument("--model", default="smollm2-135m-embedded")
     c.add_argument("--num-train", type=int, default=800)
     c.add_argument("--num-val", type=int, default=200)

@@ -1,16 +1,14 @@
-"""LoRA instruction tuning of the response length perception module, and its use at serving time.
+"""LoRA instruction tuning of the response length perception module.
 
 The paper tunes a LoRA adapter (q_proj and v_proj, r=8, alpha=16, dropout 0.05) so that the
 served model answers the length query (`seqsch.pia.make_query_prompt`, in the chat template)
-with the 50-token bucket of its longest sampled answer. Only the target tokens and the EOS
-after them carry loss. Training runs on the CPU with a progress bar, writes a loss curve
-(JSON + PNG), and checkpoints adapter, optimizer, scheduler, step and RNG states every
-`checkpoint_every` steps, so an interrupted run resumes and ends with the same adapter as an
-uninterrupted one. Serving (`seqsch.predictors.load_length_adapter`) attaches the adapter to
-the generating model itself and switches it on for length queries only.
+with the 50-token bucket of its longest sampled answer; only the target tokens and the EOS
+after them carry loss. Training shows a progress bar, writes a loss curve (JSON + PNG) and
+checkpoints adapter, optimizer, scheduler, step and RNG states every `checkpoint_every` steps:
+an interrupted run resumes and ends with the adapter of an uninterrupted one. Serving
+(`seqsch.predictors.load_length_adapter`) switches the adapter on for length queries only.
 
     python -m seqsch.perception train --predictor lora --steps 75   # see seqsch.perception
-    losses = train_lora(model, tokenizer, examples, "data/lora-smollm2-length")
 """
 
 from __future__ import annotations
@@ -66,9 +64,8 @@ class LoraTrainConfig:
             raise ValueError("warmup_ratio and lora_dropout must lie in [0, 1)")
 
     def total_steps(self, num_examples: int) -> int:
-        if self.num_steps is not None:
-            return self.num_steps
-        return math.ceil(self.num_epochs * num_examples / (self.batch_size * self.grad_accum_steps))
+        num_per_step = self.batch_size * self.grad_accum_steps
+        return self.num_steps or math.ceil(self.num_epochs * num_examples / num_per_step)
 
 
 def encode_tuning_example(tokenizer, example: dict[str, str], eos_id: int) -> tuple[list, list]:
@@ -79,9 +76,9 @@ def encode_tuning_example(tokenizer, example: dict[str, str], eos_id: int) -> tu
     return prompt_ids, target_ids
 
 
-def _batch_tensors(pairs: Sequence[tuple[list, list]], pad_id: int):
+def _batch_tensors(pairs: Sequence[tuple[list, list]], pad_id: int, device="cpu"):
     """Left-padded ids, mask, positions and labels for the last k = max target + 1 positions."""
-    ids, mask = left_pad([p + t for p, t in pairs], pad_id, "cpu")
+    ids, mask = left_pad([p + t for p, t in pairs], pad_id, device)
     num_kept = max(len(t) for _, t in pairs) + 1
     labels = torch.full((len(pairs), num_kept), -100, dtype=torch.long)
     for row, (_, target) in enumerate(pairs):
@@ -89,7 +86,7 @@ def _batch_tensors(pairs: Sequence[tuple[list, list]], pad_id: int):
         # from the len(target) positions just before the final one.
         labels[row, num_kept - 1 - len(target) : num_kept - 1] = torch.tensor(target)
     positions = (mask.cumsum(-1) - 1).clamp_min(0)
-    return ids, mask, positions, labels
+    return ids, mask, positions, labels.to(device)
 
 
 def _micro_batches(num_examples: int, config: LoraTrainConfig, total_steps: int) -> list:
@@ -115,11 +112,15 @@ def _lr_factor(step: int, total_steps: int, warmup_ratio: float) -> float:
     return 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def latest_checkpoint(out_dir: str | Path) -> Path | None:
-    """The complete checkpoint with the highest step under `out_dir/checkpoints`, if any."""
+def _checkpoints(out_dir: str | Path) -> list[Path]:
+    """Complete checkpoints under `out_dir/checkpoints`, oldest first."""
     folders = Path(out_dir, "checkpoints").glob("step-*")
     done = [f for f in folders if (f / TRAINER_STATE).is_file() and f.name[5:].isdigit()]
-    return max(done, key=lambda f: int(f.name[5:]), default=None)
+    return sorted(done, key=lambda f: int(f.name[5:]))
+
+
+def latest_checkpoint(out_dir: str | Path) -> Path | None:
+    return (_checkpoints(out_dir) or [None])[-1]
 
 
 def _save_checkpoint(peft_model, optimizer, scheduler, step, losses, config, out_dir) -> None:
@@ -130,12 +131,11 @@ def _save_checkpoint(peft_model, optimizer, scheduler, step, losses, config, out
     peft_model.save_pretrained(tmp, safe_serialization=True)
     torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                 "step": step, "losses": losses, "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
                 "config": asdict(config)}, tmp / TRAINER_STATE)
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
-    kept = sorted((f for f in root.glob("step-*") if f.name[5:].isdigit()),
-                  key=lambda f: int(f.name[5:]))
-    for old in kept[: -config.max_checkpoints]:
+    for old in _checkpoints(out_dir)[: -config.max_checkpoints]:
         shutil.rmtree(old, ignore_errors=True)
 
 
@@ -195,7 +195,7 @@ def train_lora(
         step, losses = 0, []
         checkpoint = latest_checkpoint(out_dir) if resume else None
         if checkpoint is not None:
-            state = torch.load(checkpoint / TRAINER_STATE, weights_only=False)
+            state = torch.load(checkpoint / TRAINER_STATE, weights_only=True)
             if state["config"] != asdict(config):
                 raise ValueError(f"{checkpoint} was written with other settings; pass another "
                                  "output folder or resume=False")
@@ -205,6 +205,8 @@ def train_lora(
             scheduler.load_state_dict(state["scheduler"])
             step, losses = state["step"], state["losses"]
             torch.set_rng_state(state["torch_rng"])  # LoRA dropout draws from it
+            if state["cuda_rng"]:
+                torch.cuda.set_rng_state_all(state["cuda_rng"])
         peft_model.train()
         bar = tqdm(total=total_steps, initial=step, desc="LoRA steps", disable=quiet)
         while step < total_steps:
@@ -212,8 +214,8 @@ def train_lora(
             num_targets = sum(len(pairs[i][1]) for batch in step_batches for i in batch)
             step_loss = 0.0
             for batch in step_batches:
-                ids, mask, positions, labels = _batch_tensors([pairs[i] for i in batch],
-                                                              tokenizer.pad_token_id)
+                ids, mask, positions, labels = _batch_tensors(
+                    [pairs[i] for i in batch], tokenizer.pad_token_id, model.device)
                 logits = peft_model(input_ids=ids, attention_mask=mask, position_ids=positions,
                                     logits_to_keep=labels.shape[1], use_cache=False).logits
                 loss = torch.nn.functional.cross_entropy(

@@ -26,13 +26,10 @@ import torch
 from seqsch.data import Request, requests_by_id
 from seqsch.length_records import LengthRecord, load_length_file
 from seqsch.pia import DEFAULT_BUCKET_SIZE, build_tuning_example
-from seqsch.predictors import DEFAULT_LENGTHS
-
-SUMMARY_KEYS = ("error", "acc50", "acc100", "kendall_tau", "num_prompts", "num_missing",
-                "predict_s")
+from seqsch.paths import DATA_DIR, DEFAULT_LENGTHS
 
 
-def load_records(path: str | Path, split: str, num_data: int | None = None) -> list:
+def load_records(path: str | Path, split: str, num_data: int | None = None) -> list[LengthRecord]:
     """The records of `split` ("train" or "val") in file order, the first `num_data` of them."""
     records = [r for r in load_length_file(path).records if r.split == split]
     if not records:
@@ -67,8 +64,7 @@ def extract_features(model, tokenizer, requests: Sequence[Request], batch_size: 
 
     prompts = encode_prompts(tokenizer, requests)
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
-    num_hidden = model.config.hidden_size
-    features = {key: torch.zeros(len(prompts), num_hidden) for key in ("mean", "last")}
+    features = {k: torch.zeros(len(prompts), model.config.hidden_size) for k in ("mean", "last")}
     chunks = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     for chunk in tqdm(chunks, desc="prompt features", disable=quiet):
         ids, mask = left_pad([prompts[i] for i in chunk], tokenizer.pad_token_id, model.device)
@@ -124,21 +120,19 @@ def cached_features(model, tokenizer, requests: Sequence[Request], cache_path: s
     return {key: value[rows] for key, value in stored.items()}
 
 
-def _load_model(args, lengths_path: Path):
+def _load_model(args):
+    """`--model`, else the model named in the length file's settings, else the embedded one."""
     from seqsch.models import DEFAULT, load_model
 
-    name = args.model
-    if name is None:
-        settings = load_length_file(lengths_path).settings
-        name = settings[0]["settings"].get("model", DEFAULT) if settings else DEFAULT
+    settings = load_length_file(args.lengths).settings if args.model is None else []
+    name = args.model or (settings[0]["settings"].get("model", DEFAULT) if settings else DEFAULT)
     return load_model(name, device=args.device, dtype=args.dtype)
 
 
 def train(args) -> dict:
     """Train the LoRA adapter or the probe on the train records; return a summary."""
     records = load_records(args.lengths, "train", args.num_data)
-    requests = requests_for(records)
-    model, tokenizer = _load_model(args, args.lengths)
+    requests, (model, tokenizer) = requests_for(records), _load_model(args)
     start = time.perf_counter()
     if args.predictor == "lora":
         from seqsch.lora import DEFAULT_ADAPTER_DIR, LoraTrainConfig, train_lora
@@ -148,25 +142,25 @@ def train(args) -> dict:
             num_steps=args.steps, num_epochs=args.epochs or 3, batch_size=args.micro_batch_size,
             grad_accum_steps=args.grad_accum, learning_rate=args.lr or 2e-4,
             checkpoint_every=args.checkpoint_every, seed=args.seed)
-        examples = build_tuning_set(records, requests)
+        examples, steps_run = build_tuning_set(records, requests), []
         losses = train_lora(model, tokenizer, examples, out, config, resume=not args.no_resume,
-                            quiet=args.quiet)
+                            quiet=args.quiet, on_step=lambda step, _: steps_run.append(step))
         wall_s = time.perf_counter() - start
         return {"predictor": "lora", "out": str(out), "num_examples": len(examples),
-                "num_steps": len(losses), "final_loss": losses[-1]["loss"],
-                "first_loss": losses[0]["loss"], "wall_s": wall_s}
+                "num_steps": len(losses), "first_loss": losses[0]["loss"],
+                "final_loss": losses[-1]["loss"], "wall_s": wall_s,
+                "s_per_step": wall_s / max(1, len(steps_run))}
     from seqsch.probe import DEFAULT_PROBE_DIR, ProbeConfig, save_probe, train_probe
 
     out = Path(args.out or DEFAULT_PROBE_DIR)
     features = cached_features(model, tokenizer, requests, args.features or
                                out / "features.safetensors", args.batch_size, args.quiet)
     feature_s = time.perf_counter() - start
-    max_length = max((r.max_new_tokens or 0) for r in records) or 512
     config = ProbeConfig(pooling=args.pooling, target=args.target, seed=args.seed,
                          num_epochs=args.epochs or 200, learning_rate=args.lr or 1e-3,
-                         max_length=max_length)
+                         max_length=max((r.max_new_tokens or 0) for r in records) or 512)
     head, report = train_probe(features, [r.max_length for r in records], config)
-    save_probe(head, out, report)
+    save_probe(head, out, {**report, "model": model_fingerprint(model, tokenizer)})
     return {"predictor": "probe", "out": str(out), "num_records": len(records),
             "pooling": report["pooling"], "target": report["target"],
             "candidates": report["candidates"], "feature_s": feature_s,
@@ -175,7 +169,7 @@ def train(args) -> dict:
 
 def evaluate(args) -> dict:
     """Score a predictor on the validation records; save the results JSON; return a summary."""
-    from seqsch.evaluation import evaluate_predictions, kendall_tau, noise_floor
+    from seqsch.evaluation import evaluate_predictions, fill_missing, kendall_tau, noise_floor
 
     records = load_records(args.lengths, "val", args.num_data)
     true = [r.max_length for r in records]
@@ -186,11 +180,9 @@ def evaluate(args) -> dict:
     else:
         from seqsch.predictors import make_predictor
 
-        requests = requests_for(records) if args.predictor != "constant" else [
-            Request(r.id, "") for r in records]
-        model = tokenizer = None
-        if args.predictor != "constant":
-            model, tokenizer = _load_model(args, args.lengths)
+        requests, model, tokenizer = [Request(r.id, "") for r in records], None, None
+        if args.predictor != "constant":  # the constant needs neither prompts nor model
+            requests, (model, tokenizer) = requests_for(records), _load_model(args)
             results["model"] = str(model.config.name_or_path)
         predictor = make_predictor(args.predictor, model, tokenizer, lengths=args.lengths,
                                    adapter=args.adapter, probe=args.probe,
@@ -199,15 +191,15 @@ def evaluate(args) -> dict:
         predictions = predictor.predict(requests)
         summary = evaluate_predictions(predictions, true)
         summary["predict_s"] = predictor.last_predict_s / len(requests)
-        if all(0.0 in r.lengths for r in records):
-            filled = [p if p is not None else 0 for p in predictions]
-            summary["kendall_tau_greedy"] = kendall_tau(filled, [r.greedy_length for r in records])
+        if all(0.0 in r.lengths for r in records):  # ranking of the greedy answer's length
+            summary["kendall_tau_greedy"] = kendall_tau(fill_missing(predictions),
+                                                        [r.greedy_length for r in records])
         outputs = getattr(predictor, "last_outputs", None) or [None] * len(records)
         results["predictions"] = [{"id": r.id, "pred": p, "max_length": r.max_length,
                                    "output": o} for r, p, o in zip(records, predictions, outputs)]
     summary = {"predictor": args.predictor, **summary}
     results["summary"] = summary
-    out = Path(args.out or f"data/perception-eval-{args.predictor}.json")
+    out = Path(args.out or DATA_DIR / f"perception-eval-{args.predictor}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1))
     return summary
@@ -244,9 +236,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         parser.error("train needs --predictor lora or probe")
     summary = train(args) if args.command == "train" else evaluate(args)
     rounded = {k: round(v, 4) if isinstance(v, float) else v for k, v in summary.items()}
-    for key, value in rounded.items():
-        if key != "candidates":
-            print(f"{key:>20}: {value}")
+    print("\n".join(f"{k:>20}: {v}" for k, v in rounded.items() if k != "candidates"))
     print(json.dumps(rounded))
     return summary
 

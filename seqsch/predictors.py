@@ -27,10 +27,10 @@ from pathlib import Path
 
 from seqsch.data import Request
 from seqsch.decoding import DecodingConfig
+from seqsch.paths import DEFAULT_ADAPTER, DEFAULT_LENGTHS
 from seqsch.pia import make_query_prompt, parse_length
 
-DEFAULT_LENGTHS = Path("data/lengths-smollm2-sharegpt.jsonl")
-DEFAULT_ADAPTER_DIR = Path("data/lora-smollm2-length")
+DEFAULT_ADAPTER_DIR = DEFAULT_ADAPTER
 ADAPTER_NAME = "length"
 MAX_QUERY_TOKENS = 16
 
@@ -39,15 +39,26 @@ def load_length_adapter(model, adapter_dir: str | Path = DEFAULT_ADAPTER_DIR,
                         adapter_name: str = ADAPTER_NAME) -> str:
     """Attach the adapter in `adapter_dir` to `model` itself (no copy), disabled; return its name.
 
-    Loading twice under the same name is a no-op, so several predictors can share one model."""
-    adapter_dir = Path(adapter_dir)
+    Loading the same folder twice is a no-op, so several predictors can share one model; another
+    folder under the same name replaces the adapter."""
+    adapter_dir = Path(adapter_dir).resolve()
     if not (adapter_dir / "adapter_model.safetensors").is_file():
         raise FileNotFoundError(f"no adapter in {adapter_dir}: train one with "
                                 "`python -m seqsch.perception train --predictor lora`")
-    if adapter_name not in (getattr(model, "peft_config", None) or {}):
+    loaded_dirs = model.__dict__.setdefault("_length_adapter_dirs", {})
+    if loaded_dirs.get(adapter_name) != adapter_dir:
+        if adapter_name in (getattr(model, "peft_config", None) or {}):
+            model.delete_adapter(adapter_name)
         model.load_adapter(str(adapter_dir), adapter_name=adapter_name)
+        loaded_dirs[adapter_name] = adapter_dir
     model.disable_adapters()
     return adapter_name
+
+
+def remove_length_adapter(model, adapter_name: str = ADAPTER_NAME) -> None:
+    """Delete the adapter from `model` (its answers were never changed by it anyway)."""
+    model.delete_adapter(adapter_name)
+    model.__dict__.get("_length_adapter_dirs", {}).pop(adapter_name, None)
 
 
 @contextmanager
@@ -168,10 +179,10 @@ def _make_lora(model, tokenizer, adapter=None, batch_size: int = 16, quiet: bool
 
 def _make_probe(model, tokenizer, probe=None, batch_size: int = 16, quiet: bool = True,
                 **_) -> LengthPredictor:
-    from seqsch.probe import DEFAULT_PROBE_DIR, ProbePredictor
+    from seqsch.probe import DEFAULT_PROBE_DIR, ProbePredictor, load_probe
 
-    return ProbePredictor.from_dir(model, tokenizer, probe or DEFAULT_PROBE_DIR,
-                                   batch_size=batch_size, quiet=quiet)
+    head = load_probe(probe or DEFAULT_PROBE_DIR)
+    return ProbePredictor(model, tokenizer, head, batch_size=batch_size, quiet=quiet)
 
 
 PREDICTORS: dict[str, Callable[..., LengthPredictor]] = {

@@ -6,17 +6,15 @@ exactly the ids `seqsch.generate.encode_prompts` builds. Two poolings are kept p
 mean over prompt tokens and the last token (the state the first answer token is read from);
 the head uses "mean", "last" or both concatenated. Three training targets are offered:
 
-* `l1`: the max length / max_length with an absolute-error loss (a median regressor, the
-  optimum for the paper's Error metric);
+* `l1`: the length divided by the cap, absolute error (a median regressor, best for "Error");
 * `log_mse`: log of the max length with a squared loss (a geometric-mean regressor);
-* `buckets`: a softmax over 50-token buckets; the prediction is the median of that
-  distribution, spread uniformly inside each bucket.
+* `buckets`: softmax over 50-token buckets, predicting the median of that distribution.
 
 `ProbeConfig(pooling="auto", target="auto")` fits every combination on 80% of the train
 records, keeps the one with the smallest error on the other 20%, and refits it on all of them.
 
     python -m seqsch.perception train --predictor probe     # see seqsch.perception
-    predictor = ProbePredictor.from_dir(model, tokenizer, "data/probe-smollm2-length")
+    predictor = ProbePredictor(model, tokenizer, load_probe("data/probe-smollm2-length"))
 """
 
 from __future__ import annotations
@@ -32,10 +30,11 @@ from torch import nn
 
 from seqsch.data import Request
 from seqsch.evaluation import kendall_tau, length_error
+from seqsch.paths import DEFAULT_PROBE
 from seqsch.pia import bucket_of
 from seqsch.predictors import LengthPredictor
 
-DEFAULT_PROBE_DIR = Path("data/probe-smollm2-length")
+DEFAULT_PROBE_DIR = DEFAULT_PROBE
 POOLINGS = ("mean", "last", "mean+last")
 TARGETS = ("l1", "log_mse", "buckets")
 
@@ -130,24 +129,45 @@ class LengthHead(nn.Module):
         return (bucket - 1).clamp_min(0) * size + fraction * torch.where(bucket > 0, size, 0)
 
 
+def _output_bias(head: LengthHead, lengths: torch.Tensor) -> torch.Tensor:
+    """The constant that is optimal before any feature is used: training starts from it."""
+    if head.target == "buckets":
+        buckets = torch.ceil(lengths / head.config.bucket_size).long()
+        counts = torch.bincount(buckets.clamp(0, head.config.num_buckets - 1),
+                                minlength=head.config.num_buckets)
+        return torch.log((counts + 1) / (counts.sum() + len(counts)))
+    if head.target == "log_mse":
+        return torch.log(lengths.clamp_min(1)).mean()[None]
+    return (lengths.median() / head.config.max_length)[None]
+
+
 def fit_head(features: torch.Tensor, lengths: Sequence[int], config: ProbeConfig,
              target: str) -> LengthHead:
-    """Train one head with AdamW on minibatches; the seed fixes init and batch order."""
-    torch.manual_seed(config.seed)
-    inputs, targets = features.float(), torch.tensor(lengths, dtype=torch.float32)
-    head = LengthHead(inputs.shape[1], config, target)
-    head.feature_mean.copy_(inputs.mean(0))
-    head.feature_std.copy_(inputs.std(0, unbiased=False).clamp_min(1e-6))
-    optimizer = torch.optim.AdamW(head.parameters(), lr=config.learning_rate,
-                                  weight_decay=config.weight_decay)
-    generator = torch.Generator().manual_seed(config.seed)
-    head.train()
-    for _ in range(config.num_epochs):
-        for batch in torch.randperm(len(inputs), generator=generator).split(config.batch_size):
-            loss = head.loss(head(inputs[batch]), targets[batch])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+    """Train one head with AdamW on minibatches; the seed fixes init and batch order. Runs on
+    one thread: for a head this small, more threads only add synchronisation."""
+    num_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        torch.manual_seed(config.seed)
+        inputs, targets = features.float(), torch.tensor(lengths, dtype=torch.float32)
+        head = LengthHead(inputs.shape[1], config, target)
+        head.feature_mean.copy_(inputs.mean(0))
+        head.feature_std.copy_(inputs.std(0, unbiased=False).clamp_min(1e-6))
+        with torch.no_grad():
+            head.mlp[-1].bias.copy_(_output_bias(head, targets))
+        optimizer = torch.optim.AdamW(head.parameters(), lr=config.learning_rate,
+                                      weight_decay=config.weight_decay)
+        generator = torch.Generator().manual_seed(config.seed)
+        head.train()
+        for _ in range(config.num_epochs):
+            for batch in torch.randperm(len(inputs), generator=generator).split(
+                    config.batch_size):
+                loss = head.loss(head(inputs[batch]), targets[batch])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+    finally:
+        torch.set_num_threads(num_threads)
     return head.eval()
 
 
@@ -216,17 +236,16 @@ class ProbePredictor(LengthPredictor):
 
     def __init__(self, model, tokenizer, head: LengthHead, batch_size: int = 16,
                  quiet: bool = True):
+        num_inputs = model.config.hidden_size * len(head.config.pooling.split("+"))
+        if head.feature_mean.numel() != num_inputs:
+            raise ValueError(f"the probe reads {head.feature_mean.numel()} features, this model "
+                             f"gives {num_inputs}: it was trained on another model")
         self.model, self.tokenizer, self.head = model, tokenizer, head
         self.batch_size, self.quiet = batch_size, quiet
-
-    @classmethod
-    def from_dir(cls, model, tokenizer, probe_dir: str | Path = DEFAULT_PROBE_DIR,
-                 **kwargs) -> ProbePredictor:
-        return cls(model, tokenizer, load_probe(probe_dir), **kwargs)
 
     def _predict(self, requests: list[Request]) -> list[int | None]:
         from seqsch.perception import extract_features
 
         features = extract_features(self.model, self.tokenizer, requests, self.batch_size,
                                     quiet=self.quiet)
-        return list(self.head.predict_lengths(pool_features(features, self.head.config.pooling)))
+        return self.head.predict_lengths(pool_features(features, self.head.config.pooling))
