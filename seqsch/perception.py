@@ -25,8 +25,8 @@ import torch
 
 from seqsch.data import Request, requests_by_id
 from seqsch.length_records import LengthRecord, load_length_file
-from seqsch.pia import DEFAULT_BUCKET_SIZE, build_tuning_example
 from seqsch.paths import DATA_DIR, DEFAULT_LENGTHS
+from seqsch.pia import DEFAULT_BUCKET_SIZE, build_tuning_example
 
 
 def load_records(path: str | Path, split: str, num_data: int | None = None) -> list[LengthRecord]:
