@@ -1,11 +1,12 @@
 """The benchmark: vanilla vs sequence scheduling vs continuous batching, on the real model.
 
 Each run spec names a length source and options: `vanilla`, `gt+vbs+fcr`, `seqsch+vbs+fcr`,
-`probe+vbs+fcr`, `po`, `continuous` (FIFO) or `continuous+gt` (shortest predicted first). A sweep
-runs several specs back to back on the same prompts, so ratios come from one run; each finished
-spec is appended to a JSONL record (config, versions, device, results) and a rerun with the same
-settings resumes after the last finished spec. Beside each measurement it prints what the
-simulator predicts with a cost model fitted to this run's own step times.
+`probe+vbs+fcr`, `po`, `continuous` (first come, first served) or `continuous+gt` (shortest
+predicted first). A sweep runs several specs back to back on the same prompts, so ratios come
+from one run; each finished spec is appended to a JSONL record (config, versions, device,
+results) and a rerun with the same settings and prompts resumes after the last finished spec.
+Beside each static measurement it prints what the simulator predicts with a cost model fitted to
+the vanilla run's own step times.
 
     python -m seqsch.benchmark --strategy gt --vbs --fcr --num-data 64
     python -m seqsch.benchmark --sweep vanilla gt+vbs+fcr seqsch+vbs+fcr continuous --num-data 128
@@ -14,20 +15,25 @@ simulator predicts with a cost model fitted to this run's own step times.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from seqsch.cost_model import fit_cost_model
+from seqsch.cost_model import CostModel, fit_cost_model
 from seqsch.decoding import DECODING_PRESETS
+from seqsch.evaluation import fill_missing
 from seqsch.paths import BUILD_DIR, DEFAULT_ADAPTER, DEFAULT_LENGTHS, DEFAULT_PROBE
 from seqsch.scheduler import SchedulerConfig, order_for_priority
 from seqsch.simulate import simulate
 
 SOURCES = ("vanilla", "gt", "seqsch", "probe", "po", "constant")
-ENGINES = ("static", "continuous", "vllm")
+ENGINES = ("static", "continuous")
 SUMMARY_KEYS = ("samples_per_s", "tokens_per_s", "avg_length", "effective_token_ratio",
                 "failure_ratio", "mean_completion_s")
+# Files a trained predictor needs (a folder alone may hold an interrupted training).
+PREDICTOR_FILES = {"seqsch": DEFAULT_ADAPTER / "adapter_model.safetensors",
+                   "probe": DEFAULT_PROBE / "head.safetensors"}
 
 
 @dataclass(frozen=True)
@@ -44,29 +50,44 @@ class RunSpec:
             raise ValueError(f"unknown length source {self.source!r}; choose one of {SOURCES}")
         if self.engine not in ENGINES:
             raise ValueError(f"unknown engine {self.engine!r}; choose one of {ENGINES}")
-        if self.source == "vanilla" and (self.vbs or self.fcr):
-            raise ValueError("vanilla has no predictions: --vbs/--fcr need a length source")
+        if (self.source == "vanilla" or self.engine != "static") and (self.vbs or self.fcr):
+            raise ValueError("--vbs/--fcr need a length source and static batches")
 
     @classmethod
     def parse(cls, text: str) -> RunSpec:
-        """`gt+vbs+fcr`, `continuous`, `continuous+gt`, `vllm+seqsch`: parts in any order."""
+        """`gt+vbs+fcr`, `continuous`, `continuous+gt`: parts in any order."""
         parts = text.lower().split("+")
-        engine = next((p for p in parts if p in ENGINES), "static")
-        source = next((p for p in parts if p in SOURCES), "vanilla")
         unknown = set(parts) - set(SOURCES) - set(ENGINES) - {"vbs", "fcr"}
         if unknown:
             raise ValueError(f"cannot read run spec {text!r}: unknown part(s) {sorted(unknown)}")
+        engine = next((p for p in parts if p in ENGINES), "static")
+        source = next((p for p in parts if p in SOURCES), "vanilla")
         return cls(source, "vbs" in parts, "fcr" in parts, engine)
 
     @property
     def name(self) -> str:
-        parts = [self.engine] * (self.engine != "static") + [self.source]
+        parts = [self.engine] * (self.engine != "static")
+        parts += [self.source] * (self.source != "vanilla" or not parts)
         return "+".join(parts + ["vbs"] * self.vbs + ["fcr"] * self.fcr)
 
     def scheduler(self, batch_size: int, max_new_tokens: int, bin_size: int) -> SchedulerConfig:
         strategy = "vanilla" if self.source == "vanilla" else "bin"
         return SchedulerConfig(strategy, batch_size=batch_size, max_new_tokens=max_new_tokens,
                                bin_size=bin_size, vbs=self.vbs, fcr=self.fcr)
+
+
+def available_specs(specs: list[str]) -> list[str]:
+    """The specs that can run here; prints why the others are skipped."""
+    kept = []
+    for text in specs:
+        source = RunSpec.parse(text).source
+        if source in PREDICTOR_FILES and not PREDICTOR_FILES[source].exists():
+            command = "lora" if source == "seqsch" else "probe"
+            print(f"skipping {text}: {PREDICTOR_FILES[source]} is missing (train it with "
+                  f"python -m seqsch.perception train --predictor {command})")
+        else:
+            kept.append(text)
+    return kept
 
 
 def predict(spec: RunSpec, requests, model, tokenizer, known_lengths: dict, args):
@@ -81,14 +102,16 @@ def predict(spec: RunSpec, requests, model, tokenizer, known_lengths: dict, args
                 "'vanilla' first in the sweep, or use prompts from the length file (--data val)"
             )
         return [known_lengths[r.id] for r in requests], 0.0
-    from seqsch.predictors import make_predictor
+    from seqsch.predictors import make_predictor, remove_length_adapter
 
     name = {"seqsch": "lora", "po": "pia"}.get(spec.source, spec.source)
     predictor = make_predictor(name, model, tokenizer, lengths=args.lengths)
-    predicted = predictor.predict(requests)
-    fallback = sorted(p for p in predicted if p is not None)
-    fallback = fallback[len(fallback) // 2] if fallback else args.max_new_tokens
-    return [fallback if p is None else p for p in predicted], predictor.last_predict_s
+    try:
+        predicted = predictor.predict(requests)
+    finally:
+        if name == "lora":  # the timed generation must run on the plain model
+            remove_length_adapter(model)
+    return fill_missing(predicted), predictor.last_predict_s
 
 
 def run_spec(spec: RunSpec, model, tokenizer, requests, prompts, decoding, known, args):
@@ -103,12 +126,8 @@ def run_spec(spec: RunSpec, model, tokenizer, requests, prompts, decoding, known
         run.wall_s += prediction_s
         for result in run.results:
             result.completion_s += prediction_s
+        run.extra["prediction_s"] = prediction_s
         return run, predicted
-    if spec.engine == "vllm":
-        from seqsch.vllm_engine import generate_vllm
-
-        return generate_vllm(model, tokenizer, requests, decoding, predicted, prediction_s), \
-            predicted
     from seqsch.pipeline import run_scheduled
 
     scheduler = spec.scheduler(args.batch_size, decoding.max_new_tokens, args.bin_size)
@@ -117,26 +136,7 @@ def run_spec(spec: RunSpec, model, tokenizer, requests, prompts, decoding, known
     return run, predicted
 
 
-def available_specs(specs: list[str]) -> list[str]:
-    """The specs that can run here; prints why the others are skipped (a missing trained
-    predictor, an engine that is not installed)."""
-    import importlib.util
-
-    needs = {"seqsch": DEFAULT_ADAPTER, "probe": DEFAULT_PROBE}
-    kept = []
-    for text in specs:
-        spec = RunSpec.parse(text)
-        if spec.source in needs and not needs[spec.source].exists():
-            print(f"skipping {text}: {needs[spec.source]} is missing (python -m seqsch.perception "
-                  f"train --predictor {'lora' if spec.source == 'seqsch' else 'probe'})")
-        elif spec.engine == "vllm" and importlib.util.find_spec("vllm") is None:
-            print(f"skipping {text}: vLLM is not installed (see the README)")
-        else:
-            kept.append(text)
-    return kept
-
-
-def fit_from_run(run, name: str):
+def fit_from_run(run, name: str) -> CostModel:
     """A cost model fitted to a static run's own step and prefill timings."""
     steps, prefills = [], []
     for batch in run.batches:
@@ -146,22 +146,39 @@ def fit_from_run(run, name: str):
     return fit_cost_model(steps, prefills, name, run.device)
 
 
-def simulated_summary(spec, run, predicted, cost_model, args, prompts) -> dict | None:
+def simulated_summary(spec, record, predicted, cost_model, args, prompts) -> dict | None:
     """What the simulator predicts for this spec, from the lengths this sweep measured."""
     if spec.engine != "static" or cost_model is None:
         return None
-    true_lengths = [r.num_output_tokens for r in run.results]
     scheduler = spec.scheduler(args.batch_size, args.max_new_tokens, args.bin_size)
-    sim = simulate(true_lengths, predicted or [None] * len(true_lengths), scheduler,
+    sim = simulate(record["actual_lengths"], predicted or [None] * len(prompts), scheduler,
                    cost_model, [len(p) for p in prompts],
-                   prediction_s=run.extra.get("prediction_s", 0.0))
+                   prediction_s=record["extra"].get("prediction_s", 0.0))
     return sim.summary
 
 
-def main(argv=None) -> dict:
+def load_workload(args, tokenizer):
+    """The benchmark's requests and their oracle lengths (by id), as `--data` asks."""
     from seqsch.data import requests_by_id, sharegpt_workload
-    from seqsch.generate import encode_prompts, generate
     from seqsch.length_records import read_length_file
+
+    records = read_length_file(args.lengths) if Path(args.lengths).exists() else []
+    if args.data == "val":
+        records = [r for r in records if r.split == "val"]
+        if not records:
+            raise ValueError(f"{args.lengths} holds no validation prompts; use --data sharegpt")
+        if len(records) < args.num_data:
+            print(f"note: {args.lengths} holds {len(records)} validation prompts; using all of "
+                  f"them instead of --num-data {args.num_data}")
+        records = records[: args.num_data]
+        return requests_by_id([r.id for r in records]), {r.id: r.max_length for r in records}
+    seen = {r.id for r in records}  # keep the predictors' training prompts out
+    pool = sharegpt_workload(tokenizer, args.num_data + len(seen), args.seed)
+    return [r for r in pool if r.id not in seen][: args.num_data], {}
+
+
+def main(argv=None) -> dict:
+    from seqsch.generate import encode_prompts, generate
     from seqsch.models import DEFAULT, load_model
     from seqsch.report import environment, print_table
 
@@ -180,7 +197,8 @@ def main(argv=None) -> dict:
     parser.add_argument("--decoding", choices=sorted(DECODING_PRESETS), default="embedded")
     parser.add_argument("--model", default=DEFAULT)
     parser.add_argument("--data", choices=["val", "sharegpt"], default="val",
-                        help="val: validation prompts of the length file; sharegpt: a sample")
+                        help="val: validation prompts of the length file (oracle = its longest "
+                        "sampled answer); sharegpt: other prompts (oracle = the vanilla run)")
     parser.add_argument("--lengths", type=Path, default=DEFAULT_LENGTHS)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
@@ -191,30 +209,23 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     specs = [RunSpec.parse(s) for s in args.sweep] if args.sweep else [
         RunSpec(args.strategy, args.vbs, args.fcr, args.engine)]
+    if any(s.source == "gt" for s in specs) and args.data == "sharegpt":
+        specs.sort(key=lambda s: s.name != "vanilla")  # the oracle comes from the vanilla run
 
     model, tokenizer = load_model(args.model, device=args.device, dtype=args.dtype)
     decoding = DECODING_PRESETS[args.decoding].with_(
         max_new_tokens=args.max_new_tokens, temperature=args.temperature, seed=args.seed)
-    known: dict[str, int] = {}
-    if args.data == "val":
-        records = [r for r in read_length_file(args.lengths) if r.split == "val"]
-        if len(records) < args.num_data:
-            raise ValueError(f"{args.lengths} has {len(records)} validation prompts; lower "
-                             "--num-data or use --data sharegpt")
-        records = records[: args.num_data]
-        requests = requests_by_id([r.id for r in records])
-        known = {r.id: r.max_length for r in records}
-    else:
-        requests = sharegpt_workload(tokenizer, args.num_data, args.seed)
+    requests, known = load_workload(args, tokenizer)
     prompts = encode_prompts(tokenizer, requests)
-    config = {k: v for k, v in vars(args).items() if k not in ("out", "quiet")}
+    config = {k: v for k, v in vars(args).items() if k not in ("out", "quiet", "sweep")}
     config = json.loads(json.dumps(config, default=str))
+    config["request_ids"] = hashlib.sha256(" ".join(r.id for r in requests).encode()).hexdigest()
     done = _finished_specs(args.out, config)
     # Warm-up, excluded from timing.
     generate(model, tokenizer, requests[:2], decoding.with_(max_new_tokens=4), quiet=True,
              prompts=prompts[:2])
 
-    summaries, cost_model = {}, None
+    records, cost_model = {}, None
     for spec in specs:
         if spec.name in done:
             record = done[spec.name]
@@ -223,27 +234,34 @@ def main(argv=None) -> dict:
             print(f"== {spec.name} ==", flush=True)
             run, predicted = run_spec(spec, model, tokenizer, requests, prompts, decoding,
                                       known, args)
-            if spec.source == "vanilla" and spec.engine == "static":
-                cost_model = fit_from_run(run, "benchmark-fit")
-                known = known or {r.id: r.num_output_tokens for r in run.results}
             record = {"spec": spec.name, "config": config, "environment": environment(run),
                       "summary": run.summary(), "extra": run.extra,
-                      "simulated": simulated_summary(spec, run, predicted, cost_model, args,
-                                                     prompts),
                       "predicted_lengths": predicted,
                       "actual_lengths": [r.num_output_tokens for r in run.results]}
+            if spec.name == "vanilla":
+                record["cost_model"] = asdict(fit_from_run(run, "benchmark-fit"))
+            record["simulated"] = simulated_summary(
+                spec, record, predicted, cost_model or _cost_model(record), args, prompts)
             args.out.parent.mkdir(parents=True, exist_ok=True)
             with args.out.open("a") as fh:
                 fh.write(json.dumps(record) + "\n")
-        summaries[spec.name] = record
-    print_table(summaries)
+        if spec.name == "vanilla":
+            cost_model = _cost_model(record)
+            known = known or dict(zip((r.id for r in requests), record["actual_lengths"]))
+        records[spec.name] = record
+    print_table(records)
     final = {name: {k: rec["summary"].get(k) for k in SUMMARY_KEYS}
-             for name, rec in summaries.items()}
+             for name, rec in records.items()}
     print(json.dumps(final))
     return final
 
 
+def _cost_model(record: dict) -> CostModel | None:
+    return CostModel(**record["cost_model"]) if record.get("cost_model") else None
+
+
 def _finished_specs(path: Path, config: dict) -> dict:
+    """Records of `path` measured with the same settings and prompts, by spec name."""
     if not path.exists():
         return {}
     done = {}

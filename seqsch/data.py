@@ -13,6 +13,7 @@ and reports what was lost. Usage::
 from __future__ import annotations
 
 import json
+import os
 import random
 import urllib.request
 from collections.abc import Callable, Sequence
@@ -155,6 +156,7 @@ def load_paper_lengths(
     from seqsch.length_records import read_length_file
     from seqsch.models import cache_dir
 
+    path = path or find_paper_lengths(name)
     if path is None:
         if name not in PAPER_LENGTH_FILES:
             raise ValueError(f"unknown paper file {name!r}; choose one of {PAPER_LENGTH_FILES}")
@@ -170,6 +172,18 @@ def load_paper_lengths(
             urllib.request.urlretrieve(PAPER_LENGTHS_URL.format(name=name), tmp)
             tmp.rename(path)
     return read_length_file(path)
+
+
+def find_paper_lengths(name: str = "alpaca-val-10k-length.json") -> Path | None:
+    """A local copy of one of the paper's length files, or None: `$SEQSCH_PAPER_DIR/<name>`,
+    else the cache (where `load_paper_lengths(download=True)` puts it)."""
+    from seqsch.models import cache_dir
+
+    folders = [os.environ.get("SEQSCH_PAPER_DIR"), cache_dir() / "paper"]
+    for folder in filter(None, folders):
+        if (Path(folder) / name).is_file():
+            return Path(folder) / name
+    return None
 
 
 def count_tokens(requests: Sequence[Request], tokenizer, chat: bool = True) -> list[Request]:

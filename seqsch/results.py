@@ -71,13 +71,13 @@ class GenerationRun:
         num = len(self.results)
         if self.batches:
             out = summarize([b.stats() for b in self.batches], num, self.wall_s)
-        else:  # continuous engines have no static batches
+        else:  # continuous engines: no static batches, so no padded slots to count
             num_tokens = sum(r.num_output_tokens for r in self.results)
             out = {
                 "samples_per_s": num / self.wall_s,
                 "tokens_per_s": num_tokens / self.wall_s,
-                "avg_length": num_tokens / num,
-                "effective_token_ratio": self.extra.get("effective_token_ratio", 1.0),
+                "avg_length": None,
+                "effective_token_ratio": None,
                 "failure_ratio": 0.0,
                 "num_samples": num,
                 "wall_s": self.wall_s,

@@ -1,0 +1,61 @@
+import pytest
+
+from seqsch import lengths, models
+from seqsch.decoding import DecodingConfig
+from seqsch.length_records import load_length_file
+
+SMALL = {"num_train": 6, "num_val": 2, "temperatures": (0.0, 0.7), "batch_size": 2,
+         "chunk_size": 4, "max_prompt_tokens": 64}
+
+
+@pytest.fixture
+def tiny_loaded(tiny, monkeypatch):
+    monkeypatch.setattr(models, "load_model", lambda *a, **k: tiny)
+    return tiny
+
+
+def _collect(path):
+    return lengths.collect(path, "tiny", decoding=DecodingConfig(max_new_tokens=6), **SMALL)
+
+
+def test_collect_writes_one_record_per_prompt_with_splits(tiny_loaded, tmp_path):
+    path = _collect(tmp_path / "lengths.jsonl")
+    result = load_length_file(path)
+    assert len(result.records) == 8 and result.settings
+    assert sum(r.split == "val" for r in result.records) == 2
+    for record in result.records:
+        assert set(record.lengths) == {0.0, 0.7}
+        assert all(1 <= n <= 6 for n in record.lengths.values())
+        if record.is_capped[0.0]:
+            assert record.lengths[0.0] == 6  # capped answers stop exactly at the cap
+
+
+def test_resumed_collection_equals_an_uninterrupted_one(tiny_loaded, tmp_path, monkeypatch):
+    whole = _collect(tmp_path / "whole.jsonl").read_text()
+
+    real_chunk = lengths.collect_chunk
+    calls = []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_chunk(*args, **kwargs)
+
+    monkeypatch.setattr(lengths, "collect_chunk", interrupted)
+    path = tmp_path / "resumed.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        _collect(path)
+    # A second interruption in the middle of writing the next chunk: two of its lines, then half.
+    next_lines = whole.splitlines()[5:7]
+    with path.open("a") as fh:
+        fh.write("\n".join(next_lines) + "\n" + next_lines[0][:20])
+    monkeypatch.setattr(lengths, "collect_chunk", real_chunk)
+    _collect(path)
+    assert path.read_text() == whole
+
+
+def test_collect_refuses_other_settings(tiny_loaded, tmp_path):
+    path = _collect(tmp_path / "lengths.jsonl")
+    with pytest.raises(ValueError, match="other settings"):
+        lengths.collect(path, "tiny", decoding=DecodingConfig(max_new_tokens=7), **SMALL)
