@@ -136,9 +136,26 @@ def run_spec(spec: RunSpec, model, tokenizer, requests, prompts, decoding, known
     return run, predicted
 
 
-def fit_from_run(run, name: str) -> CostModel:
-    """A cost model fitted to a static run's own step and prefill timings."""
-    steps, prefills = [], []
+def calibration_records(model, prompts, batch_sizes=(2, 8, 32), num_steps: int = 6) -> list:
+    """Step timings at several batch sizes (a vanilla run has one), so that the fit can tell
+    the per-row cost from the fixed cost of a step: (rows, context, seconds) tuples."""
+    from seqsch.decoding import DecodingConfig
+    from seqsch.generate import generate_batch
+
+    records = []
+    for num_rows in batch_sizes:
+        rows = [prompts[i % len(prompts)] for i in range(num_rows)]
+        width = max(len(p) for p in rows)
+        _, _, timing = generate_batch(model, rows, num_steps, DecodingConfig(num_steps),
+                                      pad_id=0, stop_ids=[])
+        records += [(num_rows, width + k, s) for k, s in enumerate(timing["step_s"], start=1)]
+    return records
+
+
+def fit_from_run(run, name: str, extra_steps: list | None = None) -> CostModel:
+    """A cost model fitted to a static run's own step and prefill timings (plus
+    `extra_steps`, e.g. from `calibration_records`)."""
+    steps, prefills = list(extra_steps or []), []
     for batch in run.batches:
         prefills.append((batch.num_rows, batch.num_prompt_tokens, batch.prefill_s))
         for k, step_s in enumerate(batch.step_s, start=1):
@@ -221,9 +238,11 @@ def main(argv=None) -> dict:
     config = json.loads(json.dumps(config, default=str))
     config["request_ids"] = hashlib.sha256(" ".join(r.id for r in requests).encode()).hexdigest()
     done = _finished_specs(args.out, config)
-    # Warm-up, excluded from timing.
+    # Warm-up, excluded from timing; then step timings at a few batch sizes for the fit.
     generate(model, tokenizer, requests[:2], decoding.with_(max_new_tokens=4), quiet=True,
              prompts=prompts[:2])
+    calibration = [] if "vanilla" in done else calibration_records(
+        model, prompts, (2, args.batch_size, 2 * args.batch_size))
 
     records, cost_model = {}, None
     for spec in specs:
@@ -239,7 +258,7 @@ def main(argv=None) -> dict:
                       "predicted_lengths": predicted,
                       "actual_lengths": [r.num_output_tokens for r in run.results]}
             if spec.name == "vanilla":
-                record["cost_model"] = asdict(fit_from_run(run, "benchmark-fit"))
+                record["cost_model"] = asdict(fit_from_run(run, "benchmark-fit", calibration))
             record["simulated"] = simulated_summary(
                 spec, record, predicted, cost_model or _cost_model(record), args, prompts)
             args.out.parent.mkdir(parents=True, exist_ok=True)

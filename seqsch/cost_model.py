@@ -87,16 +87,24 @@ def load_cost_model(name_or_path: str | Path) -> CostModel:
 
 
 def _least_squares(columns: list[list[float]], targets: list[float]) -> list[float]:
-    """Coefficients of the longest prefix of columns that has full rank (others are 0)."""
+    """Least squares over the columns that add information, taken in order (a column that
+    the earlier ones already explain, e.g. a constant row count, gets coefficient 0)."""
     import numpy as np
 
     y = np.asarray(targets, dtype=float)
-    for num_used in range(len(columns), 0, -1):
-        x = np.asarray(columns[:num_used], dtype=float).T
-        if np.linalg.matrix_rank(x) == num_used:
-            coefficients = np.linalg.lstsq(x, y, rcond=None)[0].tolist()
-            return coefficients + [0.0] * (len(columns) - num_used)
-    raise ValueError("cannot fit a cost model: the timings carry no information")
+    used: list[int] = []
+    for index in range(len(columns)):
+        x = np.asarray([columns[i] for i in used + [index]], dtype=float).T
+        if np.linalg.matrix_rank(x) == len(used) + 1:
+            used.append(index)
+    if not used:
+        raise ValueError("cannot fit a cost model: the timings carry no information")
+    x = np.asarray([columns[i] for i in used], dtype=float).T
+    fitted = np.linalg.lstsq(x, y, rcond=None)[0].tolist()
+    coefficients = [0.0] * len(columns)
+    for index, value in zip(used, fitted, strict=True):
+        coefficients[index] = value
+    return coefficients
 
 
 def fit_cost_model(
@@ -107,7 +115,8 @@ def fit_cost_model(
 ) -> CostModel:
     """Least-squares fit of (num_rows, context_len, step_s) and (num_rows, prompt_len, s).
 
-    Terms the data cannot separate (e.g. one context length only) are set to 0. Without
+    Terms the data cannot separate are set to 0: a per-row cost needs timings at several
+    batch sizes (see `seqsch.benchmark.calibration_records`). Without
     prefill records the prefill is priced like one step with a prompt token per row costing
     as much as a decode row.
     """

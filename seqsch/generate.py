@@ -95,7 +95,7 @@ def generate_batch(
     device = model.device
     input_ids, attention_mask = left_pad(prompts, pad_id, device)
     num_rows = len(prompts)
-    stop = torch.tensor(stop_ids, device=device)
+    stop = torch.tensor(list(stop_ids), dtype=torch.long, device=device)
     tokens = torch.full((num_rows, max_new_tokens), pad_id, dtype=torch.long, device=device)
     lengths = torch.zeros(num_rows, dtype=torch.long, device=device)
     is_done = torch.zeros(num_rows, dtype=torch.bool, device=device)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+# Reference files beside the project, where present (developers' machines and CI): the paper's
+# length files are found through SEQSCH_PAPER_DIR, also by notebook kernels the tests start.
+PAPER_DIR = Path(__file__).resolve().parents[2] / "shared" / "paper"
+if PAPER_DIR.is_dir():
+    os.environ.setdefault("SEQSCH_PAPER_DIR", str(PAPER_DIR))
 
 
 @pytest.fixture(scope="session")

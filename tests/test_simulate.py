@@ -12,6 +12,7 @@ from seqsch.scheduler import SchedulerConfig, schedule
 from seqsch.simulate import main, simulate
 
 PAPER_VAL = Path(__file__).parents[2] / "shared" / "paper" / "alpaca-val-10k-length.json"
+# (reference material beside the project; the tests that read it skip where it is absent)
 
 
 def _brute_force(true_lengths, predicted, config):
