@@ -1,5 +1,6 @@
 # The two commands of the README, and a few helpers. Each sets up what it needs first.
 SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
 PROFILE ?= cpu
 
 .PHONY: figures test test-fast lint setup lab

@@ -16,7 +16,7 @@ import json
 import os
 import random
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -198,12 +198,6 @@ def count_tokens(requests: Sequence[Request], tokenizer, chat: bool = True) -> l
         num_ref = len(tokenizer(request.reference).input_ids) if request.reference else None
         out.append(replace(request, num_prompt_tokens=num_prompt, num_reference_tokens=num_ref))
     return out
-
-
-def filter_requests(
-    requests: Sequence[Request], predicate: Callable[[Request], bool]
-) -> list[Request]:
-    return [request for request in requests if predicate(request)]
 
 
 def filter_by_prompt_tokens(

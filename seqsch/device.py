@@ -79,12 +79,3 @@ def now_s(device: str | torch.device) -> float:
     """A timestamp taken after the device has finished its queued work."""
     synchronize(device)
     return time.perf_counter()
-
-
-def describe_device(device: str | torch.device) -> str:
-    device = torch.device(device)
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    import platform
-
-    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"

@@ -91,7 +91,9 @@ def generate_batch(
     included) and timings: prefill_s and the time of each later step.
 
     With `drop_finished`, rows that ended leave the batch (their KV cache rows are dropped, the
-    slot is not refilled): less waste, but no longer the paper's static batching."""
+    slot is not refilled): less waste, but no longer the paper's static batching, and the
+    run's ETR (which counts rows x steps) no longer measures the work done. The length
+    collection uses it; benchmarks do not."""
     device = model.device
     input_ids, attention_mask = left_pad(prompts, pad_id, device)
     num_rows = len(prompts)

@@ -11,8 +11,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import seaborn as sns
 
 from seqsch.paths import FIGURES_DIR
+
+sns.set_theme(style="whitegrid", context="notebook")
 
 
 def figure_dir() -> Path:

@@ -145,4 +145,3 @@ def test_cli_prints_a_json_summary(capsys, embedded):
                 "greedy_match"):
         assert key in summary
     assert summary["greedy_match"] == 1.0
-    assert torch.get_num_threads() >= 1
