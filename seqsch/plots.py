@@ -64,16 +64,14 @@ def predicted_vs_actual(predicted: Sequence[float], actual: Sequence[float], tit
 def step_time_by_position(batches, title: str = "Time per decoding step"):
     """Each batch's step times against the token position (the context grows by one per step)."""
     fig, ax = plt.subplots(figsize=(7, 4))
-    for batch in batches:
+    for index, batch in enumerate(batches):
         positions = range(2, len(batch.step_s) + 2)
         ax.plot(positions, [s * 1000 for s in batch.step_s], alpha=0.7,
-                label=f"{batch.num_rows} rows")
+                label=f"batch {index} ({batch.num_rows} rows)")
     ax.set_xlabel("output token position")
     ax.set_ylabel("step time (ms)")
     ax.set_title(title)
-    handles, labels = ax.get_legend_handles_labels()
-    unique = dict(zip(labels, handles))
-    ax.legend(unique.values(), unique.keys())
+    ax.legend(fontsize="small", ncol=2)
     return fig
 
 
