@@ -152,15 +152,15 @@ def calibration_records(model, prompts, batch_sizes=(2, 8, 32), num_steps: int =
     return records
 
 
-def fit_from_run(run, name: str, extra_steps: list | None = None) -> CostModel:
-    """A cost model fitted to a static run's own step and prefill timings (plus
-    `extra_steps`, e.g. from `calibration_records`)."""
+def fit_from_runs(runs, name: str, extra_steps: list | None = None) -> CostModel:
+    """A cost model fitted to static runs' own step and prefill timings (plus `extra_steps`,
+    e.g. from `calibration_records`); runs at several batch sizes identify the per-row cost."""
     steps, prefills = list(extra_steps or []), []
-    for batch in run.batches:
+    for batch in (b for run in runs for b in run.batches):
         prefills.append((batch.num_rows, batch.num_prompt_tokens, batch.prefill_s))
         for k, step_s in enumerate(batch.step_s, start=1):
             steps.append((batch.num_rows, batch.num_prompt_tokens + k, step_s))
-    return fit_cost_model(steps, prefills, name, run.device)
+    return fit_cost_model(steps, prefills, name, runs[0].device)
 
 
 def simulated_summary(spec, record, predicted, cost_model, args, prompts) -> dict | None:
@@ -258,7 +258,7 @@ def main(argv=None) -> dict:
                       "predicted_lengths": predicted,
                       "actual_lengths": [r.num_output_tokens for r in run.results]}
             if spec.name == "vanilla":
-                record["cost_model"] = asdict(fit_from_run(run, "benchmark-fit", calibration))
+                record["cost_model"] = asdict(fit_from_runs([run], "benchmark-fit", calibration))
             record["simulated"] = simulated_summary(
                 spec, record, predicted, cost_model or _cost_model(record), args, prompts)
             args.out.parent.mkdir(parents=True, exist_ok=True)
