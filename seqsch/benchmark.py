@@ -1,15 +1,18 @@
 """The benchmark: vanilla vs sequence scheduling vs continuous batching, on the real model.
 
 Each run spec names a length source and options: `vanilla`, `gt+vbs+fcr`, `seqsch+vbs+fcr`,
-`probe+vbs+fcr`, `po`, `continuous` (first come, first served) or `continuous+gt` (shortest
-predicted first). A sweep runs several specs back to back on the same prompts, so ratios come
-from one run; each finished spec is appended to a JSONL record (config, versions, device,
-results) and a rerun with the same settings and prompts resumes after the last finished spec.
+`probe+vbs+fcr`, `po`, `continuous` (first come, first served), `continuous+gt` (shortest
+predicted first), or `vllm` / `vllm+gt` / `vllm+seqsch` / `vllm+probe` (vLLM, first come or with
+predicted lengths as priorities; needs `bash scripts/setup_vllm.sh`). A sweep runs several specs
+back to back on the same prompts, so ratios come from one run; each finished spec is appended to
+a JSONL record (config, versions, device, results) and a rerun with the same settings and
+prompts resumes after the last finished spec.
 Beside each static measurement it prints what the simulator predicts with a cost model fitted to
 the vanilla run's own step times.
 
     python -m seqsch.benchmark --strategy gt --vbs --fcr --num-data 64
     python -m seqsch.benchmark --sweep vanilla gt+vbs+fcr seqsch+vbs+fcr continuous --num-data 128
+    .venv-vllm/bin/python -m seqsch.benchmark --engine vllm --strategy gt --data sharegpt
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from seqsch.scheduler import SchedulerConfig, order_for_priority
 from seqsch.simulate import simulate
 
 SOURCES = ("vanilla", "gt", "seqsch", "probe", "po", "constant")
-ENGINES = ("static", "continuous")
+ENGINES = ("static", "continuous", "vllm")
+VLLM_SOURCES = ("vanilla", "gt", "seqsch", "probe")  # vanilla = first come, first served
 SUMMARY_KEYS = ("samples_per_s", "tokens_per_s", "avg_length", "effective_token_ratio",
                 "failure_ratio", "mean_completion_s")
 # Files a trained predictor needs (a folder alone may hold an interrupted training).
@@ -52,6 +56,9 @@ class RunSpec:
             raise ValueError(f"unknown engine {self.engine!r}; choose one of {ENGINES}")
         if (self.source == "vanilla" or self.engine != "static") and (self.vbs or self.fcr):
             raise ValueError("--vbs/--fcr need a length source and static batches")
+        if self.engine == "vllm" and self.source not in VLLM_SOURCES:
+            raise ValueError(f"the vllm engine takes priorities from {VLLM_SOURCES}, "
+                             f"not {self.source!r}")
 
     @classmethod
     def parse(cls, text: str) -> RunSpec:
@@ -78,9 +85,15 @@ class RunSpec:
 
 def available_specs(specs: list[str]) -> list[str]:
     """The specs that can run here; prints why the others are skipped."""
+    from seqsch.vllm_engine import VLLM_INSTALL, is_vllm_available
+
     kept = []
     for text in specs:
-        source = RunSpec.parse(text).source
+        spec = RunSpec.parse(text)
+        source = spec.source
+        if spec.engine == "vllm" and not is_vllm_available():
+            print(f"skipping {text}: vLLM is not installed here (set it up with {VLLM_INSTALL})")
+            continue
         if source in PREDICTOR_FILES and not PREDICTOR_FILES[source].exists():
             command = "lora" if source == "seqsch" else "probe"
             print(f"skipping {text}: {PREDICTOR_FILES[source]} is missing (train it with "
@@ -116,6 +129,11 @@ def predict(spec: RunSpec, requests, model, tokenizer, known_lengths: dict, args
 
 def run_spec(spec: RunSpec, model, tokenizer, requests, prompts, decoding, known, args):
     predicted, prediction_s = predict(spec, requests, model, tokenizer, known, args)
+    if spec.engine == "vllm":
+        run = vllm_engine(model, prompts, decoding, args).generate(
+            requests, decoding, priorities=predicted, prompts=prompts, quiet=args.quiet)
+        _add_prediction_time(run, prediction_s)
+        return run, predicted
     if spec.engine == "continuous":
         from seqsch.continuous import generate_continuous
 
@@ -123,10 +141,7 @@ def run_spec(spec: RunSpec, model, tokenizer, requests, prompts, decoding, known
         run = generate_continuous(model, tokenizer, requests, decoding, order=order,
                                   prompts=prompts, max_requests=args.batch_size,
                                   quiet=args.quiet)
-        run.wall_s += prediction_s
-        for result in run.results:
-            result.completion_s += prediction_s
-        run.extra["prediction_s"] = prediction_s
+        _add_prediction_time(run, prediction_s)
         return run, predicted
     from seqsch.pipeline import run_scheduled
 
@@ -134,6 +149,34 @@ def run_spec(spec: RunSpec, model, tokenizer, requests, prompts, decoding, known
     run = run_scheduled(model, tokenizer, requests, predicted, scheduler, decoding,
                         prediction_s=prediction_s, quiet=args.quiet, prompts=prompts)
     return run, predicted
+
+
+def _add_prediction_time(run, prediction_s: float) -> None:
+    """Predicting runs before any request is served: it delays every completion."""
+    run.wall_s += prediction_s
+    for result in run.results:
+        result.completion_s += prediction_s
+    run.extra["prediction_s"] = prediction_s
+
+
+_VLLM_ENGINES: dict = {}
+
+
+def vllm_engine(model, prompts, decoding, args):
+    """One vLLM engine per process (starting one compiles for minutes), in the HF model's dtype
+    so that its greedy answers match the other engines'."""
+    from seqsch.data import Request
+    from seqsch.device import dtype_name
+    from seqsch.vllm_engine import VllmEngine
+
+    if "engine" not in _VLLM_ENGINES:
+        max_model_len = max(len(p) for p in prompts) + decoding.max_new_tokens
+        _VLLM_ENGINES["engine"] = VllmEngine(
+            args.model, dtype=dtype_name(model.dtype), max_num_seqs=args.batch_size,
+            max_model_len=max_model_len, seed=args.seed, compile=not args.vllm_eager)
+        warm_up = [Request(f"warm-up-{i}", "Hello") for i in range(2)]  # excluded from timing
+        _VLLM_ENGINES["engine"].generate(warm_up, decoding.with_(max_new_tokens=4), quiet=True)
+    return _VLLM_ENGINES["engine"]
 
 
 def calibration_records(model, prompts, batch_sizes=(2, 8, 32), num_steps: int = 6) -> list:
@@ -222,12 +265,16 @@ def main(argv=None) -> dict:
     parser.add_argument("--dtype", default="auto")
     parser.add_argument("--out", type=Path, default=BUILD_DIR / "benchmark.jsonl",
                         help="JSONL record, one line per finished run spec (resumable)")
+    parser.add_argument("--vllm-eager", action="store_true",
+                        help="vllm engine without compilation (starts in seconds, decodes slower)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     specs = [RunSpec.parse(s) for s in args.sweep] if args.sweep else [
         RunSpec(args.strategy, args.vbs, args.fcr, args.engine)]
-    if any(s.source == "gt" for s in specs) and args.data == "sharegpt":
-        specs.sort(key=lambda s: s.name != "vanilla")  # the oracle comes from the vanilla run
+    first_come = [s for s in specs if s.source == "vanilla"]
+    if any(s.source == "gt" for s in specs) and args.data == "sharegpt" and first_come:
+        specs.remove(first_come[0])  # the oracle comes from a vanilla run: run one first
+        specs.insert(0, first_come[0])
 
     model, tokenizer = load_model(args.model, device=args.device, dtype=args.dtype)
     decoding = DECODING_PRESETS[args.decoding].with_(
@@ -266,6 +313,7 @@ def main(argv=None) -> dict:
                 fh.write(json.dumps(record) + "\n")
         if spec.name == "vanilla":
             cost_model = _cost_model(record)
+        if spec.source == "vanilla":  # same prompts and decoding: the oracle's lengths
             known = known or dict(zip((r.id for r in requests), record["actual_lengths"]))
         records[spec.name] = record
     print_table(records)

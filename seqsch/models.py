@@ -60,9 +60,21 @@ def embedded_model_dir() -> Path:
     gguf = embedded_gguf_path()
     target = cache_dir() / "models" / f"{gguf.stem}-float"
     if (target / "model.safetensors").exists():
+        drop_quantization_config(target / "config.json")  # caches written before this fix
         return target
     convert_gguf(gguf, target)
     return target
+
+
+def drop_quantization_config(config_path: Path) -> None:
+    """Remove the GGUF `quantization_config` that transformers leaves in a dequantised model's
+    config: the weights are float, and readers such as vLLM refuse an unknown method."""
+    config = json.loads(config_path.read_text())
+    if config.pop("quantization_config", None) is None:
+        return
+    tmp = config_path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    tmp.replace(config_path)
 
 
 def convert_gguf(gguf: Path, target: Path) -> Path:
@@ -90,6 +102,7 @@ def convert_gguf(gguf: Path, target: Path) -> Path:
         save_file(state, tmp / "model.safetensors", metadata={"format": "pt"})
         model.config.architectures = [type(model).__name__]
         model.config.save_pretrained(tmp)
+        drop_quantization_config(tmp / "config.json")
         model.generation_config.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         (tmp / "SOURCE.json").write_text(

@@ -1,4 +1,5 @@
 import importlib.metadata
+import json
 import time
 
 import pytest
@@ -37,6 +38,19 @@ def test_cache_folder_is_complete_and_vllm_friendly(embedded):
     with safe_open(folder / "model.safetensors", "pt") as fh:
         keys = set(fh.keys())
     assert "model.embed_tokens.weight" in keys and "lm_head.weight" not in keys
+    config = json.loads((folder / "config.json").read_text())
+    assert config["architectures"] == ["LlamaForCausalLM"]
+    assert "quantization_config" not in config  # the weights are float: vLLM refuses "gguf"
+
+
+def test_stale_quantization_config_is_dropped(tmp_path):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"model_type": "llama", "quantization_config": {"quant_method":
+                                                                               "gguf"}}))
+    models.drop_quantization_config(path)
+    assert json.loads(path.read_text()) == {"model_type": "llama"}
+    models.drop_quantization_config(path)  # nothing to drop: unchanged
+    assert json.loads(path.read_text()) == {"model_type": "llama"}
 
 
 def test_missing_embedded_model_says_how_to_install(monkeypatch):

@@ -1,0 +1,71 @@
+"""The vLLM engine: HF's greedy tokens, and priorities that serve short answers first.
+
+Skipped where vLLM is absent; run them with `bash scripts/setup_vllm.sh` and then
+`make vllm-test`."""
+
+import pytest
+
+from seqsch.benchmark import RunSpec
+from seqsch.decoding import DECODING_PRESETS
+from seqsch.vllm_engine import is_vllm_available, priorities_from_lengths
+
+needs_vllm = pytest.mark.skipif(not is_vllm_available(), reason="vLLM is not installed "
+                                "(bash scripts/setup_vllm.sh)")
+
+
+def test_priorities_are_ranks_shortest_first():
+    assert priorities_from_lengths([300, 20, 150, 20]) == [3, 0, 2, 1]
+
+
+def test_vllm_spec_takes_only_length_sources_it_can_order_by():
+    assert RunSpec.parse("vllm+probe").name == "vllm+probe"
+    with pytest.raises(ValueError, match="static batches"):
+        RunSpec.parse("vllm+gt+fcr")
+    with pytest.raises(ValueError, match="priorities"):
+        RunSpec.parse("vllm+po")
+
+
+@pytest.fixture(scope="module")
+def engine():
+    from seqsch.vllm_engine import VllmEngine
+
+    return VllmEngine(dtype="float32", max_num_seqs=4, max_model_len=1024, compile=False)
+
+
+@pytest.fixture(scope="module")
+def workload(engine):
+    from seqsch.data import sharegpt_workload
+
+    return sharegpt_workload(engine.tokenizer, 8, seed=0)
+
+
+@needs_vllm
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", ["greedy", "embedded"])
+def test_vllm_gives_the_static_generators_greedy_tokens(engine, workload, embedded, preset):
+    from seqsch.generate import generate
+
+    model, tokenizer = embedded
+    config = DECODING_PRESETS[preset].with_(max_new_tokens=48)
+    ours = generate(model, tokenizer, workload, config, batch_size=8, quiet=True)
+    theirs = engine.generate(workload, config, quiet=True)
+    assert [r.id for r in theirs.results] == [r.id for r in workload]  # input order
+    assert [r.token_ids for r in theirs.results] == [r.token_ids for r in ours.results]
+
+
+@needs_vllm
+@pytest.mark.slow
+def test_priorities_serve_the_shortest_first(engine, workload):
+    config = DECODING_PRESETS["embedded"].with_(max_new_tokens=64)
+    first_come = engine.generate(workload, config, quiet=True)
+    lengths = [r.num_output_tokens for r in first_come.results]
+    shortest_first = engine.generate(workload, config, priorities=lengths, quiet=True)
+    reverse = [max(lengths) - n for n in lengths]
+    longest_first = engine.generate(workload, config, priorities=reverse, quiet=True)
+    assert [r.num_output_tokens for r in shortest_first.results] == lengths
+    shortest = min(range(len(lengths)), key=lengths.__getitem__)
+    done_s = [r.completion_s for r in shortest_first.results]
+    assert done_s[shortest] == min(done_s)
+    assert done_s[shortest] < longest_first.results[shortest].completion_s
+    assert shortest_first.summary()["mean_completion_s"] < longest_first.summary()[
+        "mean_completion_s"]
