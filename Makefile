@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 PROFILE ?= cpu
 
-.PHONY: figures test test-fast lint setup lab
+.PHONY: figures test test-fast lint setup lab vllm-test
 
 setup:
 	@bash scripts/setup.sh >/dev/null
@@ -24,3 +24,7 @@ lint:
 
 lab:
 	@PY=$$(bash scripts/setup.sh | tail -n 1) && $$PY -m pip install -q jupyterlab && $$PY -m jupyter lab notebooks
+
+# The optional vLLM engine, in its own environment (.venv-vllm, ~3.4 GB): its tests, unskipped.
+vllm-test:
+	@PY=$$(bash scripts/setup_vllm.sh | tail -n 1) && $$PY -m pytest -q -ra tests/test_vllm.py

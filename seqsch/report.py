@@ -43,19 +43,35 @@ def _cell(value, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
+# Each engine's first-come run, which its length-aware runs are compared with.
+FIRST_COME = {"static": "vanilla", "continuous": "continuous", "vllm": "vllm"}
+
+
+def _first_come_completion(records: dict, record: dict) -> float | None:
+    engine = record.get("environment", {}).get("engine", "static")
+    base = records.get(FIRST_COME.get(engine, ""), {})
+    return base.get("summary", {}).get("mean_completion_s")
+
+
 def table_rows(records: dict) -> list[list[str]]:
-    """One row per spec: measured metrics, speed-up over vanilla, simulated samples/s."""
+    """One row per spec: measured metrics, speed-up over vanilla, mean completion time over
+    the same engine's first-come run, simulated samples/s."""
     base = records.get("vanilla", {}).get("summary", {}).get("samples_per_s")
     rows = []
     for name, record in records.items():
         summary, simulated = record["summary"], record.get("simulated") or {}
         speedup = summary["samples_per_s"] / base if base else None
+        first_come_s = _first_come_completion(records, record)
+        done = summary.get("mean_completion_s")
+        done_ratio = done / first_come_s if done is not None and first_come_s else None
         rows.append([name] + [_cell(summary.get(k), f) for k, _, f in COLUMNS]
-                    + [_cell(speedup, ".2f"), _cell(simulated.get("samples_per_s"), ".3f")])
+                    + [_cell(speedup, ".2f"), _cell(done_ratio, ".2f"),
+                       _cell(simulated.get("samples_per_s"), ".3f")])
     return rows
 
 
-HEADER = ["run"] + [label for _, label, _ in COLUMNS] + ["x vanilla", "sim samples/s"]
+HEADER = (["run"] + [label for _, label, _ in COLUMNS]
+          + ["x vanilla", "done x first come", "sim samples/s"])
 
 
 def print_table(records: dict) -> None:
