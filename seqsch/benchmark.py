@@ -222,7 +222,8 @@ def load_workload(args, tokenizer):
     from seqsch.data import requests_by_id, sharegpt_workload
     from seqsch.length_records import read_length_file
 
-    records = read_length_file(args.lengths) if Path(args.lengths).exists() else []
+    records = read_length_file(args.lengths, allow_empty=True) if Path(
+        args.lengths).exists() else []
     if args.data == "val":
         records = [r for r in records if r.split == "val"]
         if not records:

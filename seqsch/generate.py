@@ -41,10 +41,15 @@ def left_pad(prompts: Sequence[Sequence[int]], pad_id: int, device) -> tuple[tor
     return ids.to(device), mask.to(device)
 
 
+def positions_from_mask(attention_mask: torch.Tensor) -> torch.Tensor:
+    """Position ids [B, T] of left-padded rows: 0 at each row's first real token."""
+    return (attention_mask.cumsum(-1) - 1).clamp_min(0)
+
+
 @torch.inference_mode()
 def prefill(model, input_ids: torch.Tensor, attention_mask: torch.Tensor):
     """Run the prompts; return the last position's logits [B, V], the cache and positions [B]."""
-    position_ids = (attention_mask.cumsum(-1) - 1).clamp_min(0)
+    position_ids = positions_from_mask(attention_mask)
     out = model(
         input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
         use_cache=True, logits_to_keep=1,

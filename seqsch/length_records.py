@@ -148,11 +148,15 @@ def load_length_file(path: str | Path) -> LengthFile:
     return result
 
 
-def read_length_file(path: str | Path) -> list[LengthRecord]:
-    """Records of a length file in either format (warns about a skipped truncated line)."""
+def read_length_file(path: str | Path, allow_empty: bool = False) -> list[LengthRecord]:
+    """Records of a length file in either format (warns about a skipped truncated line).
+    A file without records is an error unless `allow_empty`: it says how to fill it."""
     length_file = load_length_file(path)
     if length_file.num_truncated_lines:
         warnings.warn(f"{path}: skipped a truncated last line", stacklevel=2)
+    if not length_file.records and not allow_empty:
+        raise ValueError(f"{path} holds no length records yet: collect some with "
+                         f"python -m seqsch.lengths collect --out {path}")
     return length_file.records
 
 

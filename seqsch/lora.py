@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from seqsch.data import Request
-from seqsch.generate import encode_prompts, left_pad
+from seqsch.generate import encode_prompts, left_pad, positions_from_mask
 from seqsch.predictors import DEFAULT_ADAPTER_DIR
 
 LORA_TARGET_MODULES = ("q_proj", "v_proj")
@@ -85,7 +85,7 @@ def _batch_tensors(pairs: Sequence[tuple[list, list]], pad_id: int, device="cpu"
         # logit at position j predicts token j + 1: the last len(target) tokens are predicted
         # from the len(target) positions just before the final one.
         labels[row, num_kept - 1 - len(target) : num_kept - 1] = torch.tensor(target)
-    positions = (mask.cumsum(-1) - 1).clamp_min(0)
+    positions = positions_from_mask(mask)
     return ids, mask, positions, labels.to(device)
 
 

@@ -60,7 +60,7 @@ def extract_features(model, tokenizer, requests: Sequence[Request], batch_size: 
     each [N, hidden] float32. Prompts are batched in order of length to cut padding."""
     from tqdm.auto import tqdm
 
-    from seqsch.generate import encode_prompts, left_pad
+    from seqsch.generate import encode_prompts, left_pad, positions_from_mask
 
     prompts = encode_prompts(tokenizer, requests)
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
@@ -68,7 +68,7 @@ def extract_features(model, tokenizer, requests: Sequence[Request], batch_size: 
     chunks = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     for chunk in tqdm(chunks, desc="prompt features", disable=quiet):
         ids, mask = left_pad([prompts[i] for i in chunk], tokenizer.pad_token_id, model.device)
-        positions = (mask.cumsum(-1) - 1).clamp_min(0)
+        positions = positions_from_mask(mask)
         out = model(input_ids=ids, attention_mask=mask, position_ids=positions,
                     output_hidden_states=True, logits_to_keep=1, use_cache=False)
         hidden, weights = out.hidden_states[-1].float(), mask[..., None].float()

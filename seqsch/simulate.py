@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -176,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     )
     print(
         f"{'run':<16}{'batches':>8}{'avg_len':>9}{'ETR':>8}{'fail':>7}{'samp/s':>8}"
-        f"{'tok/s':>9}{'p90_s':>9}"
+        f"{'tok/s':>9}{'p90_s':>9}{'sim_ms':>8}"
     )
     results = {}
     for strategy in args.strategy:
@@ -189,7 +190,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
             fcr=args.fcr and strategy != "vanilla",
         )
         label = strategy + ("+vbs" if config.vbs else "") + ("+fcr" if config.fcr else "")
+        start_s = time.perf_counter()
         result = simulate(true_lengths, predicted, config, cost_model, prompt_lengths)
+        simulate_s = time.perf_counter() - start_s  # the slider's budget: well under a second
         summary = result.summary
         p90 = completion_stats(result.completion_s)["p90_completion_s"] if cost_model else None
         print(
@@ -197,8 +200,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
             f"{summary['effective_token_ratio']:>8.1%}{summary['failure_ratio']:>7.1%}"
             f"{_format(summary['samples_per_s'], '.2f'):>8}"
             f"{_format(summary['tokens_per_s'], '.0f'):>9}{_format(p90, '.0f'):>9}"
+            f"{simulate_s * 1000:>8.0f}"
         )
-        results[label] = summary
+        results[label] = {**summary, "simulate_s": round(simulate_s, 4)}
     if length_file.is_paper_format:
         print("paper's reported numbers (reference, measured, not simulated):")
         for label, values in PAPER_TABLE.items():

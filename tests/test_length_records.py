@@ -100,3 +100,11 @@ def test_greedy_length_needs_temperature_zero():
     record = LengthRecord(id="x", lengths={0.7: 5}, is_capped={0.7: False})
     with pytest.raises(ValueError, match="temperature-0"):
         _ = record.greedy_length
+
+
+def test_a_file_without_records_says_how_to_fill_it(tmp_path):
+    path = tmp_path / "lengths.jsonl"
+    path.write_text(json.dumps({"settings": {"max_new_tokens": 8}}) + "\n")
+    with pytest.raises(ValueError, match="seqsch.lengths collect"):
+        read_length_file(path)
+    assert read_length_file(path, allow_empty=True) == []

@@ -1,6 +1,5 @@
 import importlib.metadata
 import json
-import time
 
 import pytest
 import torch
@@ -23,9 +22,7 @@ def test_second_load_uses_the_cache(embedded, monkeypatch):
         raise AssertionError("the cached float copy should have been used")
 
     monkeypatch.setattr(models, "convert_gguf", no_conversion)
-    start = time.perf_counter()
     model, _ = models.load_model()
-    assert time.perf_counter() - start < 20
     assert model.config.architectures == ["LlamaForCausalLM"]
 
 

