@@ -173,7 +173,9 @@ def vllm_engine(model, prompts, decoding, args):
         max_model_len = max(len(p) for p in prompts) + decoding.max_new_tokens
         _VLLM_ENGINES["engine"] = VllmEngine(
             args.model, dtype=dtype_name(model.dtype), max_num_seqs=args.batch_size,
-            max_model_len=max_model_len, seed=args.seed, compile=not args.vllm_eager)
+            max_model_len=max_model_len, seed=args.seed, compile=not args.vllm_eager,
+            tensor_parallel_size=args.tensor_parallel_size,
+            pipeline_parallel_size=args.pipeline_parallel_size)
         warm_up = [Request(f"warm-up-{i}", "Hello") for i in range(2)]  # excluded from timing
         _VLLM_ENGINES["engine"].generate(warm_up, decoding.with_(max_new_tokens=4), quiet=True)
     return _VLLM_ENGINES["engine"]
@@ -268,6 +270,10 @@ def main(argv=None) -> dict:
                         help="JSONL record, one line per finished run spec (resumable)")
     parser.add_argument("--vllm-eager", action="store_true",
                         help="vllm engine without compilation (starts in seconds, decodes slower)")
+    parser.add_argument("--tensor-parallel-size", type=int, default=1,
+                        help="vllm engine: GPUs per model replica (layers split across them)")
+    parser.add_argument("--pipeline-parallel-size", type=int, default=1,
+                        help="vllm engine: pipeline stages (e.g. nodes, with a Ray cluster)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     specs = [RunSpec.parse(s) for s in args.sweep] if args.sweep else [
@@ -282,7 +288,8 @@ def main(argv=None) -> dict:
         max_new_tokens=args.max_new_tokens, temperature=args.temperature, seed=args.seed)
     requests, known = load_workload(args, tokenizer)
     prompts = encode_prompts(tokenizer, requests)
-    config = {k: v for k, v in vars(args).items() if k not in ("out", "quiet", "sweep")}
+    config = {k: v for k, v in vars(args).items() if k not in ("out", "quiet", "sweep")
+              and not (k.endswith("parallel_size") and v == 1)}  # recorded when used
     config = json.loads(json.dumps(config, default=str))
     config["request_ids"] = hashlib.sha256(" ".join(r.id for r in requests).encode()).hexdigest()
     done = _finished_specs(args.out, config)
