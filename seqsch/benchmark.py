@@ -22,13 +22,17 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from seqsch.cost_model import CostModel, fit_cost_model
-from seqsch.decoding import DECODING_PRESETS
+from seqsch.decoding import DECODING_PRESETS, DecodingConfig
 from seqsch.evaluation import fill_missing
 from seqsch.paths import BUILD_DIR, DEFAULT_ADAPTER, DEFAULT_LENGTHS, DEFAULT_PROBE
 from seqsch.scheduler import SchedulerConfig, order_for_priority
 from seqsch.simulate import simulate
+
+if TYPE_CHECKING:
+    from seqsch.vllm_engine import VllmEngine
 
 SOURCES = ("vanilla", "gt", "seqsch", "probe", "po", "constant")
 ENGINES = ("static", "continuous", "vllm")
@@ -130,7 +134,7 @@ def predict(spec: RunSpec, requests, model, tokenizer, known_lengths: dict, args
 def run_spec(spec: RunSpec, model, tokenizer, requests, prompts, decoding, known, args):
     predicted, prediction_s = predict(spec, requests, model, tokenizer, known, args)
     if spec.engine == "vllm":
-        run = vllm_engine(model, prompts, decoding, args).generate(
+        run = shared_vllm_engine(model, prompts, decoding, args).generate(
             requests, decoding, priorities=predicted, prompts=prompts, quiet=args.quiet)
         _add_prediction_time(run, prediction_s)
         return run, predicted
@@ -159,26 +163,31 @@ def _add_prediction_time(run, prediction_s: float) -> None:
     run.extra["prediction_s"] = prediction_s
 
 
-_VLLM_ENGINES: dict = {}
+_VLLM_ENGINES: dict = {}  # settings -> engine: starting one compiles for minutes
 
 
-def vllm_engine(model, prompts, decoding, args):
-    """One vLLM engine per process (starting one compiles for minutes), in the HF model's dtype
-    so that its greedy answers match the other engines'."""
+def shared_vllm_engine(model, prompts, decoding: DecodingConfig,
+                       args: argparse.Namespace) -> VllmEngine:
+    """The process's vLLM engine for these settings (rebuilt when they change), in the HF
+    model's dtype; in float32 its greedy answers match the other engines' token for token."""
     from seqsch.data import Request
     from seqsch.device import dtype_name
     from seqsch.vllm_engine import VllmEngine
 
-    if "engine" not in _VLLM_ENGINES:
-        max_model_len = max(len(p) for p in prompts) + decoding.max_new_tokens
-        _VLLM_ENGINES["engine"] = VllmEngine(
-            args.model, dtype=dtype_name(model.dtype), max_num_seqs=args.batch_size,
+    max_model_len = max(len(p) for p in prompts) + decoding.max_new_tokens
+    settings = (args.model, dtype_name(model.dtype), args.batch_size, max_model_len, args.seed,
+                args.vllm_eager, args.tensor_parallel_size, args.pipeline_parallel_size)
+    if settings not in _VLLM_ENGINES:
+        _VLLM_ENGINES.clear()  # one engine at a time: each holds the model and a KV cache
+        engine = VllmEngine(
+            args.model, dtype=settings[1], max_num_seqs=args.batch_size,
             max_model_len=max_model_len, seed=args.seed, compile=not args.vllm_eager,
             tensor_parallel_size=args.tensor_parallel_size,
             pipeline_parallel_size=args.pipeline_parallel_size)
         warm_up = [Request(f"warm-up-{i}", "Hello") for i in range(2)]  # excluded from timing
-        _VLLM_ENGINES["engine"].generate(warm_up, decoding.with_(max_new_tokens=4), quiet=True)
-    return _VLLM_ENGINES["engine"]
+        engine.generate(warm_up, decoding.with_(max_new_tokens=4), quiet=True)
+        _VLLM_ENGINES[settings] = engine
+    return _VLLM_ENGINES[settings]
 
 
 def calibration_records(model, prompts, batch_sizes=(2, 8, 32), num_steps: int = 6) -> list:
@@ -278,10 +287,9 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     specs = [RunSpec.parse(s) for s in args.sweep] if args.sweep else [
         RunSpec(args.strategy, args.vbs, args.fcr, args.engine)]
-    first_come = [s for s in specs if s.source == "vanilla"]
-    if any(s.source == "gt" for s in specs) and args.data == "sharegpt" and first_come:
-        specs.remove(first_come[0])  # the oracle comes from a vanilla run: run one first
-        specs.insert(0, first_come[0])
+    # By engine (static runs first, vLLM last: it sets the process's threads), and each
+    # engine's first-come run before the others: on `--data sharegpt` it is their oracle.
+    specs.sort(key=lambda s: (ENGINES.index(s.engine), s.source != "vanilla"))
 
     model, tokenizer = load_model(args.model, device=args.device, dtype=args.dtype)
     decoding = DECODING_PRESETS[args.decoding].with_(
@@ -296,18 +304,21 @@ def main(argv=None) -> dict:
     # Warm-up, excluded from timing; then step timings at a few batch sizes for the fit.
     generate(model, tokenizer, requests[:2], decoding.with_(max_new_tokens=4), quiet=True,
              prompts=prompts[:2])
-    calibration = [] if "vanilla" in done else calibration_records(
+    is_calibrated = "vanilla" in done or RunSpec() not in specs  # the fit needs static vanilla
+    calibration = [] if is_calibrated else calibration_records(
         model, prompts, (2, args.batch_size, 2 * args.batch_size))
 
-    records, cost_model = {}, None
+    records, cost_model, oracle_by_engine = {}, None, {}
     for spec in specs:
         if spec.name in done:
             record = done[spec.name]
             print(f"{spec.name}: already measured in {args.out}, skipped")
         else:
             print(f"== {spec.name} ==", flush=True)
+            oracle = known or oracle_by_engine.get(spec.engine) or next(
+                iter(oracle_by_engine.values()), {})  # another engine's: same tokens in fp32
             run, predicted = run_spec(spec, model, tokenizer, requests, prompts, decoding,
-                                      known, args)
+                                      oracle, args)
             record = {"spec": spec.name, "config": config, "environment": environment(run),
                       "summary": run.summary(), "extra": run.extra,
                       "predicted_lengths": predicted,
@@ -321,8 +332,9 @@ def main(argv=None) -> dict:
                 fh.write(json.dumps(record) + "\n")
         if spec.name == "vanilla":
             cost_model = _cost_model(record)
-        if spec.source == "vanilla":  # same prompts and decoding: the oracle's lengths
-            known = known or dict(zip((r.id for r in requests), record["actual_lengths"]))
+        if spec.source == "vanilla":  # same prompts, decoding and engine: the oracle
+            oracle_by_engine.setdefault(
+                spec.engine, dict(zip((r.id for r in requests), record["actual_lengths"])))
         records[spec.name] = record
     print_table(records)
     final = {name: {k: rec["summary"].get(k) for k in SUMMARY_KEYS}

@@ -73,8 +73,12 @@ def drop_quantization_config(config_path: Path) -> None:
     if config.pop("quantization_config", None) is None:
         return
     tmp = config_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-    tmp.replace(config_path)
+    try:
+        tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        tmp.replace(config_path)
+    except OSError as err:  # a read-only shared cache: transformers still loads it
+        print(f"note: could not drop the GGUF quantization_config from {config_path} ({err}); "
+              "vLLM will refuse this folder until it is rewritten")
 
 
 def convert_gguf(gguf: Path, target: Path) -> Path:

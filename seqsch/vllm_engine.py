@@ -24,6 +24,7 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm.auto import tqdm
 
@@ -32,10 +33,15 @@ from seqsch.decoding import DecodingConfig
 from seqsch.results import GenerationRun, RequestResult
 from seqsch.scheduler import order_for_priority
 
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+    from vllm import SamplingParams
+
 VLLM_INSTALL = "bash scripts/setup_vllm.sh (a separate environment, .venv-vllm)"
 
 
 def is_vllm_available() -> bool:
+    """Whether `import vllm` works here (a broken install counts as absent)."""
     try:
         import vllm  # noqa: F401
     except Exception:  # noqa: BLE001 - a broken install (torchvision mismatch) counts as absent
@@ -43,7 +49,7 @@ def is_vllm_available() -> bool:
     return True
 
 
-def stop_token_ids(model_path: str, tokenizer) -> list[int]:
+def stop_token_ids(model_path: str, tokenizer: PreTrainedTokenizerBase) -> list[int]:
     """The model's end-of-answer ids: its generation config's EOS ids, else the tokenizer's."""
     from transformers import GenerationConfig
 
@@ -78,6 +84,9 @@ class VllmEngine:
             raise ImportError(f"vLLM is not installed here (or fails to import); set it up "
                               f"with {VLLM_INSTALL}")
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+        # The penalty is a V1-interface logits processor; vLLM's V2 model runner (the default
+        # on CUDA with Triton) accepts only V2 processors.
+        os.environ.setdefault("VLLM_USE_V2_MODEL_RUNNER", "0")
         from vllm import LLM
 
         from seqsch.models import resolve_model_path
@@ -101,7 +110,8 @@ class VllmEngine:
         self.stop_ids = stop_token_ids(self.model_path, self.tokenizer)
         self.num_runs = 0  # request ids stay unique across runs on one engine
 
-    def sampling_params(self, config: DecodingConfig, index: int):
+    def sampling_params(self, config: DecodingConfig, index: int) -> SamplingParams:
+        """vLLM's sampling settings for request `index` (its own seed when sampling)."""
         from vllm import SamplingParams
         from vllm.sampling_params import RequestOutputKind
 
@@ -139,7 +149,9 @@ class VllmEngine:
         ranks = priorities_from_lengths(priorities) if priorities is not None else None
         engine = self.llm.llm_engine
         if engine.has_unfinished_requests():
-            raise RuntimeError("the engine still holds requests from an interrupted run")
+            raise RuntimeError("the engine still holds requests from another caller")
+        # Each run starts cold: prompt blocks cached by an earlier run would favour later runs.
+        self.llm.reset_prefix_cache()
         self.num_runs += 1
         index_of = {f"seqsch-{self.num_runs}-{i}": i for i in range(len(prompts))}
         start_s = time.perf_counter()
@@ -148,21 +160,25 @@ class VllmEngine:
                                self.sampling_params(config, index),
                                priority=ranks[index] if ranks else 0)
         outputs, completion_s = {}, {}
-        with tqdm(total=len(prompts), desc="requests (vllm)", disable=quiet) as bar:
-            while engine.has_unfinished_requests():
-                for output in engine.step():
-                    if output.finished:
-                        index = index_of[output.request_id]
-                        outputs[index] = output.outputs[0]
-                        completion_s[index] = time.perf_counter() - start_s
-                        bar.update(1)
+        try:
+            with tqdm(total=len(prompts), desc="requests (vllm)", disable=quiet) as bar:
+                while engine.has_unfinished_requests():
+                    for output in engine.step():
+                        if output.finished:
+                            index = index_of[output.request_id]
+                            outputs[index] = output.outputs[0]
+                            completion_s[index] = time.perf_counter() - start_s
+                            bar.update(1)
+        except BaseException:  # interrupted: leave the engine empty for the next run
+            engine.abort_request([rid for rid, i in index_of.items() if i not in outputs])
+            raise
         wall_s = time.perf_counter() - start_s
 
         results = []
         for index, request in enumerate(requests):
             output = outputs[index]
             ids = list(output.token_ids)
-            is_finished = bool(ids) and ids[-1] in self.stop_ids
+            is_finished = output.finish_reason == "stop"  # a stop id or the tokenizer's EOS
             results.append(RequestResult(
                 id=request.id, text=output.text, token_ids=ids,
                 num_prompt_tokens=len(prompts[index]), num_output_tokens=len(ids),
@@ -177,6 +193,7 @@ class VllmEngine:
                              decoding=config.to_dict(), extra=extra)
 
     def llm_dtype(self) -> str:
+        """The dtype vLLM resolved for the weights, e.g. "float32"."""
         return str(self.llm.llm_engine.model_config.dtype).replace("torch.", "")
 
 
