@@ -87,6 +87,12 @@ class RunSpec:
                                bin_size=bin_size, vbs=self.vbs, fcr=self.fcr)
 
 
+def order_specs(specs: list[RunSpec]) -> list[RunSpec]:
+    """By engine (static runs first, vLLM last: it sets the process's threads), and each
+    engine's first-come run before its others: on `--data sharegpt` it is their oracle."""
+    return sorted(specs, key=lambda s: (ENGINES.index(s.engine), s.source != "vanilla"))
+
+
 def available_specs(specs: list[str]) -> list[str]:
     """The specs that can run here; prints why the others are skipped."""
     from seqsch.vllm_engine import VLLM_INSTALL, is_vllm_available
@@ -287,9 +293,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     specs = [RunSpec.parse(s) for s in args.sweep] if args.sweep else [
         RunSpec(args.strategy, args.vbs, args.fcr, args.engine)]
-    # By engine (static runs first, vLLM last: it sets the process's threads), and each
-    # engine's first-come run before the others: on `--data sharegpt` it is their oracle.
-    specs.sort(key=lambda s: (ENGINES.index(s.engine), s.source != "vanilla"))
+    specs = order_specs(specs)
 
     model, tokenizer = load_model(args.model, device=args.device, dtype=args.dtype)
     decoding = DECODING_PRESETS[args.decoding].with_(

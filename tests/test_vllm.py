@@ -5,7 +5,7 @@ Skipped where vLLM is absent; run them with `bash scripts/setup_vllm.sh` and the
 
 import pytest
 
-from seqsch.benchmark import RunSpec
+from seqsch.benchmark import RunSpec, order_specs
 from seqsch.decoding import DECODING_PRESETS
 from seqsch.vllm_engine import is_vllm_available, priorities_from_lengths
 
@@ -23,6 +23,14 @@ def test_vllm_spec_takes_only_length_sources_it_can_order_by():
         RunSpec.parse("vllm+gt+fcr")
     with pytest.raises(ValueError, match="priorities"):
         RunSpec.parse("vllm+po")
+
+
+def test_each_engines_first_come_run_goes_first():
+    specs = [RunSpec.parse(t) for t in ("vllm+gt", "gt+vbs+fcr", "continuous+gt", "vllm",
+                                        "continuous", "vanilla", "probe+vbs+fcr")]
+    assert [s.name for s in order_specs(specs)] == [
+        "vanilla", "gt+vbs+fcr", "probe+vbs+fcr", "continuous", "continuous+gt", "vllm",
+        "vllm+gt"]
 
 
 @pytest.fixture(scope="module")
