@@ -86,6 +86,27 @@ def bar_chart(values: dict[str, float], ylabel: str, title: str, reference: floa
     return fig
 
 
+def benchmark_chart(summaries: dict[str, dict], title: str):
+    """Throughput and mean completion time per run spec, side by side, one colour per engine."""
+    names = list(summaries)
+    engines = [n.split("+")[0] if n.split("+")[0] in ("continuous", "vllm") else "static"
+               for n in names]
+    palette = {"static": "tab:blue", "continuous": "tab:orange", "vllm": "tab:green"}
+    colors = [palette[e] for e in engines]
+    fig, axes = plt.subplots(1, 2, figsize=(max(10, len(names) * 1.3), 4.5))
+    for ax, key, label in ((axes[0], "samples_per_s", "throughput (samples/s)"),
+                           (axes[1], "mean_completion_s", "mean completion time (s)")):
+        ax.bar(names, [summaries[n][key] for n in names], color=colors)
+        ax.set_ylabel(label)
+        ax.set_xlabel("run (engine + length source + options)")
+        ax.tick_params(axis="x", rotation=45)
+        for tick in ax.get_xticklabels():
+            tick.set_horizontalalignment("right")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def line_chart(x: Sequence[float], series: dict[str, Sequence[float]], xlabel: str,
                ylabel: str, title: str):
     fig, ax = plt.subplots(figsize=(7, 4))

@@ -115,11 +115,18 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="Tabulate a benchmark JSONL record.")
     parser.add_argument("path", type=Path)
     parser.add_argument("--markdown", type=Path, help="also write a markdown table here")
+    parser.add_argument("--figure", help="also save a bar chart as figures/NAME.png")
+    parser.add_argument("--title", default="Benchmark", help="the figure's title")
     args = parser.parse_args(argv)
     records = load_records(args.path)
     print_table(records)
     if args.markdown:
         args.markdown.write_text(markdown_table(records))
+    if args.figure:
+        from seqsch.plots import benchmark_chart, save_figure
+
+        summaries = {name: record["summary"] for name, record in records.items()}
+        print(f"saved {save_figure(benchmark_chart(summaries, args.title), args.figure)}")
 
 
 if __name__ == "__main__":
