@@ -154,13 +154,13 @@ class VllmEngine:
         self.llm.reset_prefix_cache()
         self.num_runs += 1
         index_of = {f"seqsch-{self.num_runs}-{i}": i for i in range(len(prompts))}
-        start_s = time.perf_counter()
-        for request_id, index in index_of.items():  # equal priorities: served in this order
-            engine.add_request(request_id, {"prompt_token_ids": list(prompts[index])},
-                               self.sampling_params(config, index),
-                               priority=ranks[index] if ranks else 0)
         outputs, completion_s = {}, {}
+        start_s = time.perf_counter()
         try:
+            for request_id, index in index_of.items():  # equal priorities: served in order
+                engine.add_request(request_id, {"prompt_token_ids": list(prompts[index])},
+                                   self.sampling_params(config, index),
+                                   priority=ranks[index] if ranks else 0)
             with tqdm(total=len(prompts), desc="requests (vllm)", disable=quiet) as bar:
                 while engine.has_unfinished_requests():
                     for output in engine.step():
@@ -170,7 +170,8 @@ class VllmEngine:
                             completion_s[index] = time.perf_counter() - start_s
                             bar.update(1)
         except BaseException:  # interrupted: leave the engine empty for the next run
-            engine.abort_request([rid for rid, i in index_of.items() if i not in outputs])
+            if engine.has_unfinished_requests():
+                engine.abort_request([rid for rid, i in index_of.items() if i not in outputs])
             raise
         wall_s = time.perf_counter() - start_s
 
