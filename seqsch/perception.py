@@ -2,10 +2,12 @@
 
 The train records of a length file (`python -m seqsch.lengths collect`) become the LoRA tuning
 set (`build_tuning_set`: length query -> 50-token bucket of the longest sampled answer) or the
-probe's training data (`cached_features`: last hidden states of the chat-formatted prompts,
-cached by prompt id). `eval` scores a predictor on the validation records against the longest
-sampled answer (the paper's definition) with `seqsch.evaluation.evaluate_predictions`, saves
-the results as JSON and ends its output with a one-line JSON summary.
+probe's training data (`seqsch.features.cached_features`: hidden states of the chat-formatted
+prompts at the probe's depth, cached by prompt id). `eval` scores a predictor on the
+validation records against the longest sampled answer (the paper's definition) with
+`seqsch.evaluation.evaluate_predictions`, saves the results as JSON and ends its output with a
+one-line JSON summary. `depth` trains probes at several depths and times their prefills: the
+accuracy a cheaper, shallower probe gives up.
 
     python -m seqsch.perception train --predictor lora --steps 75
     python -m seqsch.perception train --predictor probe
@@ -15,15 +17,13 @@ the results as JSON and ends its output with a one-line JSON summary.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import torch
-
 from seqsch.data import Request, requests_by_id
+from seqsch.features import cached_features, extract_features, model_fingerprint  # noqa: F401
 from seqsch.length_records import LengthRecord, load_length_file
 from seqsch.paths import DATA_DIR, DEFAULT_LENGTHS
 from seqsch.pia import DEFAULT_BUCKET_SIZE, build_tuning_example
@@ -50,74 +50,6 @@ def build_tuning_set(records: Sequence[LengthRecord], requests: Sequence[Request
         raise ValueError("records and requests must hold the same ids in the same order")
     return [build_tuning_example(q.prompt, r.max_length, bucket_size)
             for r, q in zip(records, requests)]
-
-
-@torch.inference_mode()
-def extract_features(model, tokenizer, requests: Sequence[Request], batch_size: int = 16,
-                     quiet: bool = False) -> dict[str, torch.Tensor]:
-    """Last-layer hidden states (after the final norm) of each chat-formatted prompt, as the
-    generator's prefill computes them: {"mean": mean over prompt tokens, "last": last token},
-    each [N, hidden] float32. Prompts are batched in order of length to cut padding."""
-    from tqdm.auto import tqdm
-
-    from seqsch.generate import encode_prompts, left_pad, positions_from_mask
-
-    prompts = encode_prompts(tokenizer, requests)
-    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
-    features = {k: torch.zeros(len(prompts), model.config.hidden_size) for k in ("mean", "last")}
-    chunks = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-    for chunk in tqdm(chunks, desc="prompt features", disable=quiet):
-        ids, mask = left_pad([prompts[i] for i in chunk], tokenizer.pad_token_id, model.device)
-        positions = positions_from_mask(mask)
-        out = model(input_ids=ids, attention_mask=mask, position_ids=positions,
-                    output_hidden_states=True, logits_to_keep=1, use_cache=False)
-        hidden, weights = out.hidden_states[-1].float(), mask[..., None].float()
-        features["mean"][chunk] = ((hidden * weights).sum(1) / weights.sum(1)).cpu()
-        features["last"][chunk] = hidden[:, -1].cpu()
-    return features
-
-
-def model_fingerprint(model, tokenizer) -> str:
-    """What the cached features depend on: model identity, size, dtype and chat template."""
-    config = model.config
-    template = getattr(tokenizer, "chat_template", None) or ""
-    parts = [str(config.name_or_path), config.model_type, str(config.hidden_size),
-             str(config.num_hidden_layers), str(model.dtype),
-             hashlib.sha256(template.encode()).hexdigest()[:12]]
-    return "|".join(parts)
-
-
-def cached_features(model, tokenizer, requests: Sequence[Request], cache_path: str | Path,
-                    batch_size: int = 16, quiet: bool = False) -> dict[str, torch.Tensor]:
-    """`extract_features` for prompts whose id is not yet in the cache file; rows in the order
-    of `requests`. The cache (safetensors, ids in its metadata) is rewritten atomically and is
-    discarded when it was computed with another model (see `model_fingerprint`)."""
-    from safetensors import safe_open
-    from safetensors.torch import save_file
-
-    cache_path, fingerprint = Path(cache_path), model_fingerprint(model, tokenizer)
-    stored: dict[str, torch.Tensor] = {}
-    ids: list[str] = []
-    if cache_path.is_file():
-        with safe_open(cache_path, framework="pt") as fh:
-            metadata = fh.metadata() or {}
-            if metadata.get("fingerprint") == fingerprint:
-                stored = {key: fh.get_tensor(key) for key in ("mean", "last")}
-                ids = json.loads(metadata["ids"])
-    row_of = {prompt_id: row for row, prompt_id in enumerate(ids)}
-    missing = [r for r in {q.id: q for q in requests}.values() if r.id not in row_of]
-    if missing:
-        new = extract_features(model, tokenizer, missing, batch_size, quiet)
-        stored = {k: torch.cat([stored[k], new[k]]) if stored else new[k] for k in new}
-        ids += [r.id for r in missing]
-        row_of = {prompt_id: row for row, prompt_id in enumerate(ids)}
-        cache_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_path.with_name(cache_path.name + ".tmp")
-        save_file({k: v.contiguous() for k, v in stored.items()}, tmp,
-                  metadata={"fingerprint": fingerprint, "ids": json.dumps(ids)})
-        tmp.replace(cache_path)
-    rows = torch.tensor([row_of[r.id] for r in requests], dtype=torch.long)
-    return {key: value[rows] for key, value in stored.items()}
 
 
 def _load_model(args):
@@ -150,21 +82,79 @@ def train(args) -> dict:
                 "num_steps": len(losses), "first_loss": losses[0]["loss"],
                 "final_loss": losses[-1]["loss"], "wall_s": wall_s,
                 "s_per_step": wall_s / max(1, len(steps_run))}
-    from seqsch.probe import DEFAULT_PROBE_DIR, ProbeConfig, save_probe, train_probe
+    from seqsch.probe import DEFAULT_PROBE_DIR, save_probe, train_probe
 
     out = Path(args.out or DEFAULT_PROBE_DIR)
     features = cached_features(model, tokenizer, requests, args.features or
-                               out / "features.safetensors", args.batch_size, args.quiet)
+                               out / "features.safetensors", args.batch_size, args.quiet,
+                               num_layers=args.num_layers)
     feature_s = time.perf_counter() - start
-    config = ProbeConfig(pooling=args.pooling, target=args.target, seed=args.seed,
-                         num_epochs=args.epochs or 200, learning_rate=args.lr or 1e-3,
-                         max_length=max((r.max_new_tokens or 0) for r in records) or 512)
+    config = _probe_config(args, records, args.num_layers)
     head, report = train_probe(features, [r.max_length for r in records], config)
     save_probe(head, out, {**report, "model": model_fingerprint(model, tokenizer)})
     return {"predictor": "probe", "out": str(out), "num_records": len(records),
             "pooling": report["pooling"], "target": report["target"],
             "candidates": report["candidates"], "feature_s": feature_s,
             "wall_s": time.perf_counter() - start}
+
+
+def _probe_config(args, records: Sequence[LengthRecord], num_layers: int | None):
+    from seqsch.probe import ProbeConfig
+
+    return ProbeConfig(pooling=args.pooling, target=args.target, seed=args.seed,
+                       num_epochs=args.epochs or 200, learning_rate=args.lr or 1e-3,
+                       max_length=max((r.max_new_tokens or 0) for r in records) or 512,
+                       num_layers=num_layers)
+
+
+def depth_sweep(args) -> dict:
+    """Probes at several depths: features of every depth come from one prefill of the train
+    and of the validation prompts; each probe is scored on the validation records, and its
+    own truncated prefill is timed on the validation prompts (the cost a scheduler pays)."""
+    from tqdm.auto import tqdm
+
+    from seqsch.device import now_s
+    from seqsch.evaluation import evaluate_predictions
+    from seqsch.features import extract_features_by_depth, num_decoder_layers
+    from seqsch.probe import pool_features, train_probe
+
+    train_records = load_records(args.lengths, "train", args.num_data)
+    val_records = load_records(args.lengths, "val", args.num_data)
+    model, tokenizer = _load_model(args)
+    num_layers = num_decoder_layers(model)
+    depths = sorted(set(args.depths or default_depths(num_layers)))
+    val_requests = requests_for(val_records)
+    train_features = extract_features_by_depth(model, tokenizer, requests_for(train_records),
+                                               depths, args.batch_size, args.quiet)
+    val_features = extract_features_by_depth(model, tokenizer, val_requests, depths,
+                                             args.batch_size, args.quiet)
+    extract_features(model, tokenizer, val_requests[:2], quiet=True)  # warm-up
+    rows = []
+    for depth in tqdm(depths, desc="depths", disable=args.quiet):
+        head, report = train_probe(train_features[depth], [r.max_length for r in train_records],
+                                   _probe_config(args, train_records, depth))
+        pred = head.predict_lengths(pool_features(val_features[depth], head.config.pooling))
+        start = now_s(model.device)
+        extract_features(model, tokenizer, val_requests, args.batch_size, True, depth)
+        predict_s = (now_s(model.device) - start) / len(val_requests)
+        scores = evaluate_predictions(pred, [r.max_length for r in val_records])
+        rows.append({"num_layers": depth, "layer_share": depth / num_layers,
+                     "pooling": report["pooling"], "target": report["target"],
+                     **scores, "predict_s": predict_s})
+    result = {"lengths": str(args.lengths), "model": model_fingerprint(model, tokenizer),
+              "num_train": len(train_records), "num_val": len(val_records), "depths": rows}
+    out = Path(args.out or DATA_DIR / "probe-depth.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
+    return {"out": str(out), "depths": [
+        {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()
+         if k in ("num_layers", "error", "acc50", "acc100", "kendall_tau", "predict_s")}
+        for row in rows]}
+
+
+def default_depths(num_layers: int) -> list[int]:
+    """Embeddings, a few early layers, the quarters, and the last layer."""
+    return sorted({0, 2, 4, num_layers // 4, num_layers // 2, 3 * num_layers // 4, num_layers})
 
 
 def evaluate(args) -> dict:
@@ -207,9 +197,10 @@ def evaluate(args) -> dict:
 
 def main(argv: Sequence[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["train", "eval"])
-    parser.add_argument("--predictor", required=True,
-                        choices=["lora", "probe", "pia", "constant", "noise-floor"])
+    parser.add_argument("command", choices=["train", "eval", "depth"],
+                        help="depth: probes at several depths, accuracy against prefill cost")
+    parser.add_argument("--predictor", choices=["lora", "probe", "pia", "constant",
+                                                "noise-floor"], help="train and eval: which one")
     parser.add_argument("--lengths", type=Path, default=DEFAULT_LENGTHS)
     parser.add_argument("--num-data", type=int, help="use the first N records of the split")
     parser.add_argument("--out", type=Path, help="train: output folder; eval: results JSON")
@@ -229,12 +220,18 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--no-resume", action="store_true", help="train lora: start afresh")
     parser.add_argument("--pooling", default="auto", choices=["auto", "mean", "last", "mean+last"])
     parser.add_argument("--target", default="auto", choices=["auto", "l1", "log_mse", "buckets"])
+    parser.add_argument("--num-layers", type=int,
+                        help="train probe: read the state after this many layers (default all)")
+    parser.add_argument("--depths", type=int, nargs="+", help="depth: the depths to compare")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
+    if args.command == "eval" and args.predictor is None:
+        parser.error("eval needs --predictor")
     if args.command == "train" and args.predictor not in ("lora", "probe"):
         parser.error("train needs --predictor lora or probe")
-    summary = train(args) if args.command == "train" else evaluate(args)
+    commands = {"train": train, "eval": evaluate, "depth": depth_sweep}
+    summary = commands[args.command](args)
     rounded = {k: round(v, 4) if isinstance(v, float) else v for k, v in summary.items()}
     print("\n".join(f"{k:>20}: {v}" for k, v in rounded.items() if k != "candidates"))
     print(json.dumps(rounded))

@@ -117,3 +117,24 @@ def line_chart(x: Sequence[float], series: dict[str, Sequence[float]], xlabel: s
     ax.set_title(title)
     ax.legend()
     return fig
+
+
+def probe_depth_chart(rows: Sequence[dict], title: str):
+    """Accuracy (Kendall's tau, Acc-100) against depth, with the prefill cost on a second axis;
+    `rows` as `python -m seqsch.perception depth` writes them."""
+    depths = [row["num_layers"] for row in rows]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(depths, [row["kendall_tau"] for row in rows], marker="o", label="Kendall's tau")
+    ax.plot(depths, [row["acc100"] for row in rows], marker="s", label="Acc-100")
+    ax.set_xlabel("decoder layers the probe reads through (0 = token embeddings)")
+    ax.set_ylabel("score on validation prompts (0-1)")
+    cost = ax.twinx()
+    cost.plot(depths, [1000 * row["predict_s"] for row in rows], color="grey", linestyle="--",
+              marker="x", label="prefill cost")
+    cost.set_ylabel("prefill cost (ms per prompt)")
+    cost.set_ylim(bottom=0)
+    lines = ax.get_legend_handles_labels()
+    more = cost.get_legend_handles_labels()
+    ax.legend(lines[0] + more[0], lines[1] + more[1], loc="lower right")
+    ax.set_title(title)
+    return fig

@@ -1,10 +1,11 @@
 """A length probe: a small MLP reading the LLM's last hidden state of the prompt.
 
 Instead of asking the model (`seqsch.lora`), the probe reads the prefill the scheduler runs
-anyway: the last-layer hidden states (after the final norm) of the chat-formatted prompt,
-exactly the ids `seqsch.generate.encode_prompts` builds. Two poolings are kept per prompt, the
-mean over prompt tokens and the last token (the state the first answer token is read from);
-the head uses "mean", "last" or both concatenated. Three training targets are offered:
+anyway: the hidden states (after the final norm) of the chat-formatted prompt, exactly the ids
+`seqsch.generate.encode_prompts` builds, by default at the last layer; `num_layers` reads a
+shallower layer and skips the rest of the prefill (`seqsch.features`). Two poolings are kept
+per prompt, the mean over prompt tokens and the last token (the state the first answer token is
+read from); the head uses "mean", "last" or both concatenated. Three training targets are offered:
 
 * `l1`: the length divided by the cap, absolute error (a median regressor, best for "Error");
 * `log_mse`: log of the max length with a squared loss (a geometric-mean regressor);
@@ -52,6 +53,7 @@ class ProbeConfig:
     bucket_size: int = 50
     max_length: int = 512  # the generation cap: predictions are clipped to [1, max_length]
     holdout_fraction: float = 0.2  # share of train records that picks the "auto" choices
+    num_layers: int | None = None  # read the state after this many decoder layers; None = all
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -66,6 +68,8 @@ class ProbeConfig:
             raise ValueError("dropout must lie in [0, 1) and holdout_fraction in (0, 1)")
         if self.learning_rate <= 0 or self.weight_decay < 0:
             raise ValueError("learning_rate must be positive and weight_decay >= 0")
+        if self.num_layers is not None and self.num_layers < 0:
+            raise ValueError(f"num_layers must be >= 0 or None, got {self.num_layers}")
 
     @property
     def num_buckets(self) -> int:
@@ -230,7 +234,7 @@ def load_probe(probe_dir: str | Path = DEFAULT_PROBE_DIR) -> LengthHead:
 
 
 class ProbePredictor(LengthPredictor):
-    """Prefill the prompts (no generation), pool the last hidden state, apply the head."""
+    """Prefill the prompts (no generation) up to the head's depth, pool, apply the head."""
 
     name = "probe"
 
@@ -244,8 +248,8 @@ class ProbePredictor(LengthPredictor):
         self.batch_size, self.quiet = batch_size, quiet
 
     def _predict(self, requests: list[Request]) -> list[int | None]:
-        from seqsch.perception import extract_features
+        from seqsch.features import extract_features
 
         features = extract_features(self.model, self.tokenizer, requests, self.batch_size,
-                                    quiet=self.quiet)
+                                    quiet=self.quiet, num_layers=self.head.config.num_layers)
         return self.head.predict_lengths(pool_features(features, self.head.config.pooling))

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
     from vllm import SamplingParams
 
+CPU_KV_CACHE_GIB = 4  # 64 requests of 800 tokens of SmolLM2-135M in fp32 take ~2.3 GiB
 VLLM_INSTALL = "bash scripts/setup_vllm.sh (a separate environment, .venv-vllm)"
 
 
@@ -97,6 +98,10 @@ class VllmEngine:
         if not compile:  # eager: starts in seconds instead of ~2 minutes of compilation
             llm_options.setdefault("compilation_config", {"mode": 0})
             llm_options.setdefault("enforce_eager", True)
+        if _is_cpu() and "gpu_memory_utilization" not in llm_options:
+            # On CPU vLLM reserves a share of the NUMA node's memory and refuses to start when
+            # slightly less is free; a fixed KV cache size skips that check.
+            llm_options.setdefault("kv_cache_memory_bytes", CPU_KV_CACHE_GIB << 30)
         start_s = time.perf_counter()
         self.llm = LLM(
             model=self.model_path, dtype=dtype, max_num_seqs=max_num_seqs,
@@ -129,10 +134,12 @@ class VllmEngine:
     def generate(self, requests: Sequence[Request], config: DecodingConfig | None = None,
                  priorities: Sequence[float] | None = None,
                  prompts: Sequence[Sequence[int]] | None = None,
-                 quiet: bool = False) -> GenerationRun:
+                 quiet: bool = False,
+                 configs: Sequence[DecodingConfig] | None = None) -> GenerationRun:
         """Answer `requests`; results in input order. `priorities` (e.g. predicted lengths)
         become ranks, shortest first; None is first come, first served. `completion_s` is when
-        each answer was complete, from the start of the run."""
+        each answer was complete, from the start of the run. `configs` gives each request its
+        own decoding (e.g. one temperature per request), overriding `config`."""
         from seqsch.generate import encode_prompts
 
         config = config or DecodingConfig()
@@ -140,8 +147,11 @@ class VllmEngine:
             raise ValueError("no requests given: pass at least one Request")
         if priorities is not None and len(priorities) != len(requests):
             raise ValueError(f"{len(priorities)} priorities for {len(requests)} requests")
+        if configs is not None and len(configs) != len(requests):
+            raise ValueError(f"{len(configs)} decoding configs for {len(requests)} requests")
+        configs = list(configs) if configs is not None else [config] * len(requests)
         prompts = prompts if prompts is not None else encode_prompts(self.tokenizer, requests)
-        longest = max(len(p) for p in prompts) + config.max_new_tokens
+        longest = max(len(p) + c.max_new_tokens for p, c in zip(prompts, configs))
         if longest > self.max_model_len:
             raise ValueError(f"the longest prompt plus max_new_tokens is {longest} tokens, over "
                              f"max_model_len={self.max_model_len}: start the engine with a "
@@ -159,7 +169,7 @@ class VllmEngine:
         try:
             for request_id, index in index_of.items():  # equal priorities: served in order
                 engine.add_request(request_id, {"prompt_token_ids": list(prompts[index])},
-                                   self.sampling_params(config, index),
+                                   self.sampling_params(configs[index], index),
                                    priority=ranks[index] if ranks else 0)
             with tqdm(total=len(prompts), desc="requests (vllm)", disable=quiet) as bar:
                 while engine.has_unfinished_requests():
@@ -190,8 +200,12 @@ class VllmEngine:
                  "engine_start_s": round(self.start_s, 1),
                  "model_path": Path(self.model_path).name}
         return GenerationRun(results=results, batches=[], wall_s=wall_s, engine="vllm",
-                             device="cpu" if _is_cpu() else "cuda", dtype=self.llm_dtype(),
-                             decoding=config.to_dict(), extra=extra)
+                             device=self.run_device(), dtype=self.llm_dtype(),
+                             decoding=configs[0].to_dict(), extra=extra)
+
+    def run_device(self) -> str:
+        """"cpu" or "cuda": where vLLM runs the model."""
+        return "cpu" if _is_cpu() else "cuda"
 
     def llm_dtype(self) -> str:
         """The dtype vLLM resolved for the weights, e.g. "float32"."""

@@ -284,7 +284,7 @@ def test_bucket_head_predicts_the_median_of_its_distribution():
 
 
 def test_prompt_features_batching_and_cache(tiny, short_requests, tmp_path, monkeypatch):
-    import seqsch.perception as perception
+    import seqsch.features as features_module
 
     model, tokenizer = tiny
     features = extract_features(model, tokenizer, short_requests, batch_size=3, quiet=True)
@@ -296,13 +296,13 @@ def test_prompt_features_batching_and_cache(tiny, short_requests, tmp_path, monk
     cache = tmp_path / "features.safetensors"
     first = cached_features(model, tokenizer, short_requests[:5], cache, batch_size=3, quiet=True)
     computed = []
-    real_extract = perception.extract_features
+    real_extract = features_module.extract_features
 
     def counting_extract(model, tokenizer, requests, *args, **kwargs):
         computed.extend(r.id for r in requests)
         return real_extract(model, tokenizer, requests, *args, **kwargs)
 
-    monkeypatch.setattr(perception, "extract_features", counting_extract)
+    monkeypatch.setattr(features_module, "extract_features", counting_extract)
     again = cached_features(model, tokenizer, short_requests[::-1], cache, batch_size=3,
                             quiet=True)
     assert computed == [r.id for r in short_requests[::-1] if r.id not in ("q0", "q1", "q2",
@@ -313,11 +313,13 @@ def test_prompt_features_batching_and_cache(tiny, short_requests, tmp_path, monk
     assert computed == []  # everything is cached now
 
 
-def test_probe_predictor_end_to_end(tiny, short_requests, tmp_path):
+@pytest.mark.parametrize("num_layers", [None, 1])
+def test_probe_predictor_end_to_end(tiny, short_requests, tmp_path, num_layers):
     model, tokenizer = tiny
-    features = extract_features(model, tokenizer, short_requests, batch_size=4, quiet=True)
+    features = extract_features(model, tokenizer, short_requests, batch_size=4, quiet=True,
+                                num_layers=num_layers)
     lengths = [30, 200, 60, 400, 10, 40, 350, 5]
-    config = ProbeConfig(pooling="mean+last", target="l1", num_epochs=100)
+    config = ProbeConfig(pooling="mean+last", target="l1", num_epochs=100, num_layers=num_layers)
     head, report = train_probe(features, lengths, config)
     save_probe(head, tmp_path, report)
     predictor = make_predictor("probe", model, tokenizer, probe=tmp_path, batch_size=4)
@@ -367,3 +369,23 @@ def test_adapter_on_the_embedded_model_keeps_its_greedy_answers(embedded, short_
         assert [r.token_ids for r in after.results] == [r.token_ids for r in base.results]
     finally:
         remove_length_adapter(model)  # the embedded model is shared by other tests
+
+
+@pytest.mark.filterwarnings("ignore:.*truncated last line")
+def test_cli_depth_scores_and_times_each_depth(tiny, short_requests, length_file, tmp_path,
+                                               monkeypatch, capsys):
+    import seqsch.perception as perception
+
+    by_id = dict(zip("abcdefg", short_requests))
+    monkeypatch.setattr(perception, "_load_model", lambda args: tiny)
+    monkeypatch.setattr(perception, "requests_for",
+                        lambda records: [Request(r.id, by_id[r.id].prompt) for r in records])
+    out = tmp_path / "depth.json"
+    main(["depth", "--lengths", str(length_file), "--depths", "2", "0", "--epochs", "5",
+          "--pooling", "mean", "--target", "l1", "--out", str(out), "--quiet"])
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    rows = json.loads(out.read_text())["depths"]
+    assert [row["num_layers"] for row in rows] == [0, 2] == [r["num_layers"]
+                                                             for r in summary["depths"]]
+    for row in rows:
+        assert row["num_prompts"] == 3 and row["predict_s"] > 0 and row["pooling"] == "mean"

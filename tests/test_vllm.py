@@ -97,3 +97,26 @@ def test_priorities_serve_the_shortest_first(engine, workload):
     assert done_s[shortest] < longest_first.results[shortest].completion_s
     # (Mean completion times of 8 mostly capped requests differ by noise only: the 128-prompt
     # benchmark measures that effect.)
+
+
+@needs_vllm
+@pytest.mark.slow
+def test_vllm_length_collection_matches_the_static_collector_when_greedy(engine, workload):
+    from seqsch.lengths import collect_chunk, collect_chunk_vllm
+    from seqsch.models import load_model
+
+    config = DECODING_PRESETS["embedded"].with_(max_new_tokens=40)
+    requests = workload[:4]
+    ours = collect_chunk_vllm(engine, requests, config, (0.0, 0.7), seed=3)
+    again = collect_chunk_vllm(engine, requests[::-1], config, (0.7, 0.0), seed=3)
+    model, tokenizer = load_model(dtype="float32")
+    static = collect_chunk(model, tokenizer, requests, config, (0.0, 0.7), batch_size=4, seed=3)
+    assert [r.id for r in ours] == [r.id for r in requests]
+    assert [r.lengths[0.0] for r in ours] == [r.lengths[0.0] for r in static]
+    for record in ours:
+        assert set(record.lengths) == {0.0, 0.7}
+        assert record.is_capped[0.7] == (record.lengths[0.7] == 40)
+    seeds = [r.seeds[0.7] for r in ours]
+    assert len(set(seeds)) == len(seeds)  # each sampled answer has its own seed
+    # Greedy answers do not depend on batching or order.
+    assert {r.id: r.lengths[0.0] for r in again} == {r.id: r.lengths[0.0] for r in ours}

@@ -1,0 +1,55 @@
+"""Prompt features at a depth: the truncated prefill reads the same states as a full one."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from seqsch.features import extract_features, extract_features_by_depth
+from seqsch.generate import encode_prompts, left_pad, positions_from_mask
+
+
+@pytest.fixture(scope="module")
+def four_layers(embedded):
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    _, tokenizer = embedded
+    torch.manual_seed(1)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=4,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
+        pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True, initializer_range=0.3)
+    return LlamaForCausalLM(config).eval(), tokenizer
+
+
+def test_last_layer_features_are_the_models_last_hidden_state(four_layers, short_requests):
+    model, tokenizer = four_layers
+    features = extract_features(model, tokenizer, short_requests, batch_size=3, quiet=True)
+    prompts = encode_prompts(tokenizer, short_requests)
+    ids, mask = left_pad(prompts, tokenizer.pad_token_id, model.device)
+    with torch.inference_mode():
+        out = model(input_ids=ids, attention_mask=mask, position_ids=positions_from_mask(mask),
+                    output_hidden_states=True, use_cache=False)
+    last = out.hidden_states[-1][:, -1]  # HF's last hidden state is after the final norm
+    assert torch.allclose(features["last"], last, atol=1e-4)
+
+
+def test_a_shallow_probe_skips_the_deeper_layers(four_layers, short_requests):
+    model, tokenizer = four_layers
+    by_depth = extract_features_by_depth(model, tokenizer, short_requests, [0, 2, 4],
+                                         batch_size=8, quiet=True)
+    calls = []
+    hooks = [layer.register_forward_hook(lambda *_, i=i: calls.append(i))
+             for i, layer in enumerate(model.model.layers)]
+    try:
+        shallow = extract_features(model, tokenizer, short_requests, batch_size=8, quiet=True,
+                                   num_layers=2)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert calls == [0, 1]  # layers 3 and 4 never ran
+    for key in ("mean", "last"):
+        assert torch.allclose(shallow[key], by_depth[2][key], atol=1e-5)
+        assert not torch.allclose(by_depth[0][key], by_depth[4][key], atol=1e-3)
+    with pytest.raises(ValueError, match="outside 0..4"):
+        extract_features(model, tokenizer, short_requests, quiet=True, num_layers=5)
