@@ -176,6 +176,7 @@ def evaluate(args) -> dict:
             results["model"] = str(model.config.name_or_path)
         predictor = make_predictor(args.predictor, model, tokenizer, lengths=args.lengths,
                                    adapter=args.adapter, probe=args.probe,
+                                   lora_decode=args.lora_decode,
                                    batch_size=args.batch_size, quiet=args.quiet)
         predictor.predict(requests[:2])  # warm-up, excluded from timing
         predictions = predictor.predict(requests)
@@ -209,6 +210,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--dtype", default="auto")
     parser.add_argument("--adapter", type=Path, help="eval lora: adapter folder")
     parser.add_argument("--probe", type=Path, help="eval probe: probe folder")
+    parser.add_argument("--lora-decode", choices=["score", "generate"], default="score",
+                        help="eval lora: read the bucket distribution's median (score) or "
+                             "decode one answer greedily, as the paper (generate)")
     parser.add_argument("--features", type=Path, help="train probe: feature cache file")
     parser.add_argument("--batch-size", type=int, default=16, help="prediction/feature batch")
     parser.add_argument("--steps", type=int, help="train lora: optimizer steps (else epochs)")

@@ -8,7 +8,9 @@ call: prediction time counts against throughput, as in the paper. Sources:
 * `pia`: zero-shot, the paper's length query in the chat template, greedy, <= 16 new tokens;
 * `lora`: the same query answered with the tuned adapter (`seqsch.lora`) switched on: it is
   attached to the generating model itself and enabled only inside `predict`, so the model's
-  own answers stay those of the base model (as in the paper's code);
+  own answers stay those of the base model (as in the paper's code). By default its answer is
+  read as a distribution over the bucket labels (`seqsch.bucket_scores`, the median);
+  `lora_decode="generate"` decodes one answer greedily, as the paper does;
 * `probe`: an MLP on the last hidden state of the prompt's prefill (`seqsch.probe`).
 
     predictor = make_predictor("lora", model, tokenizer, lengths="data/lengths.jsonl")
@@ -33,6 +35,7 @@ from seqsch.pia import make_query_prompt, parse_length
 DEFAULT_ADAPTER_DIR = DEFAULT_ADAPTER
 ADAPTER_NAME = "length"
 MAX_QUERY_TOKENS = 16
+QUERY_DECODES = ("generate", "score")
 
 
 def load_length_adapter(model, adapter_dir: str | Path = DEFAULT_ADAPTER_DIR,
@@ -132,11 +135,14 @@ class QueryPredictor(LengthPredictor):
 
     def __init__(self, model, tokenizer, name: str = "pia", adapter_name: str | None = None,
                  batch_size: int = 16, max_new_tokens: int = MAX_QUERY_TOKENS,
-                 quiet: bool = True):
+                 quiet: bool = True, decode: str = "generate", max_length: int = 512):
         if batch_size < 1 or max_new_tokens < 1:
             raise ValueError("batch_size and max_new_tokens must be >= 1")
+        if decode not in QUERY_DECODES:
+            raise ValueError(f"decode must be one of {QUERY_DECODES}, got {decode!r}")
         self.model, self.tokenizer, self.name = model, tokenizer, name
         self.adapter_name, self.batch_size, self.quiet = adapter_name, batch_size, quiet
+        self.decode, self.max_length = decode, max_length
         self.decoding = DecodingConfig(max_new_tokens=max_new_tokens)
         self.last_outputs: list[str] = []
         self.num_missing = 0
@@ -155,12 +161,34 @@ class QueryPredictor(LengthPredictor):
         context = (adapter_enabled(self.model, self.adapter_name) if self.adapter_name
                    else nullcontext())
         with context:
+            if self.decode == "score":
+                return self._score(prompts, batches)
             run = generate(self.model, self.tokenizer, queries, self.decoding, batches=batches,
                            prompts=prompts, quiet=self.quiet)
         self.last_outputs = [result.text for result in run.results]
         predictions = [parse_length(text) for text in self.last_outputs]
         self.num_missing = sum(p is None for p in predictions)
         return predictions
+
+    def _score(self, prompts: list[list[int]], batches) -> list[int | None]:
+        """Every bucket label scored (`seqsch.bucket_scores`); the outputs name the most
+        likely label and its probability."""
+        import torch
+        from tqdm.auto import tqdm
+
+        from seqsch.bucket_scores import bucket_labels, lengths_from_scores, score_buckets
+
+        labels = bucket_labels(self.max_length)
+        scores = torch.zeros(len(prompts), len(labels))
+        for batch in tqdm(batches, desc=f"{self.name} buckets", disable=self.quiet):
+            rows = list(batch.indices)
+            scores[rows] = score_buckets(self.model, self.tokenizer, [prompts[i] for i in rows],
+                                         labels)
+        probs = scores.softmax(-1)
+        self.last_outputs = [f"{labels[int(p.argmax())]} (p={float(p.max()):.2f})"
+                             for p in probs]
+        self.num_missing = 0
+        return lengths_from_scores(scores, labels[0], self.max_length)
 
 
 def _make_constant(model, tokenizer, lengths=DEFAULT_LENGTHS, **_) -> LengthPredictor:
@@ -172,9 +200,10 @@ def _make_pia(model, tokenizer, batch_size: int = 16, quiet: bool = True, **_) -
 
 
 def _make_lora(model, tokenizer, adapter=None, batch_size: int = 16, quiet: bool = True,
-               **_) -> LengthPredictor:
+               lora_decode: str = "score", **_) -> LengthPredictor:
     adapter_name = load_length_adapter(model, adapter or DEFAULT_ADAPTER_DIR)
-    return QueryPredictor(model, tokenizer, "lora", adapter_name, batch_size, quiet=quiet)
+    return QueryPredictor(model, tokenizer, "lora", adapter_name, batch_size, quiet=quiet,
+                          decode=lora_decode)
 
 
 def _make_probe(model, tokenizer, probe=None, batch_size: int = 16, quiet: bool = True,
@@ -191,7 +220,7 @@ PREDICTORS: dict[str, Callable[..., LengthPredictor]] = {
     "lora": _make_lora,
     "probe": _make_probe,
 }
-PREDICTOR_OPTIONS = ("lengths", "adapter", "probe", "batch_size", "quiet")
+PREDICTOR_OPTIONS = ("lengths", "adapter", "probe", "batch_size", "quiet", "lora_decode")
 
 
 def make_predictor(name: str, model=None, tokenizer=None, **options) -> LengthPredictor:
@@ -200,7 +229,7 @@ def make_predictor(name: str, model=None, tokenizer=None, **options) -> LengthPr
     Options (each predictor ignores the ones it does not need): `lengths` (length file, for
     `constant`), `adapter` (LoRA folder, default data/lora-smollm2-length), `probe` (probe
     folder, default data/probe-smollm2-length), `batch_size` (16), `quiet` (True: no progress
-    bars). None for a path means its default."""
+    bars), `lora_decode` ("score" or "generate", see QueryPredictor). None means the default."""
     if name not in PREDICTORS:
         raise ValueError(f"unknown predictor {name!r}; choose one of {sorted(PREDICTORS)}")
     unknown = set(options) - set(PREDICTOR_OPTIONS)

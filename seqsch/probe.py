@@ -122,15 +122,20 @@ class LengthHead(nn.Module):
         return [int(math.floor(v + 0.5)) for v in lengths.tolist()]
 
     def _median_of_buckets(self, probs: torch.Tensor) -> torch.Tensor:
-        """Bucket b holds lengths in ((b-1)*size, b*size]; mass is spread uniformly inside."""
-        cdf = probs.cumsum(-1)
-        bucket = (cdf < 0.5).sum(-1).clamp_max(probs.shape[-1] - 1)
-        below = torch.where(bucket > 0, cdf.gather(-1, (bucket - 1).clamp_min(0)[:, None])[:, 0],
-                            torch.zeros_like(bucket, dtype=probs.dtype))
-        inside = probs.gather(-1, bucket[:, None])[:, 0].clamp_min(1e-12)
-        fraction = ((0.5 - below) / inside).clamp(0, 1)
-        size = self.config.bucket_size
-        return (bucket - 1).clamp_min(0) * size + fraction * torch.where(bucket > 0, size, 0)
+        return median_of_buckets(probs, self.config.bucket_size)
+
+
+def median_of_buckets(probs: torch.Tensor, bucket_size: int) -> torch.Tensor:
+    """[N] medians of [N, B] bucket distributions. Bucket b holds lengths in
+    ((b-1)*size, b*size] (bucket 0: length 0); mass is spread uniformly inside a bucket."""
+    cdf = probs.cumsum(-1)
+    bucket = (cdf < 0.5).sum(-1).clamp_max(probs.shape[-1] - 1)
+    below = torch.where(bucket > 0, cdf.gather(-1, (bucket - 1).clamp_min(0)[:, None])[:, 0],
+                        torch.zeros_like(bucket, dtype=probs.dtype))
+    inside = probs.gather(-1, bucket[:, None])[:, 0].clamp_min(1e-12)
+    fraction = ((0.5 - below) / inside).clamp(0, 1)
+    return (bucket - 1).clamp_min(0) * bucket_size + fraction * torch.where(bucket > 0,
+                                                                            bucket_size, 0)
 
 
 def _output_bias(head: LengthHead, lengths: torch.Tensor) -> torch.Tensor:

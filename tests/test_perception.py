@@ -162,7 +162,9 @@ def test_resumed_training_ends_with_the_same_adapter(tiny, short_requests, tmp_p
                    LoraTrainConfig(num_steps=7, checkpoint_every=2), quiet=True)
 
 
-def test_adapter_predicts_and_leaves_base_answers_unchanged(tiny, short_requests, tmp_path):
+@pytest.mark.parametrize("decode", ["generate", "score"])
+def test_adapter_predicts_and_leaves_base_answers_unchanged(tiny, short_requests, tmp_path,
+                                                           decode):
     model, tokenizer = _fresh(tiny)
     config = LoraTrainConfig(num_steps=30, batch_size=4, grad_accum_steps=1, learning_rate=3e-2,
                              checkpoint_every=30, warmup_ratio=0.0, lora_dropout=0.0)
@@ -172,11 +174,16 @@ def test_adapter_predicts_and_leaves_base_answers_unchanged(tiny, short_requests
     decoding = DecodingConfig(max_new_tokens=8)
     base = generate(model, tokenizer, short_requests, decoding, batch_size=3, quiet=True)
 
-    predictor = make_predictor("lora", model, tokenizer, adapter=tmp_path, batch_size=3)
+    predictor = make_predictor("lora", model, tokenizer, adapter=tmp_path, batch_size=3,
+                               lora_decode=decode)
     predictions = predictor.predict(short_requests)
     assert len(predictions) == len(short_requests)
     assert all(p is None or isinstance(p, int) for p in predictions)
-    assert predictions[:4].count(50) >= 3  # the tuned answer is learnt
+    if decode == "generate":
+        assert predictions[:4].count(50) >= 3  # the tuned answer is learnt
+    else:  # most of the mass on the label "50": a median inside its bucket, (0, 50]
+        assert sum(1 <= p <= 50 for p in predictions[:4]) >= 3
+        assert all(text.startswith("50 (p=") for text in predictor.last_outputs[:3])
     assert predictor.last_predict_s > 0 and predictor.num_missing == predictions.count(None)
 
     after = generate(model, tokenizer, short_requests, decoding, batch_size=3, quiet=True)
