@@ -188,6 +188,11 @@ def evaluate(args) -> dict:
         outputs = getattr(predictor, "last_outputs", None) or [None] * len(records)
         results["predictions"] = [{"id": r.id, "pred": p, "max_length": r.max_length,
                                    "output": o} for r, p, o in zip(records, predictions, outputs)]
+    if args.predictor == "constant":  # the train mean too: a weaker constant than the median
+        train = [r.max_length for r in load_records(args.lengths, "train")]
+        mean = round(sum(train) / len(train))
+        results["train_mean_baseline"] = {"length": mean,
+                                          **evaluate_predictions([mean] * len(true), true)}
     summary = {"predictor": args.predictor, **summary}
     results["summary"] = summary
     out = Path(args.out or DATA_DIR / f"perception-eval-{args.predictor}.json")
