@@ -2,8 +2,9 @@
 
 The module answers the length query with a bucket label ("50", "100", ..., "550") and EOS.
 Greedy decoding keeps only the most likely label, so prompts that share it tie, and most ties
-sit in the crowded top bucket. Scoring every label instead gives P(bucket | prompt) for the cost
-of one prefill plus one short forward pass over all labels (the prompt's KV cache is reused):
+sit in the crowded top bucket. Scoring every label instead gives P(bucket | prompt) from one
+forward pass over the prompt followed by the labels' prefix tree (a 4D attention mask keeps the
+branches apart), about the cost of the prefill that greedy decoding starts with:
 
     log P("550" + EOS) = log P("5" | prompt) + log P("5" | prompt, "5") + ... + log P(EOS | ...)
 
@@ -29,47 +30,62 @@ def bucket_labels(max_length: int = 512, bucket_size: int = DEFAULT_BUCKET_SIZE)
     return list(range(bucket_size, round_up_to_bucket(max_length, bucket_size) + 1, bucket_size))
 
 
+def _label_tree(label_ids: Sequence[Sequence[int]]) -> list[tuple[int, ...]]:
+    """The distinct non-empty proper prefixes of the labels (each label's ids minus its last),
+    parents before children: the nodes that must be fed to read every label's next token."""
+    nodes = {tuple(lab[:j]) for lab in label_ids for j in range(1, len(lab))}
+    return sorted(nodes, key=lambda node: (len(node), node))
+
+
 @torch.inference_mode()
 def score_buckets(model, tokenizer, prompts: Sequence[Sequence[int]], labels: Sequence[int],
                   eos_id: int | None = None) -> torch.Tensor:
     """[N, K] log P(label text followed by EOS | prompt) for each prompt (chat-formatted ids)
-    and each of the K labels. One batch: the caller chooses the batch size."""
+    and each of the K labels, in one forward pass over a batch (the caller sizes it).
+
+    Each row holds the left-padded prompt followed by the nodes of the labels' prefix tree
+    ("1", "10", "5", "50", "55", ...). A 4D attention mask lets a node see the prompt and its
+    own ancestors only, and its position continues the prompt's, so each node's logits are
+    exactly those a separate decoding of that label would give."""
     from seqsch.generate import left_pad, positions_from_mask
 
     eos_id = tokenizer.eos_token_id if eos_id is None else eos_id
-    pad_id = tokenizer.pad_token_id
     label_ids = [tokenizer(str(label), add_special_tokens=False).input_ids + [eos_id]
                  for label in labels]
-    num_prompts, num_labels = len(prompts), len(label_ids)
-    ids, mask = left_pad(prompts, pad_id, model.device)
+    nodes = _label_tree(label_ids)
+    node_index = {node: i for i, node in enumerate(nodes)}
+    ids, mask = left_pad(prompts, tokenizer.pad_token_id, model.device)
+    num_prompts, prompt_len = ids.shape
+    num_nodes, device = len(nodes), model.device
+
+    # Node inputs: each node's last token, at the position after the prompt plus its depth.
+    node_tokens = torch.tensor([node[-1] for node in nodes], device=device)
+    depth = torch.tensor([len(node) for node in nodes], device=device)
     positions = positions_from_mask(mask)
-    out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True,
-                logits_to_keep=1)
-    first = out.logits[:, -1].float().log_softmax(-1)  # [N, V]: the label's first token
-    cache = out.past_key_values
-    cache.batch_repeat_interleave(num_labels)  # row n * K + k: prompt n, label k
+    input_ids = torch.cat([ids, node_tokens.expand(num_prompts, -1)], dim=1)
+    position_ids = torch.cat([positions, positions[:, -1:] + depth], dim=1)
 
-    # Feed each label but its last token; right-padded, the padding is never read.
-    width = max(len(lab) for lab in label_ids) - 1
-    suffix = torch.full((num_prompts * num_labels, width), pad_id, dtype=torch.long)
-    suffix_mask = torch.zeros_like(suffix)
-    for k, lab in enumerate(label_ids):
-        suffix[k::num_labels, : len(lab) - 1] = torch.tensor(lab[:-1])
-        suffix_mask[k::num_labels, : len(lab) - 1] = 1
-    suffix, suffix_mask = suffix.to(model.device), suffix_mask.to(model.device)
-    full_mask = torch.cat([mask.repeat_interleave(num_labels, 0), suffix_mask], dim=1)
-    next_positions = positions[:, -1:].repeat_interleave(num_labels, 0) + 1 + torch.arange(
-        width, device=model.device)
-    logits = model(input_ids=suffix, attention_mask=full_mask, position_ids=next_positions,
-                   past_key_values=cache, use_cache=True).logits.float().log_softmax(-1)
+    # Allowed [N, T, T]: causal over real prompt tokens; nodes see the prompt and ancestors.
+    total = prompt_len + num_nodes
+    allowed = torch.zeros(num_prompts, total, total, dtype=torch.bool, device=device)
+    real = mask.bool()
+    causal = torch.ones(prompt_len, prompt_len, dtype=torch.bool, device=device).tril()
+    allowed[:, :prompt_len, :prompt_len] = causal & real[:, None, :]
+    allowed[:, prompt_len:, :prompt_len] = real[:, None, :]
+    for i, node in enumerate(nodes):
+        for j in range(1, len(node) + 1):
+            allowed[:, prompt_len + i, prompt_len + node_index[node[:j]]] = True
+    allowed |= torch.eye(total, dtype=torch.bool, device=device)  # pad rows see themselves
+    bias = torch.zeros(allowed.shape, dtype=model.dtype, device=device)
+    bias.masked_fill_(~allowed, torch.finfo(model.dtype).min)
 
-    scores = torch.zeros(num_prompts, num_labels)
+    logits = model(input_ids=input_ids, attention_mask=bias[:, None], position_ids=position_ids,
+                   use_cache=False, logits_to_keep=num_nodes + 1).logits
+    logp = logits.float().log_softmax(-1).cpu()  # [N, 1 + num_nodes, V]: prompt end, nodes
+    scores = torch.zeros(num_prompts, len(label_ids))
     for k, lab in enumerate(label_ids):
-        rows = logits[k::num_labels]  # [N, width, V]
-        total = first[:, lab[0]].cpu().clone()  # .cpu() of a CPU tensor is no copy
-        for j, token in enumerate(lab[1:]):
-            total += rows[:, j, token].cpu()
-        scores[:, k] = total
+        scores[:, k] = logp[:, 0, lab[0]] + sum(
+            logp[:, 1 + node_index[tuple(lab[:j])], lab[j]] for j in range(1, len(lab)))
     return scores
 
 
