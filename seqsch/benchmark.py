@@ -128,7 +128,8 @@ def predict(spec: RunSpec, requests, model, tokenizer, known_lengths: dict, args
     from seqsch.predictors import make_predictor, remove_length_adapter
 
     name = {"seqsch": "lora", "po": "pia"}.get(spec.source, spec.source)
-    predictor = make_predictor(name, model, tokenizer, lengths=args.lengths)
+    options = {"lora_decode": args.lora_decode} if name == "lora" else {}
+    predictor = make_predictor(name, model, tokenizer, lengths=args.lengths, **options)
     try:
         predicted = predictor.predict(requests)
     finally:
@@ -278,6 +279,9 @@ def main(argv=None) -> dict:
                         help="val: validation prompts of the length file (oracle = its longest "
                         "sampled answer); sharegpt: other prompts (oracle = the vanilla run)")
     parser.add_argument("--lengths", type=Path, default=DEFAULT_LENGTHS)
+    parser.add_argument("--lora-decode", choices=("generate", "score"), default="generate",
+                        help="seqsch source: the module's greedy answer (the paper's) or the "
+                             "median of its bucket distribution")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", default="auto")

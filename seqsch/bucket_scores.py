@@ -49,6 +49,11 @@ def score_buckets(model, tokenizer, prompts: Sequence[Sequence[int]], labels: Se
     exactly those a separate decoding of that label would give."""
     from seqsch.generate import left_pad, positions_from_mask
 
+    attention = getattr(model.config, "_attn_implementation", None) or "sdpa"
+    if attention not in ("sdpa", "eager"):
+        raise ValueError(f"bucket scoring needs a 4D attention mask, which {attention!r} "
+                         "attention does not take: load the model with attn_implementation="
+                         "'sdpa', or use lora_decode='generate'")
     eos_id = tokenizer.eos_token_id if eos_id is None else eos_id
     label_ids = [tokenizer(str(label), add_special_tokens=False).input_ids + [eos_id]
                  for label in labels]

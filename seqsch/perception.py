@@ -12,6 +12,7 @@ accuracy a cheaper, shallower probe gives up.
     python -m seqsch.perception train --predictor lora --steps 75
     python -m seqsch.perception train --predictor probe
     python -m seqsch.perception eval --predictor {lora,probe,pia,constant,noise-floor}
+    python -m seqsch.perception depth --depths 0 4 8 30
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from seqsch.data import Request, requests_by_id
-from seqsch.features import cached_features, extract_features, model_fingerprint  # noqa: F401
+from seqsch.features import cached_features, extract_features, model_fingerprint
 from seqsch.length_records import LengthRecord, load_length_file
 from seqsch.paths import DATA_DIR, DEFAULT_LENGTHS
 from seqsch.pia import DEFAULT_BUCKET_SIZE, build_tuning_example
+from seqsch.predictors import DEFAULT_LORA_DECODE, QUERY_DECODES
 
 
 def load_records(path: str | Path, split: str, num_data: int | None = None) -> list[LengthRecord]:
@@ -78,6 +80,10 @@ def train(args) -> dict:
         losses = train_lora(model, tokenizer, examples, out, config, resume=not args.no_resume,
                             quiet=args.quiet, on_step=lambda step, _: steps_run.append(step))
         wall_s = time.perf_counter() - start
+        saved = Path(out) / "train_config.json"  # the cap bounds the labels the module learnt
+        saved.write_text(json.dumps({**json.loads(saved.read_text()), "max_length": max(
+            (r.max_new_tokens or 0) for r in records) or 512, "lengths": Path(args.lengths).name,
+            "wall_s": round(wall_s, 1)}, indent=1))
         return {"predictor": "lora", "out": str(out), "num_examples": len(examples),
                 "num_steps": len(losses), "first_loss": losses[0]["loss"],
                 "final_loss": losses[-1]["loss"], "wall_s": wall_s,
@@ -154,7 +160,8 @@ def depth_sweep(args) -> dict:
 
 def default_depths(num_layers: int) -> list[int]:
     """Embeddings, a few early layers, the quarters, and the last layer."""
-    return sorted({0, 2, 4, num_layers // 4, num_layers // 2, 3 * num_layers // 4, num_layers})
+    depths = {0, 2, 4, num_layers // 4, num_layers // 2, 3 * num_layers // 4, num_layers}
+    return sorted(d for d in depths if d <= num_layers)
 
 
 def evaluate(args) -> dict:
@@ -188,7 +195,7 @@ def evaluate(args) -> dict:
         outputs = getattr(predictor, "last_outputs", None) or [None] * len(records)
         results["predictions"] = [{"id": r.id, "pred": p, "max_length": r.max_length,
                                    "output": o} for r, p, o in zip(records, predictions, outputs)]
-    if args.predictor == "constant":  # the train mean too: a weaker constant than the median
+    if args.predictor == "constant":  # the train mean too (the median has the smaller error)
         train = [r.max_length for r in load_records(args.lengths, "train")]
         mean = round(sum(train) / len(train))
         results["train_mean_baseline"] = {"length": mean,
@@ -215,9 +222,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--dtype", default="auto")
     parser.add_argument("--adapter", type=Path, help="eval lora: adapter folder")
     parser.add_argument("--probe", type=Path, help="eval probe: probe folder")
-    parser.add_argument("--lora-decode", choices=["score", "generate"], default="score",
-                        help="eval lora: read the bucket distribution's median (score) or "
-                             "decode one answer greedily, as the paper (generate)")
+    parser.add_argument("--lora-decode", choices=QUERY_DECODES, default=DEFAULT_LORA_DECODE,
+                        help="eval lora: decode one answer greedily, as the paper (generate), "
+                             "or read the bucket distribution's median (score)")
     parser.add_argument("--features", type=Path, help="train probe: feature cache file")
     parser.add_argument("--batch-size", type=int, default=16, help="prediction/feature batch")
     parser.add_argument("--steps", type=int, help="train lora: optimizer steps (else epochs)")

@@ -8,10 +8,10 @@ call: prediction time counts against throughput, as in the paper. Sources:
 * `pia`: zero-shot, the paper's length query in the chat template, greedy, <= 16 new tokens;
 * `lora`: the same query answered with the tuned adapter (`seqsch.lora`) switched on: it is
   attached to the generating model itself and enabled only inside `predict`, so the model's
-  own answers stay those of the base model (as in the paper's code). By default its answer is
-  read as a distribution over the bucket labels (`seqsch.bucket_scores`, the median);
-  `lora_decode="generate"` decodes one answer greedily, as the paper does;
-* `probe`: an MLP on the last hidden state of the prompt's prefill (`seqsch.probe`).
+  own answers stay those of the base model (as in the paper's code). By default it decodes one
+  answer greedily, as the paper does; `lora_decode="score"` reads its answer as a distribution
+  over the bucket labels and predicts the median (`seqsch.bucket_scores`);
+* `probe`: an MLP on the prompt's hidden states at some depth of the prefill (`seqsch.probe`).
 
     predictor = make_predictor("lora", model, tokenizer, lengths="data/lengths.jsonl")
     lengths = predictor.predict(requests); seconds = predictor.last_predict_s
@@ -36,6 +36,7 @@ DEFAULT_ADAPTER_DIR = DEFAULT_ADAPTER
 ADAPTER_NAME = "length"
 MAX_QUERY_TOKENS = 16
 QUERY_DECODES = ("generate", "score")
+DEFAULT_LORA_DECODE = "generate"  # the paper's: decode one answer greedily
 
 
 def load_length_adapter(model, adapter_dir: str | Path = DEFAULT_ADAPTER_DIR,
@@ -126,7 +127,9 @@ class ConstantPredictor(LengthPredictor):
 
 
 class QueryPredictor(LengthPredictor):
-    """Ask the model the paper's length query and parse its greedy answer.
+    """Ask the model the paper's length query; parse its greedy answer (`decode="generate"`),
+    or score every bucket label and take the median (`decode="score"`, tuned adapters only).
+    With an adapter, predictions are clipped to `max_length`, the cap of its training answers.
 
     With `adapter_name` the named LoRA adapter (already on `model`, see
     `seqsch.lora.load_length_adapter`) is switched on for these queries only. Prompts are
@@ -140,6 +143,9 @@ class QueryPredictor(LengthPredictor):
             raise ValueError("batch_size and max_new_tokens must be >= 1")
         if decode not in QUERY_DECODES:
             raise ValueError(f"decode must be one of {QUERY_DECODES}, got {decode!r}")
+        if decode == "score" and adapter_name is None:
+            raise ValueError("decode='score' reads a tuned adapter's bucket labels; zero-shot "
+                             "answers are free text: use decode='generate'")
         self.model, self.tokenizer, self.name = model, tokenizer, name
         self.adapter_name, self.batch_size, self.quiet = adapter_name, batch_size, quiet
         self.decode, self.max_length = decode, max_length
@@ -168,6 +174,8 @@ class QueryPredictor(LengthPredictor):
         self.last_outputs = [result.text for result in run.results]
         predictions = [parse_length(text) for text in self.last_outputs]
         self.num_missing = sum(p is None for p in predictions)
+        if self.adapter_name:  # a tuned module never saw an answer longer than the cap
+            predictions = [p if p is None else min(p, self.max_length) for p in predictions]
         return predictions
 
     def _score(self, prompts: list[list[int]], batches) -> list[int | None]:
@@ -200,10 +208,21 @@ def _make_pia(model, tokenizer, batch_size: int = 16, quiet: bool = True, **_) -
 
 
 def _make_lora(model, tokenizer, adapter=None, batch_size: int = 16, quiet: bool = True,
-               lora_decode: str = "score", **_) -> LengthPredictor:
-    adapter_name = load_length_adapter(model, adapter or DEFAULT_ADAPTER_DIR)
+               lora_decode: str = DEFAULT_LORA_DECODE, **_) -> LengthPredictor:
+    adapter_dir = Path(adapter or DEFAULT_ADAPTER_DIR)
+    adapter_name = load_length_adapter(model, adapter_dir)
     return QueryPredictor(model, tokenizer, "lora", adapter_name, batch_size, quiet=quiet,
-                          decode=lora_decode)
+                          decode=lora_decode, max_length=adapter_max_length(adapter_dir))
+
+
+def adapter_max_length(adapter_dir: str | Path, default: int = 512) -> int:
+    """The generation cap of the answers an adapter was tuned on (recorded at training)."""
+    import json
+
+    config = Path(adapter_dir) / "train_config.json"
+    if config.is_file():
+        return int(json.loads(config.read_text()).get("max_length", default))
+    return default
 
 
 def _make_probe(model, tokenizer, probe=None, batch_size: int = 16, quiet: bool = True,
@@ -229,7 +248,7 @@ def make_predictor(name: str, model=None, tokenizer=None, **options) -> LengthPr
     Options (each predictor ignores the ones it does not need): `lengths` (length file, for
     `constant`), `adapter` (LoRA folder, default data/lora-smollm2-length), `probe` (probe
     folder, default data/probe-smollm2-length), `batch_size` (16), `quiet` (True: no progress
-    bars), `lora_decode` ("score" or "generate", see QueryPredictor). None means the default."""
+    bars), `lora_decode` ("generate" or "score", see QueryPredictor). None means the default."""
     if name not in PREDICTORS:
         raise ValueError(f"unknown predictor {name!r}; choose one of {sorted(PREDICTORS)}")
     unknown = set(options) - set(PREDICTOR_OPTIONS)

@@ -98,9 +98,11 @@ class VllmEngine:
         if not compile:  # eager: starts in seconds instead of ~2 minutes of compilation
             llm_options.setdefault("compilation_config", {"mode": 0})
             llm_options.setdefault("enforce_eager", True)
-        if _is_cpu() and "gpu_memory_utilization" not in llm_options:
+        if (_is_cpu() and "gpu_memory_utilization" not in llm_options
+                and "VLLM_CPU_KVCACHE_SPACE" not in os.environ):
             # On CPU vLLM reserves a share of the NUMA node's memory and refuses to start when
-            # slightly less is free; a fixed KV cache size skips that check.
+            # slightly less is free; a fixed KV cache size skips that check. Larger models or
+            # contexts: pass kv_cache_memory_bytes, or set VLLM_CPU_KVCACHE_SPACE (GiB).
             llm_options.setdefault("kv_cache_memory_bytes", CPU_KV_CACHE_GIB << 30)
         start_s = time.perf_counter()
         self.llm = LLM(
@@ -115,8 +117,9 @@ class VllmEngine:
         self.stop_ids = stop_token_ids(self.model_path, self.tokenizer)
         self.num_runs = 0  # request ids stay unique across runs on one engine
 
-    def sampling_params(self, config: DecodingConfig, index: int) -> SamplingParams:
-        """vLLM's sampling settings for request `index` (its own seed when sampling)."""
+    def sampling_params(self, config: DecodingConfig, index: int = 0) -> SamplingParams:
+        """vLLM's sampling settings for a request: when sampling, seeded with `config.seed +
+        index` (each request of a run has its own random stream)."""
         from vllm import SamplingParams
         from vllm.sampling_params import RequestOutputKind
 
@@ -139,7 +142,8 @@ class VllmEngine:
         """Answer `requests`; results in input order. `priorities` (e.g. predicted lengths)
         become ranks, shortest first; None is first come, first served. `completion_s` is when
         each answer was complete, from the start of the run. `configs` gives each request its
-        own decoding (e.g. one temperature per request), overriding `config`."""
+        own decoding, seed included (e.g. one temperature and seed per request), overriding
+        `config`; with one `config`, request i samples with seed `config.seed + i`."""
         from seqsch.generate import encode_prompts
 
         config = config or DecodingConfig()
@@ -149,6 +153,7 @@ class VllmEngine:
             raise ValueError(f"{len(priorities)} priorities for {len(requests)} requests")
         if configs is not None and len(configs) != len(requests):
             raise ValueError(f"{len(configs)} decoding configs for {len(requests)} requests")
+        seed_offsets = [0] * len(requests) if configs is not None else range(len(requests))
         configs = list(configs) if configs is not None else [config] * len(requests)
         prompts = prompts if prompts is not None else encode_prompts(self.tokenizer, requests)
         longest = max(len(p) + c.max_new_tokens for p, c in zip(prompts, configs))
@@ -169,7 +174,7 @@ class VllmEngine:
         try:
             for request_id, index in index_of.items():  # equal priorities: served in order
                 engine.add_request(request_id, {"prompt_token_ids": list(prompts[index])},
-                                   self.sampling_params(configs[index], index),
+                                   self.sampling_params(configs[index], seed_offsets[index]),
                                    priority=ranks[index] if ranks else 0)
             with tqdm(total=len(prompts), desc="requests (vllm)", disable=quiet) as bar:
                 while engine.has_unfinished_requests():
@@ -197,6 +202,7 @@ class VllmEngine:
                 completion_s=completion_s[index],
             ))
         extra = {"priorities": ranks, "max_num_seqs": self.max_num_seqs,
+                 "temperatures": sorted({c.temperature for c in configs}),
                  "engine_start_s": round(self.start_s, 1),
                  "model_path": Path(self.model_path).name}
         return GenerationRun(results=results, batches=[], wall_s=wall_s, engine="vllm",

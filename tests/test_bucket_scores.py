@@ -1,4 +1,5 @@
-"""Bucket scoring: the cached two-pass scores equal teacher-forced log-probabilities."""
+"""Bucket scoring: one pass over the prompt and the labels' prefix tree gives the
+teacher-forced log-probabilities of every label."""
 
 from __future__ import annotations
 
