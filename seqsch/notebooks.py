@@ -27,8 +27,8 @@ NOTEBOOK_DIR = ROOT / "notebooks"
 PROFILES: dict[str, dict[str, object]] = {
     "ci": {"NUM_SEEDS": 2, "NUM_DATA": 8, "MAX_NEW_TOKENS": 32, "BATCH_SIZE": 4,
            "NUM_STEPS": 3, "NUM_SIM_DATA": 512, "NUM_BENCH_DATA": 8, "BENCH_MAX_NEW_TOKENS": 32},
-    "cpu": {"NUM_SEEDS": 8, "NUM_DATA": 32, "MAX_NEW_TOKENS": 128, "BATCH_SIZE": 16,
-            "NUM_STEPS": 5, "NUM_SIM_DATA": 1024, "NUM_BENCH_DATA": 32,
+    "cpu": {"NUM_SEEDS": 8, "NUM_DATA": 24, "MAX_NEW_TOKENS": 128, "BATCH_SIZE": 16,
+            "NUM_STEPS": 5, "NUM_SIM_DATA": 1024, "NUM_BENCH_DATA": 24,
             "BENCH_MAX_NEW_TOKENS": 256},
     "gpu": {"NUM_SEEDS": 16, "NUM_DATA": 256, "MAX_NEW_TOKENS": 512, "BATCH_SIZE": 16,
             "NUM_STEPS": 200, "NUM_SIM_DATA": 10000, "NUM_BENCH_DATA": 1024,
