@@ -26,7 +26,7 @@ from pathlib import Path
 from seqsch.data import Request, requests_by_id
 from seqsch.features import cached_features, extract_features, model_fingerprint
 from seqsch.length_records import LengthRecord, load_length_file
-from seqsch.paths import DATA_DIR, DEFAULT_LENGTHS
+from seqsch.paths import DATA_DIR, DEFAULT_LENGTHS, ROOT
 from seqsch.pia import DEFAULT_BUCKET_SIZE, build_tuning_example
 from seqsch.predictors import DEFAULT_LORA_DECODE, QUERY_DECODES
 
@@ -147,7 +147,7 @@ def depth_sweep(args) -> dict:
         rows.append({"num_layers": depth, "layer_share": depth / num_layers,
                      "pooling": report["pooling"], "target": report["target"],
                      **scores, "predict_s": predict_s})
-    result = {"lengths": str(args.lengths), "model": model_fingerprint(model, tokenizer),
+    result = {"lengths": _shown(args.lengths), "model": model_fingerprint(model, tokenizer),
               "num_train": len(train_records), "num_val": len(val_records), "depths": rows}
     out = Path(args.out or DATA_DIR / "probe-depth.json")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -156,6 +156,12 @@ def depth_sweep(args) -> dict:
         {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()
          if k in ("num_layers", "error", "acc50", "acc100", "kendall_tau", "predict_s")}
         for row in rows]}
+
+
+def _shown(path: str | Path) -> str:
+    """`path` relative to the repository when it lies inside it (results name no machine)."""
+    path = Path(path).resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
 def default_depths(num_layers: int) -> list[int]:
@@ -170,7 +176,7 @@ def evaluate(args) -> dict:
 
     records = load_records(args.lengths, "val", args.num_data)
     true = [r.max_length for r in records]
-    results: dict = {"predictor": args.predictor, "lengths": str(args.lengths)}
+    results: dict = {"predictor": args.predictor, "lengths": _shown(args.lengths)}
     if args.predictor == "noise-floor":
         summary = noise_floor([[r.lengths[t] for t in sorted(r.lengths)] for r in records])
         summary["predict_s"] = 0.0
