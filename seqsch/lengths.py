@@ -86,12 +86,12 @@ def collect_chunk_vllm(
     random draws depend on the others in the run."""
     from seqsch.generate import encode_prompts
 
-    prompts = encode_prompts(tokenizer, requests)  # as the other engines encode them
     temperatures = sorted(temperatures)
     num_requests = len(requests) * len(temperatures)
     if num_requests + len(temperatures) > SEED_STRIDE:
         raise ValueError(f"{len(requests)} prompts x {len(temperatures)} temperatures per chunk "
                          f"exceed the seed stride {SEED_STRIDE}: use a smaller --chunk-size")
+    prompts = encode_prompts(tokenizer, requests)  # as the other engines encode them
     # Request i at temperature index t: seed * SEED_STRIDE + t + i, unique across chunks.
     configs = [decoding.with_(temperature=t, seed=seed * SEED_STRIDE + t_index + t_index *
                               len(requests) + r)

@@ -59,3 +59,21 @@ def test_collect_refuses_other_settings(tiny_loaded, tmp_path):
     path = _collect(tmp_path / "lengths.jsonl")
     with pytest.raises(ValueError, match="other settings"):
         lengths.collect(path, "tiny", decoding=DecodingConfig(max_new_tokens=7), **SMALL)
+
+
+def test_collect_refuses_unknown_engines_and_static_options_for_vllm(tmp_path):
+    with pytest.raises(ValueError, match="unknown engine"):
+        lengths.collect(tmp_path / "x.jsonl", "tiny", 1, 1, DecodingConfig(), engine="tgi")
+    with pytest.raises(ValueError, match="keep-finished"):
+        lengths.collect(tmp_path / "x.jsonl", "tiny", 1, 1, DecodingConfig(), engine="vllm",
+                        drop_finished=False)
+    assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_vllm_chunks_too_large_for_the_seed_stride_are_refused():
+    from seqsch.data import Request
+
+    requests = [Request(f"r{i}", "hi") for i in range(300)]
+    with pytest.raises(ValueError, match="seed stride"):
+        lengths.collect_chunk_vllm(None, None, requests, DecodingConfig(), (0.0, 0.3, 0.5, 0.7),
+                                   seed=0)

@@ -107,9 +107,10 @@ def test_vllm_length_collection_matches_the_static_collector_when_greedy(engine,
 
     config = DECODING_PRESETS["embedded"].with_(max_new_tokens=40)
     requests = workload[:4]
-    ours = collect_chunk_vllm(engine, requests, config, (0.0, 0.7), seed=3)
-    again = collect_chunk_vllm(engine, requests[::-1], config, (0.7, 0.0), seed=3)
     model, tokenizer = load_model(dtype="float32")
+    ours = collect_chunk_vllm(engine, tokenizer, requests, config, (0.0, 0.7), seed=3, quiet=True)
+    again = collect_chunk_vllm(engine, tokenizer, requests[::-1], config, (0.7, 0.0), seed=3,
+                               quiet=True)
     static = collect_chunk(model, tokenizer, requests, config, (0.0, 0.7), batch_size=4, seed=3)
     assert [r.id for r in ours] == [r.id for r in requests]
     assert [r.lengths[0.0] for r in ours] == [r.lengths[0.0] for r in static]
@@ -118,5 +119,6 @@ def test_vllm_length_collection_matches_the_static_collector_when_greedy(engine,
         assert record.is_capped[0.7] == (record.lengths[0.7] == 40)
     seeds = [r.seeds[0.7] for r in ours]
     assert len(set(seeds)) == len(seeds)  # each sampled answer has its own seed
+    assert all(3000 <= s < 4000 for s in seeds)  # inside chunk seed 3's stride
     # Greedy answers do not depend on batching or order.
     assert {r.id: r.lengths[0.0] for r in again} == {r.id: r.lengths[0.0] for r in ours}
