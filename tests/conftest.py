@@ -22,24 +22,30 @@ def embedded():
     return load_model()
 
 
-@pytest.fixture(scope="session")
-def tiny(embedded):
-    """A tiny random Llama sharing the embedded tokenizer: fast, deterministic mechanics."""
+def tiny_llama(tokenizer, num_hidden_layers: int = 2, hidden_size: int = 64, seed: int = 0):
+    """A tiny random Llama (eval mode) sharing `tokenizer`: fast, deterministic mechanics."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    _, tokenizer = embedded
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True, initializer_range=0.3,
+        vocab_size=len(tokenizer), hidden_size=hidden_size, intermediate_size=2 * hidden_size,
+        num_hidden_layers=num_hidden_layers, num_attention_heads=4, num_key_value_heads=2,
+        max_position_embeddings=512, bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=True, initializer_range=0.3,
     )
     model = LlamaForCausalLM(config).eval()
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.pad_token_id = tokenizer.pad_token_id
-    return model, tokenizer
+    return model
+
+
+@pytest.fixture(scope="session")
+def tiny(embedded):
+    """A tiny random Llama sharing the embedded tokenizer: fast, deterministic mechanics."""
+    _, tokenizer = embedded
+    return tiny_llama(tokenizer), tokenizer
 
 
 @pytest.fixture(scope="session")

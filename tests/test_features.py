@@ -11,15 +11,10 @@ from seqsch.generate import encode_prompts, left_pad, positions_from_mask
 
 @pytest.fixture(scope="module")
 def four_layers(embedded):
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from conftest import tiny_llama
 
     _, tokenizer = embedded
-    torch.manual_seed(1)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=4,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
-        pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True, initializer_range=0.3)
-    return LlamaForCausalLM(config).eval(), tokenizer
+    return tiny_llama(tokenizer, num_hidden_layers=4, hidden_size=32, seed=1), tokenizer
 
 
 def test_last_layer_features_are_the_models_last_hidden_state(four_layers, short_requests):
