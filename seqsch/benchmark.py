@@ -28,6 +28,7 @@ from seqsch.cost_model import CostModel, fit_cost_model
 from seqsch.decoding import DECODING_PRESETS, DecodingConfig
 from seqsch.evaluation import fill_missing
 from seqsch.paths import BUILD_DIR, DEFAULT_ADAPTER, DEFAULT_LENGTHS, DEFAULT_PROBE
+from seqsch.predictors import DEFAULT_LORA_DECODE, QUERY_DECODES
 from seqsch.scheduler import SchedulerConfig, order_for_priority
 from seqsch.simulate import simulate
 
@@ -93,7 +94,7 @@ def order_specs(specs: list[RunSpec]) -> list[RunSpec]:
     return sorted(specs, key=lambda s: (ENGINES.index(s.engine), s.source != "vanilla"))
 
 
-def available_specs(specs: list[str]) -> list[str]:
+def available_specs(specs: list[str], probe_dir: Path = DEFAULT_PROBE) -> list[str]:
     """The specs that can run here; prints why the others are skipped."""
     from seqsch.vllm_engine import VLLM_INSTALL, is_vllm_available
 
@@ -104,9 +105,10 @@ def available_specs(specs: list[str]) -> list[str]:
         if spec.engine == "vllm" and not is_vllm_available():
             print(f"skipping {text}: vLLM is not installed here (set it up with {VLLM_INSTALL})")
             continue
-        if source in PREDICTOR_FILES and not PREDICTOR_FILES[source].exists():
+        needed = {**PREDICTOR_FILES, "probe": Path(probe_dir) / "head.safetensors"}
+        if source in needed and not needed[source].exists():
             command = "lora" if source == "seqsch" else "probe"
-            print(f"skipping {text}: {PREDICTOR_FILES[source]} is missing (train it with "
+            print(f"skipping {text}: {needed[source]} is missing (train it with "
                   f"python -m seqsch.perception train --predictor {command})")
         else:
             kept.append(text)
@@ -128,7 +130,8 @@ def predict(spec: RunSpec, requests, model, tokenizer, known_lengths: dict, args
     from seqsch.predictors import make_predictor, remove_length_adapter
 
     name = {"seqsch": "lora", "po": "pia"}.get(spec.source, spec.source)
-    options = {"lora_decode": args.lora_decode} if name == "lora" else {}
+    options = ({"lora_decode": args.lora_decode} if name == "lora" else
+               {"probe": args.probe} if name == "probe" else {})
     predictor = make_predictor(name, model, tokenizer, lengths=args.lengths, **options)
     try:
         predicted = predictor.predict(requests)
@@ -279,9 +282,12 @@ def main(argv=None) -> dict:
                         help="val: validation prompts of the length file (oracle = its longest "
                         "sampled answer); sharegpt: other prompts (oracle = the vanilla run)")
     parser.add_argument("--lengths", type=Path, default=DEFAULT_LENGTHS)
-    parser.add_argument("--lora-decode", choices=("generate", "score"), default="generate",
-                        help="seqsch source: the module's greedy answer (the paper's) or the "
-                             "median of its bucket distribution")
+    parser.add_argument("--lora-decode", choices=QUERY_DECODES, default=DEFAULT_LORA_DECODE,
+                        help="seqsch source: the median of the module's bucket distribution "
+                             "(score) or its greedy answer (generate, the paper's)")
+    parser.add_argument("--probe", type=Path, default=DEFAULT_PROBE,
+                        help="probe source: the head's folder (e.g. data/probe-smollm2-priority, "
+                             "trained on the greedy answer's length, for vLLM priorities)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", default="auto")

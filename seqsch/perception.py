@@ -11,6 +11,8 @@ accuracy a cheaper, shallower probe gives up.
 
     python -m seqsch.perception train --predictor lora --steps 75
     python -m seqsch.perception train --predictor probe
+    python -m seqsch.perception train --predictor probe --length-target greedy --max-length 256 \
+        --num-layers 15 --out data/probe-smollm2-priority   # request order of a greedy workload
     python -m seqsch.perception eval --predictor {lora,probe,pia,constant,noise-floor}
     python -m seqsch.perception depth --depths 0 4 8 30
 """
@@ -29,6 +31,7 @@ from seqsch.length_records import LengthRecord, load_length_file
 from seqsch.paths import DATA_DIR, DEFAULT_LENGTHS, ROOT
 from seqsch.pia import DEFAULT_BUCKET_SIZE, build_tuning_example
 from seqsch.predictors import DEFAULT_LORA_DECODE, QUERY_DECODES
+from seqsch.probe import LENGTH_TARGETS
 
 
 def load_records(path: str | Path, split: str, num_data: int | None = None) -> list[LengthRecord]:
@@ -96,7 +99,7 @@ def train(args) -> dict:
                                num_layers=args.num_layers)
     feature_s = time.perf_counter() - start
     config = _probe_config(args, records, args.num_layers)
-    head, report = train_probe(features, [r.max_length for r in records], config)
+    head, report = train_probe(features, config.target_lengths(records), config)
     save_probe(head, out, {**report, "model": model_fingerprint(model, tokenizer)})
     return {"predictor": "probe", "out": str(out), "num_records": len(records),
             "pooling": report["pooling"], "target": report["target"],
@@ -109,8 +112,9 @@ def _probe_config(args, records: Sequence[LengthRecord], num_layers: int | None)
 
     return ProbeConfig(pooling=args.pooling, target=args.target, seed=args.seed,
                        num_epochs=args.epochs or 200, learning_rate=args.lr or 1e-3,
-                       max_length=max((r.max_new_tokens or 0) for r in records) or 512,
-                       num_layers=num_layers)
+                       max_length=args.max_length or max(
+                           (r.max_new_tokens or 0) for r in records) or 512,
+                       num_layers=num_layers, length_target=args.length_target)
 
 
 def depth_sweep(args) -> dict:
@@ -137,8 +141,9 @@ def depth_sweep(args) -> dict:
     extract_features(model, tokenizer, val_requests[:2], quiet=True)  # warm-up
     rows = []
     for depth in tqdm(depths, desc="depths", disable=args.quiet):
-        head, report = train_probe(train_features[depth], [r.max_length for r in train_records],
-                                   _probe_config(args, train_records, depth))
+        config = _probe_config(args, train_records, depth)
+        head, report = train_probe(train_features[depth], config.target_lengths(train_records),
+                                   config)
         pred = head.predict_lengths(pool_features(val_features[depth], head.config.pooling))
         start = now_s(model.device)
         extract_features(model, tokenizer, val_requests, args.batch_size, True, depth)
@@ -229,8 +234,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--adapter", type=Path, help="eval lora: adapter folder")
     parser.add_argument("--probe", type=Path, help="eval probe: probe folder")
     parser.add_argument("--lora-decode", choices=QUERY_DECODES, default=DEFAULT_LORA_DECODE,
-                        help="eval lora: decode one answer greedily, as the paper (generate), "
-                             "or read the bucket distribution's median (score)")
+                        help="eval lora: read the bucket distribution's median (score) or "
+                             "decode one answer greedily, as the paper (generate)")
     parser.add_argument("--features", type=Path, help="train probe: feature cache file")
     parser.add_argument("--batch-size", type=int, default=16, help="prediction/feature batch")
     parser.add_argument("--steps", type=int, help="train lora: optimizer steps (else epochs)")
@@ -245,6 +250,11 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--num-layers", type=int,
                         help="train probe: read the state after this many layers (default all)")
     parser.add_argument("--depths", type=int, nargs="+", help="depth: the depths to compare")
+    parser.add_argument("--length-target", choices=LENGTH_TARGETS, default="max",
+                        help="train probe: learn the longest sampled answer's length (the "
+                             "paper's) or the greedy answer's (a greedy workload's order)")
+    parser.add_argument("--max-length", type=int,
+                        help="train probe: censor lengths at this cap (default: the file's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)

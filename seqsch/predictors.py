@@ -8,9 +8,11 @@ call: prediction time counts against throughput, as in the paper. Sources:
 * `pia`: zero-shot, the paper's length query in the chat template, greedy, <= 16 new tokens;
 * `lora`: the same query answered with the tuned adapter (`seqsch.lora`) switched on: it is
   attached to the generating model itself and enabled only inside `predict`, so the model's
-  own answers stay those of the base model (as in the paper's code). By default it decodes one
-  answer greedily, as the paper does; `lora_decode="score"` reads its answer as a distribution
-  over the bucket labels and predicts the median (`seqsch.bucket_scores`);
+  own answers stay those of the base model (as in the paper's code). By default it reads its
+  answer as a distribution over the bucket labels and predicts the median
+  (`seqsch.bucket_scores`); `lora_decode="generate"` decodes one answer greedily, as the paper
+  does, which gives only the most likely bucket: on the embedded model that is the cap for
+  every prompt, so the default keeps what the module knows beyond it;
 * `probe`: an MLP on the prompt's hidden states at some depth of the prefill (`seqsch.probe`).
 
     predictor = make_predictor("lora", model, tokenizer, lengths="data/lengths.jsonl")
@@ -36,7 +38,7 @@ DEFAULT_ADAPTER_DIR = DEFAULT_ADAPTER
 ADAPTER_NAME = "length"
 MAX_QUERY_TOKENS = 16
 QUERY_DECODES = ("generate", "score")
-DEFAULT_LORA_DECODE = "generate"  # the paper's: decode one answer greedily
+DEFAULT_LORA_DECODE = "score"  # the median of the bucket distribution; "generate": the paper's
 
 
 def load_length_adapter(model, adapter_dir: str | Path = DEFAULT_ADAPTER_DIR,

@@ -38,6 +38,10 @@ from seqsch.predictors import LengthPredictor
 DEFAULT_PROBE_DIR = DEFAULT_PROBE
 POOLINGS = ("mean", "last", "mean+last")
 TARGETS = ("l1", "log_mse", "buckets")
+# Which length of a record the head learns: the longest sampled answer (the paper's target,
+# what a static batch must make room for) or the greedy answer's (what a greedy workload's
+# request order depends on), censored at `max_length`.
+LENGTH_TARGETS = ("max", "greedy")
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class ProbeConfig:
     max_length: int = 512  # the generation cap: predictions are clipped to [1, max_length]
     holdout_fraction: float = 0.2  # share of train records that picks the "auto" choices
     num_layers: int | None = None  # read the state after this many decoder layers; None = all
+    length_target: str = "max"  # one of LENGTH_TARGETS
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -70,6 +75,15 @@ class ProbeConfig:
             raise ValueError("learning_rate must be positive and weight_decay >= 0")
         if self.num_layers is not None and self.num_layers < 0:
             raise ValueError(f"num_layers must be >= 0 or None, got {self.num_layers}")
+        if self.length_target not in LENGTH_TARGETS:
+            raise ValueError(f"length_target must be one of {LENGTH_TARGETS}, "
+                             f"got {self.length_target!r}")
+
+    def target_lengths(self, records) -> list[int]:
+        """The lengths this head learns from `records` (LengthRecords), censored at the cap."""
+        lengths = [r.max_length if self.length_target == "max" else r.greedy_length
+                   for r in records]
+        return [min(length, self.max_length) for length in lengths]
 
     @property
     def num_buckets(self) -> int:

@@ -55,7 +55,8 @@ def _first_come_completion(records: dict, record: dict) -> float | None:
 
 def table_rows(records: dict) -> list[list[str]]:
     """One row per spec: measured metrics, speed-up over vanilla, mean completion time over
-    the same engine's first-come run, simulated samples/s."""
+    the same engine's first-come run (as measured, which includes the prediction pass that
+    delays every request, and without it: what the order alone bought), simulated samples/s."""
     base = records.get("vanilla", {}).get("summary", {}).get("samples_per_s")
     rows = []
     for name, record in records.items():
@@ -64,14 +65,18 @@ def table_rows(records: dict) -> list[list[str]]:
         first_come_s = _first_come_completion(records, record)
         done = summary.get("mean_completion_s")
         done_ratio = done / first_come_s if done is not None and first_come_s else None
+        predict_s = record.get("extra", {}).get("prediction_s", 0.0)
+        order_ratio = ((done - predict_s) / first_come_s if done is not None and first_come_s
+                       else None)
         rows.append([name] + [_cell(summary.get(k), f) for k, _, f in COLUMNS]
-                    + [_cell(speedup, ".2f"), _cell(done_ratio, ".2f"),
-                       _cell(simulated.get("samples_per_s"), ".3f")])
+                    + [_cell(speedup, ".2f"), _cell(done_ratio, ".2f"), _cell(predict_s, ".1f"),
+                       _cell(order_ratio, ".2f"), _cell(simulated.get("samples_per_s"), ".3f")])
     return rows
 
 
 HEADER = (["run"] + [label for _, label, _ in COLUMNS]
-          + ["x vanilla", "done x first come", "sim samples/s"])
+          + ["x vanilla", "done x first come", "predict s", "order only x first come",
+             "sim samples/s"])
 
 
 def print_table(records: dict) -> None:

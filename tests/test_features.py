@@ -42,9 +42,35 @@ def test_a_shallow_probe_skips_the_deeper_layers(four_layers, short_requests):
     finally:
         for hook in hooks:
             hook.remove()
-    assert calls == [0, 1]  # layers 3 and 4 never ran
+    assert calls == [0, 1, 0, 1]  # the shared prefix, then the batch: 3 and 4 never ran
     for key in ("mean", "last"):
         assert torch.allclose(shallow[key], by_depth[2][key], atol=1e-5)
         assert not torch.allclose(by_depth[0][key], by_depth[4][key], atol=1e-3)
     with pytest.raises(ValueError, match="outside 0..4"):
         extract_features(model, tokenizer, short_requests, quiet=True, num_layers=5)
+
+
+def test_the_shared_prefix_is_prefilled_once_and_changes_nothing(four_layers, short_requests):
+    from seqsch.features import shared_prefix
+
+    model, tokenizer = four_layers
+    prompts = encode_prompts(tokenizer, short_requests)
+    prefix = shared_prefix(tokenizer, prompts)
+    assert len(prefix) > 10 and all(p[: len(prefix)] == prefix for p in prompts)
+    assert shared_prefix(tokenizer, [prefix + [7]]) == prefix  # a prompt keeps a token of its own
+    seen = []
+    hook = model.model.layers[0].register_forward_hook(lambda _m, args, _o: seen.append(
+        args[0].shape[:2]))
+    try:
+        reused = extract_features_by_depth(model, tokenizer, short_requests, [0, 2, 4],
+                                           batch_size=3, quiet=True)
+    finally:
+        hook.remove()
+    # one pass over the prefix alone, then batches of 3, 3 and 2 rows without it
+    assert seen[0] == (1, len(prefix)) and [rows for rows, _ in seen[1:]] == [3, 3, 2]
+    assert max(width for _, width in seen[1:]) == max(len(p) for p in prompts) - len(prefix)
+    plain = extract_features_by_depth(model, tokenizer, short_requests, [0, 2, 4],
+                                      batch_size=3, quiet=True, reuse_prefix=False)
+    for depth in (0, 2, 4):
+        for key in ("mean", "last"):
+            assert torch.allclose(reused[depth][key], plain[depth][key], atol=1e-4)

@@ -396,3 +396,29 @@ def test_cli_depth_scores_and_times_each_depth(tiny, short_requests, length_file
                                                              for r in summary["depths"]]
     for row in rows:
         assert row["num_prompts"] == 3 and row["predict_s"] > 0 and row["pooling"] == "mean"
+
+
+def test_cli_probe_learns_the_chosen_length_censored_at_the_cap(tiny, short_requests, length_file,
+                                                               tmp_path, monkeypatch):
+    import seqsch.perception as perception
+    import seqsch.probe as probe
+
+    by_id = dict(zip("abcdefg", short_requests))
+    monkeypatch.setattr(perception, "_load_model", lambda args: tiny)
+    monkeypatch.setattr(perception, "requests_for",
+                        lambda records: [Request(r.id, by_id[r.id].prompt) for r in records])
+    seen = []
+    real_train = probe.train_probe
+    monkeypatch.setattr(probe, "train_probe", lambda features, lengths, config: (
+        seen.append(list(lengths)) or real_train(features, lengths, config)))
+    for target, expected in (("greedy", [40, 100, 100, 50]), ("max", [73, 100, 100, 50])):
+        out = tmp_path / target
+        main(["train", "--predictor", "probe", "--lengths", str(length_file), "--length-target",
+              target, "--max-length", "100", "--epochs", "2", "--pooling", "mean", "--target",
+              "l1", "--out", str(out), "--quiet"])
+        assert seen[-1] == expected  # train records a, b, d, f, censored at 100
+        saved = json.loads((out / "probe_config.json").read_text())["config"]
+        assert (saved["length_target"], saved["max_length"]) == (target, 100)
+        assert load_probe(out).config.length_target == target
+    with pytest.raises(ValueError, match="length_target must be one of"):
+        ProbeConfig(length_target="median")
