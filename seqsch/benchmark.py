@@ -94,7 +94,7 @@ def order_specs(specs: list[RunSpec]) -> list[RunSpec]:
     return sorted(specs, key=lambda s: (ENGINES.index(s.engine), s.source != "vanilla"))
 
 
-def available_specs(specs: list[str], probe_dir: Path = DEFAULT_PROBE) -> list[str]:
+def available_specs(specs: list[str]) -> list[str]:
     """The specs that can run here; prints why the others are skipped."""
     from seqsch.vllm_engine import VLLM_INSTALL, is_vllm_available
 
@@ -105,10 +105,9 @@ def available_specs(specs: list[str], probe_dir: Path = DEFAULT_PROBE) -> list[s
         if spec.engine == "vllm" and not is_vllm_available():
             print(f"skipping {text}: vLLM is not installed here (set it up with {VLLM_INSTALL})")
             continue
-        needed = {**PREDICTOR_FILES, "probe": Path(probe_dir) / "head.safetensors"}
-        if source in needed and not needed[source].exists():
+        if source in PREDICTOR_FILES and not PREDICTOR_FILES[source].exists():
             command = "lora" if source == "seqsch" else "probe"
-            print(f"skipping {text}: {needed[source]} is missing (train it with "
+            print(f"skipping {text}: {PREDICTOR_FILES[source]} is missing (train it with "
                   f"python -m seqsch.perception train --predictor {command})")
         else:
             kept.append(text)
