@@ -6,13 +6,16 @@ predicted first), or `vllm` / `vllm+gt` / `vllm+seqsch` / `vllm+probe` (vLLM, fi
 predicted lengths as priorities; needs `bash scripts/setup_vllm.sh`). A sweep runs several specs
 back to back on the same prompts, so ratios come from one run; each finished spec is appended to
 a JSONL record (config, versions, device, results) and a rerun with the same settings and
-prompts resumes after the last finished spec.
+prompts resumes after the last finished spec. `--repeats N` runs the sweep N rounds, its specs in
+turn each round, and reports each ratio as the median of the rounds' own (min-max): a shared
+machine drifts by more than a length-aware order gains, but it drifts slowly.
 Beside each static measurement it prints what the simulator predicts with a cost model fitted to
 the vanilla run's own step times.
 
     python -m seqsch.benchmark --strategy gt --vbs --fcr --num-data 64
     python -m seqsch.benchmark --sweep vanilla gt+vbs+fcr seqsch+vbs+fcr continuous --num-data 128
     .venv-vllm/bin/python -m seqsch.benchmark --engine vllm --strategy gt --data sharegpt
+    .venv-vllm/bin/python -m seqsch.benchmark --sweep vllm vllm+probe --data sharegpt --repeats 3
 """
 
 from __future__ import annotations
@@ -261,7 +264,7 @@ def load_workload(args, tokenizer):
 def main(argv=None) -> dict:
     from seqsch.generate import encode_prompts, generate
     from seqsch.models import DEFAULT, load_model
-    from seqsch.report import environment, print_table
+    from seqsch.report import environment, median_summaries, print_table
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--strategy", choices=SOURCES, default="vanilla")
@@ -298,8 +301,14 @@ def main(argv=None) -> dict:
                         help="vllm engine: GPUs per model replica (layers split across them)")
     parser.add_argument("--pipeline-parallel-size", type=int, default=1,
                         help="vllm engine: pipeline stages (e.g. nodes, with a Ray cluster)")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="run the sweep this many rounds, its specs in turn each round: "
+                             "ratios are taken within a round, so a machine that drifts "
+                             "between rounds does not bias them (the report shows medians)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error(f"--repeats must be >= 1, got {args.repeats}")
     specs = [RunSpec.parse(s) for s in args.sweep] if args.sweep else [
         RunSpec(args.strategy, args.vbs, args.fcr, args.engine)]
     specs = order_specs(specs)
@@ -309,7 +318,7 @@ def main(argv=None) -> dict:
         max_new_tokens=args.max_new_tokens, temperature=args.temperature, seed=args.seed)
     requests, known = load_workload(args, tokenizer)
     prompts = encode_prompts(tokenizer, requests)
-    config = {k: v for k, v in vars(args).items() if k not in ("out", "quiet", "sweep")
+    config = {k: v for k, v in vars(args).items() if k not in ("out", "quiet", "sweep", "repeats")
               and not (k.endswith("parallel_size") and v == 1)}  # recorded when used
     config = json.loads(json.dumps(config, default=str))
     config["request_ids"] = hashlib.sha256(" ".join(r.id for r in requests).encode()).hexdigest()
@@ -317,43 +326,55 @@ def main(argv=None) -> dict:
     # Warm-up, excluded from timing; then step timings at a few batch sizes for the fit.
     generate(model, tokenizer, requests[:2], decoding.with_(max_new_tokens=4), quiet=True,
              prompts=prompts[:2])
-    is_calibrated = "vanilla" in done or RunSpec() not in specs  # the fit needs static vanilla
+    is_calibrated = ("vanilla", 0) in done or RunSpec() not in specs  # the fit needs static vanilla
     calibration = [] if is_calibrated else calibration_records(
         model, prompts, (2, args.batch_size, 2 * args.batch_size))
 
-    records, cost_model, oracle_by_engine = {}, None, {}
-    for spec in specs:
-        if spec.name in done:
-            record = done[spec.name]
-            print(f"{spec.name}: already measured in {args.out}, skipped")
-        else:
-            print(f"== {spec.name} ==", flush=True)
-            oracle = known or oracle_by_engine.get(spec.engine) or next(
-                iter(oracle_by_engine.values()), {})  # another engine's: same tokens in fp32
-            run, predicted = run_spec(spec, model, tokenizer, requests, prompts, decoding,
-                                      oracle, args)
-            record = {"spec": spec.name, "config": config, "environment": environment(run),
-                      "summary": run.summary(), "extra": run.extra,
-                      "predicted_lengths": predicted,
-                      "actual_lengths": [r.num_output_tokens for r in run.results]}
-            if spec.name == "vanilla":
-                record["cost_model"] = asdict(fit_from_runs([run], "benchmark-fit", calibration))
-            record["simulated"] = simulated_summary(
-                spec, record, predicted, cost_model or _cost_model(record), args, prompts)
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            with args.out.open("a") as fh:
-                fh.write(json.dumps(record) + "\n")
-        if spec.name == "vanilla":
-            cost_model = _cost_model(record)
-        if spec.source == "vanilla":  # same prompts, decoding and engine: the oracle
-            oracle_by_engine.setdefault(
-                spec.engine, dict(zip((r.id for r in requests), record["actual_lengths"])))
-        records[spec.name] = record
-    print_table(records)
-    final = {name: {k: rec["summary"].get(k) for k in SUMMARY_KEYS}
-             for name, rec in records.items()}
+    rounds, cost_model, oracle_by_engine = [], None, {}
+    for repeat in range(args.repeats):
+        records = {}
+        for spec in specs:
+            key = (spec.name, repeat)
+            if key in done:
+                record = done[key]
+                print(f"{spec.name}{_round_label(repeat, args)}: already measured in "
+                      f"{args.out}, skipped")
+            else:
+                print(f"== {spec.name}{_round_label(repeat, args)} ==", flush=True)
+                oracle = known or oracle_by_engine.get(spec.engine) or next(
+                    iter(oracle_by_engine.values()), {})  # another engine's: same tokens in fp32
+                run, predicted = run_spec(spec, model, tokenizer, requests, prompts, decoding,
+                                          oracle, args)
+                record = {"spec": spec.name, "config": config, "environment": environment(run),
+                          "summary": run.summary(), "extra": run.extra,
+                          "predicted_lengths": predicted,
+                          "actual_lengths": [r.num_output_tokens for r in run.results]}
+                if args.repeats > 1:
+                    record["repeat"] = repeat
+                if spec.name == "vanilla":
+                    record["cost_model"] = asdict(fit_from_runs([run], "benchmark-fit",
+                                                                calibration))
+                record["simulated"] = simulated_summary(
+                    spec, record, predicted, cost_model or _cost_model(record), args, prompts)
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                with args.out.open("a") as fh:
+                    fh.write(json.dumps(record) + "\n")
+            if spec.name == "vanilla" and cost_model is None:
+                cost_model = _cost_model(record)
+            if spec.source == "vanilla":  # same prompts, decoding and engine: the oracle
+                oracle_by_engine.setdefault(
+                    spec.engine, dict(zip((r.id for r in requests), record["actual_lengths"])))
+            records[spec.name] = record
+        rounds.append(records)
+    print_table(rounds)
+    final = {name: {k: summary.get(k) for k in SUMMARY_KEYS}
+             for name, summary in median_summaries(rounds).items()}
     print(json.dumps(final))
     return final
+
+
+def _round_label(repeat: int, args: argparse.Namespace) -> str:
+    return f" (round {repeat + 1} of {args.repeats})" if args.repeats > 1 else ""
 
 
 def _cost_model(record: dict) -> CostModel | None:
@@ -361,7 +382,7 @@ def _cost_model(record: dict) -> CostModel | None:
 
 
 def _finished_specs(path: Path, config: dict) -> dict:
-    """Records of `path` measured with the same settings and prompts, by spec name."""
+    """Records of `path` measured with the same settings and prompts, by (spec, round)."""
     if not path.exists():
         return {}
     done = {}
@@ -371,7 +392,7 @@ def _finished_specs(path: Path, config: dict) -> dict:
         except json.JSONDecodeError:
             continue  # a line cut by an interruption
         if record.get("config") == config:
-            done[record["spec"]] = record
+            done[record["spec"], record.get("repeat", 0)] = record
     return done
 
 

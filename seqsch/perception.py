@@ -12,7 +12,8 @@ accuracy a cheaper, shallower probe gives up.
     python -m seqsch.perception train --predictor lora --steps 75
     python -m seqsch.perception train --predictor probe
     python -m seqsch.perception train --predictor probe --length-target greedy --max-length 256 \
-        --num-layers 15 --out data/probe-smollm2-priority   # request order of a greedy workload
+        --num-layers 15 --target buckets --decode mean \
+        --out data/probe-smollm2-priority   # request order of a greedy workload
     python -m seqsch.perception eval --predictor {lora,probe,pia,constant,noise-floor}
     python -m seqsch.perception depth --depths 0 4 8 30
 """
@@ -31,7 +32,7 @@ from seqsch.length_records import LengthRecord, load_length_file
 from seqsch.paths import DATA_DIR, DEFAULT_LENGTHS, ROOT
 from seqsch.pia import DEFAULT_BUCKET_SIZE, build_tuning_example
 from seqsch.predictors import DEFAULT_LORA_DECODE, QUERY_DECODES
-from seqsch.probe import LENGTH_TARGETS
+from seqsch.probe import DECODES, LENGTH_TARGETS
 
 
 def load_records(path: str | Path, split: str, num_data: int | None = None) -> list[LengthRecord]:
@@ -114,7 +115,8 @@ def _probe_config(args, records: Sequence[LengthRecord], num_layers: int | None)
                        num_epochs=args.epochs or 200, learning_rate=args.lr or 1e-3,
                        max_length=args.max_length or max(
                            (r.max_new_tokens or 0) for r in records) or 512,
-                       num_layers=num_layers, length_target=args.length_target)
+                       num_layers=num_layers, length_target=args.length_target,
+                       decode=args.decode)
 
 
 def depth_sweep(args) -> dict:
@@ -178,6 +180,7 @@ def default_depths(num_layers: int) -> list[int]:
 def evaluate(args) -> dict:
     """Score a predictor on the validation records; save the results JSON; return a summary."""
     from seqsch.evaluation import evaluate_predictions, fill_missing, kendall_tau, noise_floor
+    from seqsch.priority import order_gain
 
     records = load_records(args.lengths, "val", args.num_data)
     true = [r.max_length for r in records]
@@ -201,8 +204,10 @@ def evaluate(args) -> dict:
         summary = evaluate_predictions(predictions, true)
         summary["predict_s"] = predictor.last_predict_s / len(requests)
         if all(0.0 in r.lengths for r in records):  # ranking of the greedy answer's length
-            summary["kendall_tau_greedy"] = kendall_tau(fill_missing(predictions),
-                                                        [r.greedy_length for r in records])
+            greedy = [r.greedy_length for r in records]
+            summary["kendall_tau_greedy"] = kendall_tau(fill_missing(predictions), greedy)
+            # what the order is worth to a continuous batch of 16 (seqsch.priority)
+            summary["order_gain_greedy"] = order_gain(fill_missing(predictions), greedy, 16)
         outputs = getattr(predictor, "last_outputs", None) or [None] * len(records)
         results["predictions"] = [{"id": r.id, "pred": p, "max_length": r.max_length,
                                    "output": o} for r, p, o in zip(records, predictions, outputs)]
@@ -255,6 +260,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
                              "paper's) or the greedy answer's (a greedy workload's order)")
     parser.add_argument("--max-length", type=int,
                         help="train probe: censor lengths at this cap (default: the file's)")
+    parser.add_argument("--decode", choices=DECODES, default="median",
+                        help="train probe (buckets): predict the median of the distribution "
+                             "(least error) or its mean (the expected length: orders a queue)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)

@@ -9,7 +9,9 @@ read from); the head uses "mean", "last" or both concatenated. Three training ta
 
 * `l1`: the length divided by the cap, absolute error (a median regressor, best for "Error");
 * `log_mse`: log of the max length with a squared loss (a geometric-mean regressor);
-* `buckets`: softmax over 50-token buckets, predicting the median of that distribution.
+* `buckets`: softmax over 50-token buckets, predicting the median of that distribution, or
+  with `decode="mean"` its expected length, the key by which Smith's rule orders a queue for the
+  least mean completion time (for priority heads).
 
 `ProbeConfig(pooling="auto", target="auto")` fits every combination on 80% of the train
 records, keeps the one with the smallest error on the other 20%, and refits it on all of them.
@@ -42,6 +44,10 @@ TARGETS = ("l1", "log_mse", "buckets")
 # what a static batch must make room for) or the greedy answer's (what a greedy workload's
 # request order depends on), censored at `max_length`.
 LENGTH_TARGETS = ("max", "greedy")
+# How a bucket head reads its distribution: its median (least absolute error) or its mean
+# (the expected length: shortest expected first is Smith's rule for the least mean completion
+# time of a queue).
+DECODES = ("median", "mean")
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,7 @@ class ProbeConfig:
     holdout_fraction: float = 0.2  # share of train records that picks the "auto" choices
     num_layers: int | None = None  # read the state after this many decoder layers; None = all
     length_target: str = "max"  # one of LENGTH_TARGETS
+    decode: str = "median"  # one of DECODES; "mean" needs target="buckets"
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -78,6 +85,10 @@ class ProbeConfig:
         if self.length_target not in LENGTH_TARGETS:
             raise ValueError(f"length_target must be one of {LENGTH_TARGETS}, "
                              f"got {self.length_target!r}")
+        if self.decode not in DECODES:
+            raise ValueError(f"decode must be one of {DECODES}, got {self.decode!r}")
+        if self.decode == "mean" and self.target != "buckets":
+            raise ValueError("decode='mean' reads a distribution: use it with target='buckets'")
 
     def target_lengths(self, records) -> list[int]:
         """The lengths this head learns from `records` (LengthRecords), censored at the cap."""
@@ -126,7 +137,10 @@ class LengthHead(nn.Module):
         """Predicted lengths, rounded and clipped to [1, max_length]."""
         self.eval()
         outputs = self(features.float())
-        if self.target == "buckets":
+        if self.target == "buckets" and self.config.decode == "mean":
+            lengths = mean_of_buckets(outputs.softmax(-1), self.config.bucket_size,
+                                      self.config.max_length)
+        elif self.target == "buckets":
             lengths = self._median_of_buckets(outputs.softmax(-1))
         elif self.target == "log_mse":
             lengths = outputs.squeeze(-1).exp()
@@ -150,6 +164,15 @@ def median_of_buckets(probs: torch.Tensor, bucket_size: int) -> torch.Tensor:
     fraction = ((0.5 - below) / inside).clamp(0, 1)
     return (bucket - 1).clamp_min(0) * bucket_size + fraction * torch.where(bucket > 0,
                                                                             bucket_size, 0)
+
+
+def mean_of_buckets(probs: torch.Tensor, bucket_size: int, max_length: int) -> torch.Tensor:
+    """[N] expected lengths of [N, B] bucket distributions: each bucket at its centre, except
+    that the cap's bucket sits at the cap (the answers censored there all have that length)."""
+    buckets = torch.arange(probs.shape[-1], dtype=probs.dtype, device=probs.device)
+    values = (buckets - 0.5).clamp_min(0) * bucket_size
+    values[-1] = max_length
+    return probs @ values.clamp_max(max_length)
 
 
 def _output_bias(head: LengthHead, lengths: torch.Tensor) -> torch.Tensor:
@@ -196,7 +219,8 @@ def fit_head(features: torch.Tensor, lengths: Sequence[int], config: ProbeConfig
 
 def train_probe(features: dict[str, torch.Tensor], lengths: Sequence[int],
                 config: ProbeConfig | None = None) -> tuple[LengthHead, dict]:
-    """Fit the head; "auto" choices are made on a seeded held-out share of the records.
+    """Fit the head; "auto" choices are made on a seeded held-out share of the records (the
+    least error; the highest Kendall tau for a priority head, `decode="mean"`).
 
     Returns the head refitted on all records and a report with each candidate's held-out
     error and Kendall tau."""
@@ -217,7 +241,10 @@ def train_probe(features: dict[str, torch.Tensor], lengths: Sequence[int],
                 report["candidates"].append({
                     "pooling": pooling, "target": target, "holdout_error": length_error(
                         pred, true), "holdout_kendall_tau": kendall_tau(pred, true)})
-        best = min(report["candidates"], key=lambda c: c["holdout_error"])
+        # a priority head (decode="mean") is there to order requests: pick it by its ranking
+        best = (max(report["candidates"], key=lambda c: c["holdout_kendall_tau"])
+                if config.decode == "mean" else
+                min(report["candidates"], key=lambda c: c["holdout_error"]))
         poolings, targets = (best["pooling"],), (best["target"],)
     chosen = replace(config, pooling=poolings[0], target=targets[0])
     head = fit_head(pool_features(features, chosen.pooling), lengths, chosen, chosen.target)

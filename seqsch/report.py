@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import statistics
+from collections.abc import Sequence
 from pathlib import Path
 
 COLUMNS = (
@@ -47,46 +49,81 @@ def _cell(value, spec: str) -> str:
 FIRST_COME = {"static": "vanilla", "continuous": "continuous", "vllm": "vllm"}
 
 
-def _first_come_completion(records: dict, record: dict) -> float | None:
+def _first_come_summary(records: dict, record: dict) -> dict:
     engine = record.get("environment", {}).get("engine", "static")
-    base = records.get(FIRST_COME.get(engine, ""), {})
-    return base.get("summary", {}).get("mean_completion_s")
+    return records.get(FIRST_COME.get(engine, ""), {}).get("summary", {})
 
 
-def table_rows(records: dict) -> list[list[str]]:
-    """One row per spec: measured metrics, speed-up over vanilla, mean completion time over
-    the same engine's first-come run (as measured, which includes the prediction pass that
-    delays every request, and without it: what the order alone bought), simulated samples/s."""
+def _row_values(records: dict, record: dict) -> list[float | None]:
+    """One spec's numbers within one round, in the order of HEADER after the name."""
+    summary, simulated = record["summary"], record.get("simulated") or {}
     base = records.get("vanilla", {}).get("summary", {}).get("samples_per_s")
+    first_come = _first_come_summary(records, record)
+    first_come_s, first_come_rate = (first_come.get("mean_completion_s"),
+                                     first_come.get("samples_per_s"))
+    done = summary.get("mean_completion_s")
+    predict_s = record.get("extra", {}).get("prediction_s", 0.0)
+    is_comparable = done is not None and bool(first_come_s)
+    return [summary.get(k) for k, _, _ in COLUMNS] + [
+        summary["samples_per_s"] / base if base else None,
+        summary["samples_per_s"] / first_come_rate if first_come_rate else None,
+        done / first_come_s if is_comparable else None,
+        predict_s,
+        (done - predict_s) / first_come_s if is_comparable else None,
+        simulated.get("samples_per_s")]
+
+
+def _median(values: list) -> float | None:
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def table_rows(records: dict | Sequence[dict]) -> list[list[str]]:
+    """One row per spec: measured metrics, speed-up over vanilla, throughput and mean completion
+    time over the same engine's first-come run (as measured, which includes the prediction pass that
+    delays every request, and without it: what the order alone bought), simulated samples/s.
+
+    `records` is one round ({spec: record}) or several (`load_rounds`, a sweep with
+    `--repeats`): each ratio is taken within its round, against that round's runs, and a cell
+    shows the median over rounds; the completion-time ratio adds its range, (min-max)."""
+    rounds = [records] if isinstance(records, dict) else list(records)
+    names = list(dict.fromkeys(name for one in rounds for name in one))
+    formats = [f for _, _, f in COLUMNS] + [".2f", ".2f", ".2f", ".1f", ".2f", ".3f"]
+    done_ratio = len(COLUMNS) + 2
     rows = []
-    for name, record in records.items():
-        summary, simulated = record["summary"], record.get("simulated") or {}
-        speedup = summary["samples_per_s"] / base if base else None
-        first_come_s = _first_come_completion(records, record)
-        done = summary.get("mean_completion_s")
-        done_ratio = done / first_come_s if done is not None and first_come_s else None
-        predict_s = record.get("extra", {}).get("prediction_s", 0.0)
-        order_ratio = ((done - predict_s) / first_come_s if done is not None and first_come_s
-                       else None)
-        rows.append([name] + [_cell(summary.get(k), f) for k, _, f in COLUMNS]
-                    + [_cell(speedup, ".2f"), _cell(done_ratio, ".2f"), _cell(predict_s, ".1f"),
-                       _cell(order_ratio, ".2f"), _cell(simulated.get("samples_per_s"), ".3f")])
+    for name in names:
+        values = [_row_values(one, one[name]) for one in rounds if name in one]
+        cells = [_cell(_median(list(column)), f) for column, f in zip(zip(*values), formats)]
+        ratios = [v[done_ratio] for v in values if v[done_ratio] is not None]
+        if len(ratios) > 1:
+            cells[done_ratio] += f" ({min(ratios):.2f}-{max(ratios):.2f})"
+        rows.append([name] + cells)
     return rows
 
 
+def median_summaries(rounds: Sequence[dict]) -> dict[str, dict]:
+    """{spec: summary} with each number the median over rounds (one round: as measured)."""
+    names = list(dict.fromkeys(name for one in rounds for name in one))
+    summaries = {}
+    for name in names:
+        measured = [one[name]["summary"] for one in rounds if name in one]
+        summaries[name] = {key: _median([m.get(key) for m in measured]) for key in measured[-1]}
+    return summaries
+
+
 HEADER = (["run"] + [label for _, label, _ in COLUMNS]
-          + ["x vanilla", "done x first come", "predict s", "order only x first come",
-             "sim samples/s"])
+          + ["x vanilla", "samples/s x first come", "done x first come", "predict s",
+             "order only x first come", "sim samples/s"])
 
 
-def print_table(records: dict) -> None:
+def print_table(records: dict | Sequence[dict]) -> None:
     rows = [HEADER] + table_rows(records)
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
     for row in rows:
         print("  ".join(cell.rjust(w) for cell, w in zip(row, widths)))
 
 
-def markdown_table(records: dict) -> str:
+def markdown_table(records: dict | Sequence[dict]) -> str:
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
     lines += ["| " + " | ".join(row) + " |" for row in table_rows(records)]
     return "\n".join(lines) + "\n"
@@ -108,12 +145,18 @@ def describe_sweep(summary: dict, base: str = "vanilla") -> str:
 
 def load_records(path: Path) -> dict:
     """The last record of each spec in a benchmark JSONL file."""
-    records = {}
+    return {name: record for one in load_rounds(path) for name, record in one.items()}
+
+
+def load_rounds(path: Path) -> list[dict]:
+    """The records of a benchmark JSONL file by round (`--repeats`): [{spec: record}, ...],
+    the last record of each spec within its round; records without a round are round 0."""
+    rounds: dict[int, dict] = {}
     for line in Path(path).read_text().splitlines():
         if line.strip():
             record = json.loads(line)
-            records[record["spec"]] = record
-    return records
+            rounds.setdefault(record.get("repeat", 0), {})[record["spec"]] = record
+    return [rounds[k] for k in sorted(rounds)]
 
 
 def main(argv=None) -> None:
@@ -123,14 +166,14 @@ def main(argv=None) -> None:
     parser.add_argument("--figure", help="also save a bar chart as figures/NAME.png")
     parser.add_argument("--title", default="Benchmark", help="the figure's title")
     args = parser.parse_args(argv)
-    records = load_records(args.path)
-    print_table(records)
+    rounds = load_rounds(args.path)
+    print_table(rounds)
     if args.markdown:
-        args.markdown.write_text(markdown_table(records))
+        args.markdown.write_text(markdown_table(rounds))
     if args.figure:
         from seqsch.plots import benchmark_chart, save_figure
 
-        summaries = {name: record["summary"] for name, record in records.items()}
+        summaries = median_summaries(rounds)
         print(f"saved {save_figure(benchmark_chart(summaries, args.title), args.figure)}")
 
 

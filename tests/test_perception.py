@@ -31,7 +31,14 @@ from seqsch.predictors import (
     make_predictor,
     remove_length_adapter,
 )
-from seqsch.probe import ProbeConfig, fit_head, load_probe, save_probe, train_probe
+from seqsch.probe import (
+    ProbeConfig,
+    fit_head,
+    load_probe,
+    mean_of_buckets,
+    save_probe,
+    train_probe,
+)
 
 TARGETS = ["50", "100", "150", "200"]
 
@@ -288,6 +295,27 @@ def test_bucket_head_predicts_the_median_of_its_distribution():
     probs[0, 2] = 1.0  # all mass in (50, 100]: median 75
     probs[1, 1], probs[1, 3] = 0.25, 0.75  # cdf reaches 0.5 a third into (100, 150]
     assert head._median_of_buckets(probs).tolist() == pytest.approx([75.0, 100 + 50 / 3])
+
+
+def test_priority_head_reads_the_mean_of_its_distribution():
+    config = ProbeConfig(target="buckets", decode="mean", max_length=120, num_epochs=1)
+    head = fit_head(torch.zeros(2, 3), [10, 10], config, "buckets")
+    assert head.config.num_buckets == 4  # 0, (0, 50], (50, 100], (100, 150] cut at the cap
+    probs = torch.tensor([[0.0, 0.0, 1.0, 0.0], [0.5, 0.0, 0.0, 0.5]])
+    # bucket centres, except the cap's bucket, which holds the answers censored at the cap
+    assert mean_of_buckets(probs, 50, 120).tolist() == pytest.approx([75.0, 60.0])
+    with pytest.raises(ValueError, match="target='buckets'"):
+        ProbeConfig(target="l1", decode="mean")
+    with pytest.raises(ValueError, match="decode must be one of"):
+        ProbeConfig(decode="mode")
+
+
+def test_priority_head_is_chosen_by_ranking():
+    features, lengths = _synthetic(300, seed=2)
+    config = ProbeConfig(target="buckets", decode="mean", num_epochs=20)
+    _, report = train_probe(features, lengths, config)
+    best = max(report["candidates"], key=lambda c: c["holdout_kendall_tau"])
+    assert report["pooling"] == best["pooling"] and len(report["candidates"]) == 3
 
 
 def test_prompt_features_batching_and_cache(tiny, short_requests, tmp_path, monkeypatch):

@@ -1,0 +1,35 @@
+"""The benchmark CLI end to end on a tiny random model: rounds, resumption and the report."""
+
+import json
+
+from seqsch import benchmark, report
+
+
+def test_repeated_sweep_pairs_each_round_and_resumes(tiny, tmp_path, capsys):
+    model, tokenizer = tiny
+    model_dir = tmp_path / "tiny"
+    model.save_pretrained(model_dir)
+    tokenizer.save_pretrained(model_dir)
+    out = tmp_path / "bench.jsonl"
+    argv = ["--sweep", "gt", "vanilla", "--data", "sharegpt", "--num-data", "6",
+            "--max-new-tokens", "5", "--batch-size", "3", "--model", str(model_dir),
+            "--repeats", "2", "--out", str(out), "--quiet"]
+    final = benchmark.main(argv)
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    # vanilla first in every round: it is the oracle of the round's gt run
+    assert [(r["spec"], r["repeat"]) for r in records] == [
+        ("vanilla", 0), ("gt", 0), ("vanilla", 1), ("gt", 1)]
+    assert records[1]["predicted_lengths"] == records[0]["actual_lengths"]
+    assert set(final) == {"vanilla", "gt"}
+    rounds = report.load_rounds(out)
+    assert [sorted(one) for one in rounds] == [["gt", "vanilla"], ["gt", "vanilla"]]
+    cell = {row[0]: row for row in report.table_rows(rounds)}["gt"][
+        report.HEADER.index("done x first come")]
+    ratios = [r["gt"]["summary"]["mean_completion_s"] / r["vanilla"]["summary"][
+        "mean_completion_s"] for r in rounds]
+    assert cell.endswith(f"({min(ratios):.2f}-{max(ratios):.2f})")
+
+    capsys.readouterr()
+    benchmark.main(argv)  # everything measured: nothing runs again
+    assert out.read_text().count("\n") == 4
+    assert capsys.readouterr().out.count("already measured") == 4
