@@ -78,6 +78,10 @@ def _median(values: list) -> float | None:
     return statistics.median(values) if values else None
 
 
+def _spec_names(rounds: Sequence[dict]) -> list[str]:
+    return list(dict.fromkeys(name for one in rounds for name in one))
+
+
 def table_rows(records: dict | Sequence[dict]) -> list[list[str]]:
     """One row per spec: measured metrics, speed-up over vanilla, throughput and mean completion
     time over the same engine's first-come run (as measured, which includes the prediction pass that
@@ -87,15 +91,14 @@ def table_rows(records: dict | Sequence[dict]) -> list[list[str]]:
     `--repeats`): each ratio is taken within its round, against that round's runs, and a cell
     shows the median over rounds; the completion-time ratio adds its range, (min-max)."""
     rounds = [records] if isinstance(records, dict) else list(records)
-    names = list(dict.fromkeys(name for one in rounds for name in one))
     formats = [f for _, _, f in COLUMNS] + [".2f", ".2f", ".2f", ".1f", ".2f", ".3f"]
     done_ratio = len(COLUMNS) + 2
     rows = []
-    for name in names:
+    for name in _spec_names(rounds):
         values = [_row_values(one, one[name]) for one in rounds if name in one]
         cells = [_cell(_median(list(column)), f) for column, f in zip(zip(*values), formats)]
         ratios = [v[done_ratio] for v in values if v[done_ratio] is not None]
-        if len(ratios) > 1:
+        if len(ratios) > 1 and min(ratios) != max(ratios):  # not for the first-come run itself
             cells[done_ratio] += f" ({min(ratios):.2f}-{max(ratios):.2f})"
         rows.append([name] + cells)
     return rows
@@ -103,9 +106,8 @@ def table_rows(records: dict | Sequence[dict]) -> list[list[str]]:
 
 def median_summaries(rounds: Sequence[dict]) -> dict[str, dict]:
     """{spec: summary} with each number the median over rounds (one round: as measured)."""
-    names = list(dict.fromkeys(name for one in rounds for name in one))
     summaries = {}
-    for name in names:
+    for name in _spec_names(rounds):
         measured = [one[name]["summary"] for one in rounds if name in one]
         summaries[name] = {key: _median([m.get(key) for m in measured]) for key in measured[-1]}
     return summaries
