@@ -7,8 +7,9 @@ predicted lengths as priorities; needs `bash scripts/setup_vllm.sh`). A sweep ru
 back to back on the same prompts, so ratios come from one run; each finished spec is appended to
 a JSONL record (config, versions, device, results) and a rerun with the same settings and
 prompts resumes after the last finished spec. `--repeats N` runs the sweep N rounds, its specs in
-turn each round, and reports each ratio as the median of the rounds' own (min-max): a shared
-machine drifts by more than a length-aware order gains, but it drifts slowly.
+turn each round, and reports each ratio against first come as the median of the rounds' own,
+with their range: a shared machine drifts by more than a length-aware order gains, but slowly.
+A rerun resumes after the last whole round.
 Beside each static measurement it prints what the simulator predicts with a cost model fitted to
 the vanilla run's own step times.
 
@@ -312,6 +313,9 @@ def main(argv=None) -> dict:
     specs = [RunSpec.parse(s) for s in args.sweep] if args.sweep else [
         RunSpec(args.strategy, args.vbs, args.fcr, args.engine)]
     specs = order_specs(specs)
+    if args.repeats > 1 and len({s.engine == "vllm" for s in specs}) > 1:
+        parser.error("--repeats runs the specs in turn, but vLLM must run after the other "
+                     "engines (it sets the process's threads): sweep the vllm specs apart")
 
     model, tokenizer = load_model(args.model, device=args.device, dtype=args.dtype)
     decoding = DECODING_PRESETS[args.decoding].with_(
@@ -322,7 +326,7 @@ def main(argv=None) -> dict:
               and not (k.endswith("parallel_size") and v == 1)}  # recorded when used
     config = json.loads(json.dumps(config, default=str))
     config["request_ids"] = hashlib.sha256(" ".join(r.id for r in requests).encode()).hexdigest()
-    done = _finished_specs(args.out, config)
+    done = _finished_specs(args.out, config, [s.name for s in specs] if args.repeats > 1 else None)
     # Warm-up, excluded from timing; then step timings at a few batch sizes for the fit.
     generate(model, tokenizer, requests[:2], decoding.with_(max_new_tokens=4), quiet=True,
              prompts=prompts[:2])
@@ -351,7 +355,7 @@ def main(argv=None) -> dict:
                           "actual_lengths": [r.num_output_tokens for r in run.results]}
                 if args.repeats > 1:
                     record["repeat"] = repeat
-                if spec.name == "vanilla":
+                if spec.name == "vanilla" and repeat == 0:  # with the calibration steps
                     record["cost_model"] = asdict(fit_from_runs([run], "benchmark-fit",
                                                                 calibration))
                 record["simulated"] = simulated_summary(
@@ -381,8 +385,10 @@ def _cost_model(record: dict) -> CostModel | None:
     return CostModel(**record["cost_model"]) if record.get("cost_model") else None
 
 
-def _finished_specs(path: Path, config: dict) -> dict:
-    """Records of `path` measured with the same settings and prompts, by (spec, round)."""
+def _finished_specs(path: Path, config: dict, round_specs: list[str] | None = None) -> dict:
+    """Records of `path` measured with the same settings and prompts, by (spec, round). With
+    `round_specs` (a sweep of several rounds) only whole rounds count: a round cut short is
+    measured again in full, so that its ratios never pair runs of two processes."""
     if not path.exists():
         return {}
     done = {}
@@ -393,6 +399,10 @@ def _finished_specs(path: Path, config: dict) -> dict:
             continue  # a line cut by an interruption
         if record.get("config") == config:
             done[record["spec"], record.get("repeat", 0)] = record
+    if round_specs is not None:
+        rounds = {repeat for _, repeat in done}
+        whole = {r for r in rounds if all((name, r) in done for name in round_specs)}
+        done = {key: record for key, record in done.items() if key[1] in whole}
     return done
 
 

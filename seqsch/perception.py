@@ -204,10 +204,10 @@ def evaluate(args) -> dict:
         summary = evaluate_predictions(predictions, true)
         summary["predict_s"] = predictor.last_predict_s / len(requests)
         if all(0.0 in r.lengths for r in records):  # ranking of the greedy answer's length
-            greedy = [r.greedy_length for r in records]
-            summary["kendall_tau_greedy"] = kendall_tau(fill_missing(predictions), greedy)
+            greedy, filled = [r.greedy_length for r in records], fill_missing(predictions)
+            summary["kendall_tau_greedy"] = kendall_tau(filled, greedy)
             # what the order is worth to a continuous batch of 16 (seqsch.priority)
-            summary["order_gain_greedy"] = order_gain(fill_missing(predictions), greedy, 16)
+            summary["order_gain_greedy"] = order_gain(filled, greedy, 16)
         outputs = getattr(predictor, "last_outputs", None) or [None] * len(records)
         results["predictions"] = [{"id": r.id, "pred": p, "max_length": r.max_length,
                                    "output": o} for r, p, o in zip(records, predictions, outputs)]
@@ -270,6 +270,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
         parser.error("eval needs --predictor")
     if args.command == "train" and args.predictor not in ("lora", "probe"):
         parser.error("train needs --predictor lora or probe")
+    if args.decode == "mean" and args.target != "buckets":
+        parser.error("--decode mean reads a bucket distribution: add --target buckets")
     commands = {"train": train, "eval": evaluate, "depth": depth_sweep}
     summary = commands[args.command](args)
     rounded = {k: round(v, 4) if isinstance(v, float) else v for k, v in summary.items()}

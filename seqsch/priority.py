@@ -4,8 +4,8 @@ An engine that batches continuously (vLLM, `seqsch.continuous`) wastes no decodi
 so a length prediction can only change the *order* in which waiting requests take a free slot.
 Shortest-first lowers the mean completion time, and the true lengths give the best such order.
 This module replays a queue through `num_slots` slots, one token per running request per step,
-and reports the share of the oracle's gain that a predicted order recovers: 0 is first-come,
-1 is the oracle. Pure Python, instant:
+and reports the share of the oracle's gain that a predicted order recovers: 0 is first come,
+1 the oracle, below 0 worse than first come. Pure Python, instant:
 
     from seqsch.priority import order_gain
     order_gain(predicted_lengths, true_lengths, num_slots=16)   # e.g. 0.6
@@ -25,6 +25,8 @@ def completion_steps(lengths: Sequence[int], order: Sequence[int],
     permutation of their indices) and every running request adds one token per step."""
     if num_slots < 1:
         raise ValueError(f"num_slots must be >= 1, got {num_slots}")
+    if not lengths:
+        raise ValueError("no lengths given: replay at least one request")
     if sorted(order) != list(range(len(lengths))):
         raise ValueError(f"order must be a permutation of 0..{len(lengths) - 1}")
     free_at = [0] * min(num_slots, len(lengths))  # heap: the step each slot frees up
@@ -38,7 +40,8 @@ def completion_steps(lengths: Sequence[int], order: Sequence[int],
 
 def mean_completion_steps(lengths: Sequence[int], priorities: Sequence[float] | None,
                           num_slots: int) -> float:
-    """Mean completion step, shortest `priorities` first (ties and None: arrival order)."""
+    """Mean completion step, shortest `priorities` first (ties in arrival order);
+    `priorities=None` is first come, first served."""
     order = (list(range(len(lengths))) if priorities is None
              else order_for_priority(priorities))
     done = completion_steps(lengths, order, num_slots)

@@ -10,11 +10,12 @@ read from); the head uses "mean", "last" or both concatenated. Three training ta
 * `l1`: the length divided by the cap, absolute error (a median regressor, best for "Error");
 * `log_mse`: log of the max length with a squared loss (a geometric-mean regressor);
 * `buckets`: softmax over 50-token buckets, predicting the median of that distribution, or
-  with `decode="mean"` its expected length, the key by which Smith's rule orders a queue for the
-  least mean completion time (for priority heads).
+  with `decode="mean"` its expected length, the key by which Smith's rule orders one server's
+  queue for the least mean completion time (for priority heads; with many slots, a heuristic).
 
 `ProbeConfig(pooling="auto", target="auto")` fits every combination on 80% of the train
-records, keeps the one with the smallest error on the other 20%, and refits it on all of them.
+records, keeps the one with the smallest error on the other 20% (the highest Kendall's tau for a
+head read by its mean), and refits it on all of them.
 
     python -m seqsch.perception train --predictor probe     # see seqsch.perception
     predictor = ProbePredictor(model, tokenizer, load_probe("data/probe-smollm2-length"))
@@ -168,11 +169,12 @@ def median_of_buckets(probs: torch.Tensor, bucket_size: int) -> torch.Tensor:
 
 def mean_of_buckets(probs: torch.Tensor, bucket_size: int, max_length: int) -> torch.Tensor:
     """[N] expected lengths of [N, B] bucket distributions: each bucket at its centre, except
-    that the cap's bucket sits at the cap (the answers censored there all have that length)."""
+    that the cap's bucket sits at the cap (on a censored workload most of its answers were cut
+    there)."""
     buckets = torch.arange(probs.shape[-1], dtype=probs.dtype, device=probs.device)
     values = (buckets - 0.5).clamp_min(0) * bucket_size
     values[-1] = max_length
-    return probs @ values.clamp_max(max_length)
+    return probs @ values
 
 
 def _output_bias(head: LengthHead, lengths: torch.Tensor) -> torch.Tensor:
@@ -217,6 +219,14 @@ def fit_head(features: torch.Tensor, lengths: Sequence[int], config: ProbeConfig
     return head.eval()
 
 
+def best_candidate(candidates: Sequence[dict], decode: str) -> dict:
+    """The held-out winner: the least error, or for a priority head (decode="mean"), which is
+    there to order requests, the highest Kendall's tau."""
+    if decode == "mean":
+        return max(candidates, key=lambda c: c["holdout_kendall_tau"])
+    return min(candidates, key=lambda c: c["holdout_error"])
+
+
 def train_probe(features: dict[str, torch.Tensor], lengths: Sequence[int],
                 config: ProbeConfig | None = None) -> tuple[LengthHead, dict]:
     """Fit the head; "auto" choices are made on a seeded held-out share of the records (the
@@ -241,10 +251,7 @@ def train_probe(features: dict[str, torch.Tensor], lengths: Sequence[int],
                 report["candidates"].append({
                     "pooling": pooling, "target": target, "holdout_error": length_error(
                         pred, true), "holdout_kendall_tau": kendall_tau(pred, true)})
-        # a priority head (decode="mean") is there to order requests: pick it by its ranking
-        best = (max(report["candidates"], key=lambda c: c["holdout_kendall_tau"])
-                if config.decode == "mean" else
-                min(report["candidates"], key=lambda c: c["holdout_error"]))
+        best = best_candidate(report["candidates"], config.decode)
         poolings, targets = (best["pooling"],), (best["target"],)
     chosen = replace(config, pooling=poolings[0], target=targets[0])
     head = fit_head(pool_features(features, chosen.pooling), lengths, chosen, chosen.target)

@@ -89,17 +89,18 @@ def table_rows(records: dict | Sequence[dict]) -> list[list[str]]:
 
     `records` is one round ({spec: record}) or several (`load_rounds`, a sweep with
     `--repeats`): each ratio is taken within its round, against that round's runs, and a cell
-    shows the median over rounds; the completion-time ratio adds its range, (min-max)."""
+    shows the median over rounds; the two ratios against first come add their range (min-max)."""
     rounds = [records] if isinstance(records, dict) else list(records)
     formats = [f for _, _, f in COLUMNS] + [".2f", ".2f", ".2f", ".1f", ".2f", ".3f"]
-    done_ratio = len(COLUMNS) + 2
+    against_first_come = (len(COLUMNS) + 1, len(COLUMNS) + 2)  # throughput, completion time
     rows = []
     for name in _spec_names(rounds):
         values = [_row_values(one, one[name]) for one in rounds if name in one]
         cells = [_cell(_median(list(column)), f) for column, f in zip(zip(*values), formats)]
-        ratios = [v[done_ratio] for v in values if v[done_ratio] is not None]
-        if len(ratios) > 1 and min(ratios) != max(ratios):  # not for the first-come run itself
-            cells[done_ratio] += f" ({min(ratios):.2f}-{max(ratios):.2f})"
+        for column in against_first_come:
+            ratios = [v[column] for v in values if v[column] is not None]
+            if len(ratios) > 1 and name not in FIRST_COME.values():
+                cells[column] += f" ({min(ratios):.2f}-{max(ratios):.2f})"
         rows.append([name] + cells)
     return rows
 
@@ -146,7 +147,8 @@ def describe_sweep(summary: dict, base: str = "vanilla") -> str:
 
 
 def load_records(path: Path) -> dict:
-    """The last record of each spec in a benchmark JSONL file."""
+    """One record per spec of a benchmark JSONL file: from the last round that has the spec
+    (a sweep of one round: the spec's last record)."""
     return {name: record for one in load_rounds(path) for name, record in one.items()}
 
 

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from seqsch import benchmark, report
 
 
@@ -33,3 +35,16 @@ def test_repeated_sweep_pairs_each_round_and_resumes(tiny, tmp_path, capsys):
     benchmark.main(argv)  # everything measured: nothing runs again
     assert out.read_text().count("\n") == 4
     assert capsys.readouterr().out.count("already measured") == 4
+
+    # a round cut short is measured again whole: its ratios never pair two processes
+    out.write_text("".join(out.read_text().splitlines(keepends=True)[:3]))
+    benchmark.main(argv)
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["spec"], r["repeat"]) for r in records[3:]] == [("vanilla", 1), ("gt", 1)]
+    assert "cost_model" in records[0] and "cost_model" not in records[3]  # fitted in round 0
+
+
+def test_repeated_sweeps_keep_vllm_apart(capsys):
+    with pytest.raises(SystemExit):
+        benchmark.main(["--sweep", "vanilla", "vllm", "--repeats", "2"])
+    assert "sweep the vllm specs apart" in capsys.readouterr().err

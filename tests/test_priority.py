@@ -31,3 +31,5 @@ def test_bad_input_is_refused():
         completion_steps([1], [0], num_slots=0)
     with pytest.raises(ValueError, match="3 predictions for 2"):
         order_gain([1, 2, 3], [1, 2])
+    with pytest.raises(ValueError, match="no lengths"):
+        order_gain([], [])
