@@ -44,9 +44,11 @@ ENGINES = ("static", "continuous", "vllm")
 VLLM_SOURCES = ("vanilla", "gt", "seqsch", "probe")  # vanilla = first come, first served
 SUMMARY_KEYS = ("samples_per_s", "tokens_per_s", "avg_length", "effective_token_ratio",
                 "failure_ratio", "mean_completion_s")
-# Files a trained predictor needs (a folder alone may hold an interrupted training).
-PREDICTOR_FILES = {"seqsch": DEFAULT_ADAPTER / "adapter_model.safetensors",
-                   "probe": DEFAULT_PROBE / "head.safetensors"}
+# The files a trained predictor is loaded from (a folder alone may hold an interrupted
+# training). Their hash is part of a record's settings: a predictor retrained in place is
+# measured again, never matched to a record of its former self.
+PREDICTOR_FILES = {"seqsch": ("adapter_model.safetensors", "adapter_config.json"),
+                   "probe": ("head.safetensors", "probe_config.json")}
 
 
 @dataclass(frozen=True)
@@ -98,21 +100,46 @@ def order_specs(specs: list[RunSpec]) -> list[RunSpec]:
     return sorted(specs, key=lambda s: (ENGINES.index(s.engine), s.source != "vanilla"))
 
 
-def available_specs(specs: list[str]) -> list[str]:
-    """The specs that can run here; prints why the others are skipped."""
+def predictor_dir(source: str, probe_dir: str | Path = DEFAULT_PROBE) -> Path:
+    """The folder the `seqsch` (LoRA module) or `probe` length source is loaded from."""
+    return DEFAULT_ADAPTER if source == "seqsch" else Path(probe_dir)
+
+
+def missing_predictor(source: str, probe_dir: str | Path = DEFAULT_PROBE) -> str | None:
+    """Why `source`'s trained predictor cannot be loaded, or None when its files are there."""
+    folder = predictor_dir(source, probe_dir)
+    missing = [name for name in PREDICTOR_FILES.get(source, ()) if not (folder / name).is_file()]
+    if not missing:
+        return None
+    command = "lora" if source == "seqsch" else "probe"
+    return (f"{folder / missing[0]} is missing (train it with python -m seqsch.perception "
+            f"train --predictor {command})")
+
+
+def predictor_sha256(source: str, probe_dir: str | Path = DEFAULT_PROBE) -> str:
+    """A hash of the files `source`'s predictor is loaded from (weights and settings)."""
+    reason = missing_predictor(source, probe_dir)
+    if reason:
+        raise FileNotFoundError(reason)
+    digest, folder = hashlib.sha256(), predictor_dir(source, probe_dir)
+    for name in PREDICTOR_FILES[source]:
+        digest.update(name.encode() + b"\0" + (folder / name).read_bytes())
+    return digest.hexdigest()
+
+
+def available_specs(specs: list[str], probe_dir: str | Path = DEFAULT_PROBE) -> list[str]:
+    """The specs that can run here (the probe source read from `probe_dir`); prints why the
+    others are skipped."""
     from seqsch.vllm_engine import VLLM_INSTALL, is_vllm_available
 
     kept = []
     for text in specs:
         spec = RunSpec.parse(text)
-        source = spec.source
+        reason = missing_predictor(spec.source, probe_dir)
         if spec.engine == "vllm" and not is_vllm_available():
             print(f"skipping {text}: vLLM is not installed here (set it up with {VLLM_INSTALL})")
-            continue
-        if source in PREDICTOR_FILES and not PREDICTOR_FILES[source].exists():
-            command = "lora" if source == "seqsch" else "probe"
-            print(f"skipping {text}: {PREDICTOR_FILES[source]} is missing (train it with "
-                  f"python -m seqsch.perception train --predictor {command})")
+        elif reason:
+            print(f"skipping {text}: {reason}")
         else:
             kept.append(text)
     return kept
@@ -317,6 +344,12 @@ def main(argv=None) -> dict:
         parser.error("--repeats runs the specs in turn, but vLLM must run after the other "
                      "engines (it sets the process's threads): sweep the vllm specs apart")
 
+    try:
+        predictor_hashes = {source: predictor_sha256(source, args.probe) for source in
+                            sorted({spec.source for spec in specs} & set(PREDICTOR_FILES))}
+    except FileNotFoundError as error:
+        parser.error(str(error))
+
     model, tokenizer = load_model(args.model, device=args.device, dtype=args.dtype)
     decoding = DECODING_PRESETS[args.decoding].with_(
         max_new_tokens=args.max_new_tokens, temperature=args.temperature, seed=args.seed)
@@ -326,6 +359,8 @@ def main(argv=None) -> dict:
               and not (k.endswith("parallel_size") and v == 1)}  # recorded when used
     config = json.loads(json.dumps(config, default=str))
     config["request_ids"] = hashlib.sha256(" ".join(r.id for r in requests).encode()).hexdigest()
+    if predictor_hashes:  # the predictors' content, not only their folders
+        config["predictors_sha256"] = predictor_hashes
     done = _finished_specs(args.out, config, [s.name for s in specs] if args.repeats > 1 else None)
     # Warm-up, excluded from timing; then step timings at a few batch sizes for the fit.
     generate(model, tokenizer, requests[:2], decoding.with_(max_new_tokens=4), quiet=True,

@@ -5,6 +5,7 @@ chat-formatted prompt, the mean over its tokens and the last token's state, afte
 norm. `num_layers` chooses the depth: the state after that many decoder layers (0 = the token
 embeddings), passed through the final norm. The forward pass stops there, so a probe on layer 6
 of 30 costs a fifth of a full prefill; `None` reads the last layer (HF's last hidden state).
+`max_prompt_tokens` bounds the cost of long prompts: only their first and last tokens are read.
 The chat template's system turn, which every prompt starts with, is prefilled once and its keys
 and values are reused by every batch: on ShareGPT's short prompts that is a third of the work.
 
@@ -114,12 +115,14 @@ class _PrefixStates:
 @torch.inference_mode()
 def extract_features_by_depth(model, tokenizer, requests: Sequence[Request],
                               depths: Sequence[int], batch_size: int = 16,
-                              quiet: bool = False,
-                              reuse_prefix: bool = True) -> dict[int, dict[str, torch.Tensor]]:
+                              quiet: bool = False, reuse_prefix: bool = True,
+                              max_prompt_tokens: int | None = None,
+                              ) -> dict[int, dict[str, torch.Tensor]]:
     """{depth: {"mean": [N, H], "last": [N, H]}} float32, for several depths in one prefill.
     Prompts are batched in order of length to cut padding. With `reuse_prefix` the prefix that
     all prompts share is prefilled once and its keys and values reused by every batch (the
-    features are the same up to float rounding)."""
+    features are the same up to float rounding). `max_prompt_tokens` bounds the cost of a long
+    prompt: only the first and the last half of that many tokens after the prefix are read."""
     from tqdm.auto import tqdm
 
     from seqsch.generate import encode_prompts, left_pad, positions_from_mask
@@ -130,6 +133,9 @@ def extract_features_by_depth(model, tokenizer, requests: Sequence[Request],
     prefix = shared_prefix(tokenizer, prompts) if reuse_prefix and max(depths) > 0 else []
     shared = _PrefixStates(model, prefix, depths) if prefix else None
     num_prefix = len(prefix)
+    if max_prompt_tokens is not None:
+        prompts = [ids[:num_prefix] + clip_middle(ids[num_prefix:], max_prompt_tokens)
+                   for ids in prompts]
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     size = model.config.hidden_size
     features = {d: {k: torch.zeros(len(prompts), size) for k in ("mean", "last")}
@@ -154,12 +160,26 @@ def extract_features_by_depth(model, tokenizer, requests: Sequence[Request],
     return features
 
 
+def clip_middle(ids: Sequence[int], max_tokens: int) -> list[int]:
+    """`ids` without their middle when longer than `max_tokens`: the first and the last half
+    are kept (a question's instruction sits at one end; the chat template's tail, which the
+    "last" pooling reads, at the other)."""
+    if max_tokens < 2:
+        raise ValueError(f"max_prompt_tokens must be >= 2, got {max_tokens}")
+    if len(ids) <= max_tokens:
+        return list(ids)
+    num_head = max_tokens // 2
+    return list(ids[:num_head]) + list(ids[len(ids) - (max_tokens - num_head):])
+
+
 def extract_features(model, tokenizer, requests: Sequence[Request], batch_size: int = 16,
-                     quiet: bool = False, num_layers: int | None = None) -> dict[str, torch.Tensor]:
-    """{"mean", "last"}: each [N, hidden] float32, after `num_layers` layers (None = all)."""
+                     quiet: bool = False, num_layers: int | None = None,
+                     max_prompt_tokens: int | None = None) -> dict[str, torch.Tensor]:
+    """{"mean", "last"}: each [N, hidden] float32, after `num_layers` layers (None = all),
+    reading at most `max_prompt_tokens` of each prompt after the shared prefix (None = all)."""
     depth = num_decoder_layers(model) if num_layers is None else num_layers
-    return extract_features_by_depth(model, tokenizer, requests, [depth], batch_size,
-                                     quiet)[depth]
+    return extract_features_by_depth(model, tokenizer, requests, [depth], batch_size, quiet,
+                                     max_prompt_tokens=max_prompt_tokens)[depth]
 
 
 def model_fingerprint(model, tokenizer) -> str:
@@ -174,15 +194,19 @@ def model_fingerprint(model, tokenizer) -> str:
 
 def cached_features(model, tokenizer, requests: Sequence[Request], cache_path: str | Path,
                     batch_size: int = 16, quiet: bool = False,
-                    num_layers: int | None = None) -> dict[str, torch.Tensor]:
+                    num_layers: int | None = None,
+                    max_prompt_tokens: int | None = None) -> dict[str, torch.Tensor]:
     """`extract_features` for prompts whose id is not yet in the cache file; rows in the order
     of `requests`. The cache (safetensors, ids in its metadata) is rewritten atomically and is
-    discarded when it was computed with another model or depth (see `model_fingerprint`)."""
+    discarded when it was computed with another model, depth or prompt clip (see
+    `model_fingerprint`)."""
     from safetensors import safe_open
     from safetensors.torch import save_file
 
     depth = num_decoder_layers(model) if num_layers is None else num_layers
     fingerprint = f"{model_fingerprint(model, tokenizer)}|depth={depth}"
+    if max_prompt_tokens is not None:  # unclipped caches keep their former fingerprint
+        fingerprint += f"|max_prompt_tokens={max_prompt_tokens}"
     cache_path = Path(cache_path)
     stored: dict[str, torch.Tensor] = {}
     ids: list[str] = []
@@ -195,7 +219,8 @@ def cached_features(model, tokenizer, requests: Sequence[Request], cache_path: s
     row_of = {prompt_id: row for row, prompt_id in enumerate(ids)}
     missing = [r for r in {q.id: q for q in requests}.values() if r.id not in row_of]
     if missing:
-        new = extract_features(model, tokenizer, missing, batch_size, quiet, depth)
+        new = extract_features(model, tokenizer, missing, batch_size, quiet, depth,
+                               max_prompt_tokens)
         stored = {k: torch.cat([stored[k], new[k]]) if stored else new[k] for k in new}
         ids += [r.id for r in missing]
         row_of = {prompt_id: row for row, prompt_id in enumerate(ids)}

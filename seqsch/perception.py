@@ -14,6 +14,9 @@ accuracy a cheaper, shallower probe gives up.
     python -m seqsch.perception train --predictor probe --length-target greedy --max-length 256 \
         --num-layers 15 --target buckets --decode mean \
         --out data/probe-smollm2-priority   # request order of a greedy workload
+    python -m seqsch.perception train --predictor probe --length-target greedy --max-length 256 \
+        --num-layers 15 --max-prompt-tokens 64 --pooling last --target buckets --decode mean \
+        --out data/probe-smollm2-priority-clip64   # the same, reading a long prompt's two ends
     python -m seqsch.perception eval --predictor {lora,probe,pia,constant,noise-floor}
     python -m seqsch.perception depth --depths 0 4 8 30
 """
@@ -97,7 +100,8 @@ def train(args) -> dict:
     out = Path(args.out or DEFAULT_PROBE_DIR)
     features = cached_features(model, tokenizer, requests, args.features or
                                out / "features.safetensors", args.batch_size, args.quiet,
-                               num_layers=args.num_layers)
+                               num_layers=args.num_layers,
+                               max_prompt_tokens=args.max_prompt_tokens)
     feature_s = time.perf_counter() - start
     config = _probe_config(args, records, args.num_layers)
     head, report = train_probe(features, config.target_lengths(records), config)
@@ -115,7 +119,8 @@ def _probe_config(args, records: Sequence[LengthRecord], num_layers: int | None)
                        num_epochs=args.epochs or 200, learning_rate=args.lr or 1e-3,
                        max_length=args.max_length or max(
                            (r.max_new_tokens or 0) for r in records) or 512,
-                       num_layers=num_layers, length_target=args.length_target,
+                       num_layers=num_layers, max_prompt_tokens=args.max_prompt_tokens,
+                       length_target=args.length_target,
                        decode=args.decode)
 
 
@@ -136,10 +141,11 @@ def depth_sweep(args) -> dict:
     num_layers = num_decoder_layers(model)
     depths = sorted(set(args.depths or default_depths(num_layers)))
     val_requests = requests_for(val_records)
+    clip = {"max_prompt_tokens": args.max_prompt_tokens}
     train_features = extract_features_by_depth(model, tokenizer, requests_for(train_records),
-                                               depths, args.batch_size, args.quiet)
+                                               depths, args.batch_size, args.quiet, **clip)
     val_features = extract_features_by_depth(model, tokenizer, val_requests, depths,
-                                             args.batch_size, args.quiet)
+                                             args.batch_size, args.quiet, **clip)
     extract_features(model, tokenizer, val_requests[:2], quiet=True)  # warm-up
     rows = []
     for depth in tqdm(depths, desc="depths", disable=args.quiet):
@@ -148,14 +154,15 @@ def depth_sweep(args) -> dict:
                                    config)
         pred = head.predict_lengths(pool_features(val_features[depth], head.config.pooling))
         start = now_s(model.device)
-        extract_features(model, tokenizer, val_requests, args.batch_size, True, depth)
+        extract_features(model, tokenizer, val_requests, args.batch_size, True, depth, **clip)
         predict_s = (now_s(model.device) - start) / len(val_requests)
         scores = evaluate_predictions(pred, [r.max_length for r in val_records])
         rows.append({"num_layers": depth, "layer_share": depth / num_layers,
                      "pooling": report["pooling"], "target": report["target"],
                      **scores, "predict_s": predict_s})
     result = {"lengths": _shown(args.lengths), "model": model_fingerprint(model, tokenizer),
-              "num_train": len(train_records), "num_val": len(val_records), "depths": rows}
+              "num_train": len(train_records), "num_val": len(val_records),
+              "max_prompt_tokens": args.max_prompt_tokens, "depths": rows}
     out = Path(args.out or DATA_DIR / "probe-depth.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
@@ -254,6 +261,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--target", default="auto", choices=["auto", "l1", "log_mse", "buckets"])
     parser.add_argument("--num-layers", type=int,
                         help="train probe: read the state after this many layers (default all)")
+    parser.add_argument("--max-prompt-tokens", type=int,
+                        help="train probe, depth: read only the first and last halves of this "
+                             "many prompt tokens (bounds the cost of long prompts; default all)")
     parser.add_argument("--depths", type=int, nargs="+", help="depth: the depths to compare")
     parser.add_argument("--length-target", choices=LENGTH_TARGETS, default="max",
                         help="train probe: learn the longest sampled answer's length (the "
@@ -270,6 +280,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
         parser.error("eval needs --predictor")
     if args.command == "train" and args.predictor not in ("lora", "probe"):
         parser.error("train needs --predictor lora or probe")
+    if args.max_prompt_tokens is not None and args.max_prompt_tokens < 2:
+        parser.error(f"--max-prompt-tokens must be >= 2, got {args.max_prompt_tokens}")
     if args.decode == "mean" and args.target != "buckets":
         parser.error("--decode mean reads a bucket distribution: add --target buckets")
     commands = {"train": train, "eval": evaluate, "depth": depth_sweep}

@@ -3,7 +3,8 @@
 Instead of asking the model (`seqsch.lora`), the probe reads the prefill the scheduler runs
 anyway: the hidden states (after the final norm) of the chat-formatted prompt, exactly the ids
 `seqsch.generate.encode_prompts` builds, by default at the last layer; `num_layers` reads a
-shallower layer and skips the rest of the prefill (`seqsch.features`). Two poolings are kept
+shallower layer and skips the rest of the prefill (`seqsch.features`), and `max_prompt_tokens`
+reads only the two ends of a long prompt. Two poolings are kept
 per prompt, the mean over prompt tokens and the last token (the state the first answer token is
 read from); the head uses "mean", "last" or both concatenated. Three training targets are offered:
 
@@ -65,6 +66,9 @@ class ProbeConfig:
     max_length: int = 512  # the generation cap: predictions are clipped to [1, max_length]
     holdout_fraction: float = 0.2  # share of train records that picks the "auto" choices
     num_layers: int | None = None  # read the state after this many decoder layers; None = all
+    # read only the first and last halves of this many prompt tokens (after the chat template's
+    # shared system turn); None = all. Bounds the prediction's cost on long prompts.
+    max_prompt_tokens: int | None = None
     length_target: str = "max"  # one of LENGTH_TARGETS
     decode: str = "median"  # one of DECODES; "mean" needs target="buckets"
     seed: int = 0
@@ -83,6 +87,9 @@ class ProbeConfig:
             raise ValueError("learning_rate must be positive and weight_decay >= 0")
         if self.num_layers is not None and self.num_layers < 0:
             raise ValueError(f"num_layers must be >= 0 or None, got {self.num_layers}")
+        if self.max_prompt_tokens is not None and self.max_prompt_tokens < 2:
+            raise ValueError(f"max_prompt_tokens must be >= 2 or None, "
+                             f"got {self.max_prompt_tokens}")
         if self.length_target not in LENGTH_TARGETS:
             raise ValueError(f"length_target must be one of {LENGTH_TARGETS}, "
                              f"got {self.length_target!r}")
@@ -304,5 +311,6 @@ class ProbePredictor(LengthPredictor):
         from seqsch.features import extract_features
 
         features = extract_features(self.model, self.tokenizer, requests, self.batch_size,
-                                    quiet=self.quiet, num_layers=self.head.config.num_layers)
+                                    quiet=self.quiet, num_layers=self.head.config.num_layers,
+                                    max_prompt_tokens=self.head.config.max_prompt_tokens)
         return self.head.predict_lengths(pool_features(features, self.head.config.pooling))

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 
 from seqsch import benchmark, report
 
@@ -48,3 +49,48 @@ def test_repeated_sweeps_keep_vllm_apart(capsys):
     with pytest.raises(SystemExit):
         benchmark.main(["--sweep", "vanilla", "vllm", "--repeats", "2"])
     assert "sweep the vllm specs apart" in capsys.readouterr().err
+
+
+def _save_random_probe(folder, hidden_size: int, seed: int) -> None:
+    """A probe head for the tiny model, fitted to random features (its predictions don't matter
+    here, only that it loads and that its files change when it is refitted)."""
+    from seqsch.probe import ProbeConfig, save_probe, train_probe
+
+    generator = torch.Generator().manual_seed(seed)
+    features = {key: torch.randn(8, hidden_size, generator=generator) for key in ("mean", "last")}
+    config = ProbeConfig(pooling="last", target="l1", num_epochs=5, seed=seed)
+    head, fit_report = train_probe(features, [5, 50, 10, 300, 20, 80, 3, 200], config)
+    save_probe(head, folder, fit_report)
+
+
+def test_a_predictor_retrained_in_place_is_measured_again(tiny, tmp_path, capsys):
+    model, tokenizer = tiny
+    model_dir, probe_dir = tmp_path / "tiny", tmp_path / "probe"
+    model.save_pretrained(model_dir)
+    tokenizer.save_pretrained(model_dir)
+    _save_random_probe(probe_dir, model.config.hidden_size, seed=0)
+    out = tmp_path / "bench.jsonl"
+    argv = ["--sweep", "vanilla", "probe", "--data", "sharegpt", "--num-data", "4",
+            "--max-new-tokens", "4", "--batch-size", "2", "--model", str(model_dir),
+            "--probe", str(probe_dir), "--out", str(out), "--quiet"]
+    benchmark.main(argv)
+    first = [json.loads(line) for line in out.read_text().splitlines()]
+    assert first[0]["config"]["predictors_sha256"] == {
+        "probe": benchmark.predictor_sha256("probe", probe_dir)}
+    capsys.readouterr()
+    benchmark.main(argv)
+    assert capsys.readouterr().out.count("already measured") == 2
+
+    _save_random_probe(probe_dir, model.config.hidden_size, seed=1)  # same folder, new head
+    benchmark.main(argv)
+    assert "already measured" not in capsys.readouterr().out
+    assert out.read_text().count("\n") == 4
+
+
+def test_a_missing_predictor_is_refused_before_the_model_loads(tmp_path, capsys):
+    assert benchmark.available_specs(["vanilla", "probe"], tmp_path) == ["vanilla"]
+    assert "train it with" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        benchmark.main(["--strategy", "probe", "--probe", str(tmp_path),
+                        "--model", str(tmp_path / "no-such-model")])
+    assert "head.safetensors is missing" in capsys.readouterr().err

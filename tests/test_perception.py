@@ -11,6 +11,7 @@ import torch
 
 from seqsch.data import Request
 from seqsch.decoding import DecodingConfig
+from seqsch.features import clip_middle
 from seqsch.generate import generate
 from seqsch.length_records import LengthRecord, write_length_header, write_length_record
 from seqsch.lora import LoraTrainConfig, _batch_tensors, encode_tuning_example, train_lora
@@ -352,13 +353,51 @@ def test_prompt_features_batching_and_cache(tiny, short_requests, tmp_path, monk
     assert computed == []  # everything is cached now
 
 
-@pytest.mark.parametrize("num_layers", [None, 1])
-def test_probe_predictor_end_to_end(tiny, short_requests, tmp_path, num_layers):
+def test_clip_middle_keeps_both_ends():
+    assert clip_middle(list(range(10)), 4) == [0, 1, 8, 9]
+    assert clip_middle(list(range(10)), 5) == [0, 1, 7, 8, 9]
+    assert clip_middle([1, 2, 3], 4) == [1, 2, 3]
+    with pytest.raises(ValueError, match="max_prompt_tokens must be >= 2"):
+        clip_middle([1, 2, 3], 1)
+    with pytest.raises(ValueError, match="max_prompt_tokens must be >= 2"):
+        ProbeConfig(max_prompt_tokens=1)
+
+
+def test_clipped_features_read_only_the_ends_of_long_prompts(tiny, short_requests, tmp_path):
+    from seqsch.features import shared_prefix
+    from seqsch.generate import encode_prompts
+
+    model, tokenizer = tiny
+    prompts = encode_prompts(tokenizer, short_requests)
+    num_prefix = len(shared_prefix(tokenizer, prompts))
+    num_rest = [len(ids) - num_prefix for ids in prompts]
+    limit = sorted(num_rest)[len(num_rest) // 2]  # half the prompts are longer
+    full = extract_features(model, tokenizer, short_requests, batch_size=4, quiet=True)
+    clipped = extract_features(model, tokenizer, short_requests, batch_size=4, quiet=True,
+                               max_prompt_tokens=limit)
+    for row, n in enumerate(num_rest):
+        same = torch.allclose(full["last"][row], clipped["last"][row], atol=1e-4)
+        assert same == (n <= limit), (row, n, limit)
+    assert torch.allclose(extract_features(model, tokenizer, short_requests, batch_size=4,
+                                           quiet=True, max_prompt_tokens=max(num_rest))["mean"],
+                          full["mean"], atol=1e-4)
+    # a cache filled without the clip is not read back with it
+    cache = tmp_path / "features.safetensors"
+    cached_features(model, tokenizer, short_requests, cache, batch_size=4, quiet=True)
+    again = cached_features(model, tokenizer, short_requests, cache, batch_size=4, quiet=True,
+                            max_prompt_tokens=limit)
+    assert torch.allclose(again["last"], clipped["last"], atol=1e-4)
+
+
+@pytest.mark.parametrize("num_layers, max_prompt_tokens", [(None, None), (1, None), (1, 6)])
+def test_probe_predictor_end_to_end(tiny, short_requests, tmp_path, num_layers,
+                                    max_prompt_tokens):
     model, tokenizer = tiny
     features = extract_features(model, tokenizer, short_requests, batch_size=4, quiet=True,
-                                num_layers=num_layers)
+                                num_layers=num_layers, max_prompt_tokens=max_prompt_tokens)
     lengths = [30, 200, 60, 400, 10, 40, 350, 5]
-    config = ProbeConfig(pooling="mean+last", target="l1", num_epochs=100, num_layers=num_layers)
+    config = ProbeConfig(pooling="mean+last", target="l1", num_epochs=100, num_layers=num_layers,
+                         max_prompt_tokens=max_prompt_tokens)
     head, report = train_probe(features, lengths, config)
     save_probe(head, tmp_path, report)
     predictor = make_predictor("probe", model, tokenizer, probe=tmp_path, batch_size=4)
