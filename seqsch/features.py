@@ -130,12 +130,13 @@ def extract_features_by_depth(model, tokenizer, requests: Sequence[Request],
     if not depths:
         raise ValueError("give at least one depth")
     prompts = encode_prompts(tokenizer, requests)
-    prefix = shared_prefix(tokenizer, prompts) if reuse_prefix and max(depths) > 0 else []
+    common = shared_prefix(tokenizer, prompts)
+    if max_prompt_tokens is not None:  # the system turn is kept whole, the prompt's own clipped
+        prompts = [ids[: len(common)] + clip_middle(ids[len(common):], max_prompt_tokens)
+                   for ids in prompts]
+    prefix = common if reuse_prefix and max(depths) > 0 else []
     shared = _PrefixStates(model, prefix, depths) if prefix else None
     num_prefix = len(prefix)
-    if max_prompt_tokens is not None:
-        prompts = [ids[:num_prefix] + clip_middle(ids[num_prefix:], max_prompt_tokens)
-                   for ids in prompts]
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     size = model.config.hidden_size
     features = {d: {k: torch.zeros(len(prompts), size) for k in ("mean", "last")}

@@ -364,7 +364,7 @@ def test_clip_middle_keeps_both_ends():
 
 
 def test_clipped_features_read_only_the_ends_of_long_prompts(tiny, short_requests, tmp_path):
-    from seqsch.features import shared_prefix
+    from seqsch.features import extract_features_by_depth, shared_prefix
     from seqsch.generate import encode_prompts
 
     model, tokenizer = tiny
@@ -378,6 +378,10 @@ def test_clipped_features_read_only_the_ends_of_long_prompts(tiny, short_request
     for row, n in enumerate(num_rest):
         same = torch.allclose(full["last"][row], clipped["last"][row], atol=1e-4)
         assert same == (n <= limit), (row, n, limit)
+    depth = model.config.num_hidden_layers  # the clip keeps the system turn whole either way
+    alone = extract_features_by_depth(model, tokenizer, short_requests, [depth], 4, quiet=True,
+                                      reuse_prefix=False, max_prompt_tokens=limit)[depth]
+    assert torch.allclose(alone["last"], clipped["last"], atol=1e-4)
     assert torch.allclose(extract_features(model, tokenizer, short_requests, batch_size=4,
                                            quiet=True, max_prompt_tokens=max(num_rest))["mean"],
                           full["mean"], atol=1e-4)
