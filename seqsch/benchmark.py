@@ -5,8 +5,9 @@ Each run spec names a length source and options: `vanilla`, `gt+vbs+fcr`, `seqsc
 predicted first), or `vllm` / `vllm+gt` / `vllm+seqsch` / `vllm+probe` (vLLM, first come or with
 predicted lengths as priorities; needs `bash scripts/setup_vllm.sh`). A sweep runs several specs
 back to back on the same prompts, so ratios come from one run; each finished spec is appended to
-a JSONL record (config, versions, device, results) and a rerun with the same settings and
-prompts resumes after the last finished spec. `--repeats N` runs the sweep N rounds, its specs in
+a JSONL record (config, versions, device, results) and a rerun with the same settings, prompts
+and predictor files (hashed: a head retrained in place is measured again) resumes after the
+last finished spec. `--repeats N` runs the sweep N rounds, its specs in
 turn each round, and reports each ratio against first come as the median of the rounds' own,
 with their range: a shared machine drifts by more than a length-aware order gains, but slowly.
 A rerun resumes after the last whole round.

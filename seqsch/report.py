@@ -154,12 +154,24 @@ def load_records(path: Path) -> dict:
 
 def load_rounds(path: Path) -> list[dict]:
     """The records of a benchmark JSONL file by round (`--repeats`): [{spec: record}, ...],
-    the last record of each spec within its round; records without a round are round 0."""
-    rounds: dict[int, dict] = {}
+    the last record of each spec within its round; records without a round are round 0. Only
+    records measured with the settings of the file's last one count (as when the benchmark
+    resumes), so a rerun with other settings or a retrained predictor never pairs with older
+    records; a line cut short by an interruption is skipped."""
+    records = []
     for line in Path(path).read_text().splitlines():
-        if line.strip():
-            record = json.loads(line)
-            rounds.setdefault(record.get("repeat", 0), {})[record["spec"]] = record
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    settings = records[-1].get("config") if records else None
+    kept = [record for record in records if record.get("config") == settings]
+    if len(kept) < len(records):
+        print(f"note: {path} holds {len(records) - len(kept)} records measured with other "
+              f"settings than its last; reading the {len(kept)} measured with the last's")
+    rounds: dict[int, dict] = {}
+    for record in kept:
+        rounds.setdefault(record.get("repeat", 0), {})[record["spec"]] = record
     return [rounds[k] for k in sorted(rounds)]
 
 

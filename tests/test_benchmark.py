@@ -85,6 +85,14 @@ def test_a_predictor_retrained_in_place_is_measured_again(tiny, tmp_path, capsys
     benchmark.main(argv)
     assert "already measured" not in capsys.readouterr().out
     assert out.read_text().count("\n") == 4
+    # the report reads only the records of the last settings: no ratio pairs the two heads
+    (latest,) = report.load_rounds(out)
+    assert {record["config"]["predictors_sha256"]["probe"] for record in latest.values()} == {
+        benchmark.predictor_sha256("probe", probe_dir)}
+    assert "2 records measured with other settings" in capsys.readouterr().out
+    with out.open("a") as fh:
+        fh.write('{"spec": "vanilla", "conf')  # a line cut by an interruption
+    assert len(report.load_rounds(out)) == 1
 
 
 def test_a_missing_predictor_is_refused_before_the_model_loads(tmp_path, capsys):
