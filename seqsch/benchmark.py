@@ -6,8 +6,8 @@ predicted first), or `vllm` / `vllm+gt` / `vllm+seqsch` / `vllm+probe` (vLLM, fi
 predicted lengths as priorities; needs `bash scripts/setup_vllm.sh`). A sweep runs several specs
 back to back on the same prompts, so ratios come from one run; each finished spec is appended to
 a JSONL record (config, versions, device, results) and a rerun with the same settings, prompts
-and predictor files (hashed: a head retrained in place is measured again) resumes after the
-last finished spec. `--repeats N` runs the sweep N rounds, its specs in
+and predictor files (hashed in each record: a head retrained in place is measured again)
+resumes after the last finished spec. `--repeats N` runs the sweep N rounds, its specs in
 turn each round, and reports each ratio against first come as the median of the rounds' own,
 with their range: a shared machine drifts by more than a length-aware order gains, but slowly.
 A rerun resumes after the last whole round.
@@ -46,8 +46,8 @@ VLLM_SOURCES = ("vanilla", "gt", "seqsch", "probe")  # vanilla = first come, fir
 SUMMARY_KEYS = ("samples_per_s", "tokens_per_s", "avg_length", "effective_token_ratio",
                 "failure_ratio", "mean_completion_s")
 # The files a trained predictor is loaded from (a folder alone may hold an interrupted
-# training). Their hash is part of a record's settings: a predictor retrained in place is
-# measured again, never matched to a record of its former self.
+# training). Each record of a learned source holds their hash: a predictor retrained in place
+# is measured again, never matched to a record of its former self.
 PREDICTOR_FILES = {"seqsch": ("adapter_model.safetensors", "adapter_config.json"),
                    "probe": ("head.safetensors", "probe_config.json")}
 
@@ -360,9 +360,8 @@ def main(argv=None) -> dict:
               and not (k.endswith("parallel_size") and v == 1)}  # recorded when used
     config = json.loads(json.dumps(config, default=str))
     config["request_ids"] = hashlib.sha256(" ".join(r.id for r in requests).encode()).hexdigest()
-    if predictor_hashes:  # the predictors' content, not only their folders
-        config["predictors_sha256"] = predictor_hashes
-    done = _finished_specs(args.out, config, [s.name for s in specs] if args.repeats > 1 else None)
+    done = _finished_specs(args.out, config, [s.name for s in specs] if args.repeats > 1 else None,
+                           predictor_hashes)
     # Warm-up, excluded from timing; then step timings at a few batch sizes for the fit.
     generate(model, tokenizer, requests[:2], decoding.with_(max_new_tokens=4), quiet=True,
              prompts=prompts[:2])
@@ -389,6 +388,8 @@ def main(argv=None) -> dict:
                           "summary": run.summary(), "extra": run.extra,
                           "predicted_lengths": predicted,
                           "actual_lengths": [r.num_output_tokens for r in run.results]}
+                if spec.source in predictor_hashes:  # its content, not only its folder
+                    record["predictor_sha256"] = predictor_hashes[spec.source]
                 if args.repeats > 1:
                     record["repeat"] = repeat
                 if spec.name == "vanilla" and repeat == 0:  # with the calibration steps
@@ -421,10 +422,13 @@ def _cost_model(record: dict) -> CostModel | None:
     return CostModel(**record["cost_model"]) if record.get("cost_model") else None
 
 
-def _finished_specs(path: Path, config: dict, round_specs: list[str] | None = None) -> dict:
-    """Records of `path` measured with the same settings and prompts, by (spec, round). With
-    `round_specs` (a sweep of several rounds) only whole rounds count: a round cut short is
-    measured again in full, so that its ratios never pair runs of two processes."""
+def _finished_specs(path: Path, config: dict, round_specs: list[str] | None = None,
+                    predictor_hashes: dict[str, str] | None = None) -> dict:
+    """Records of `path` measured with the same settings, prompts and predictor files
+    (`predictor_hashes`: {source: sha256}), by (spec, round). With `round_specs` (a sweep of
+    several rounds) only whole rounds count: a round cut short, or one with a predictor since
+    retrained, is measured again in full, so that its ratios never pair runs of two processes."""
+    predictor_hashes = predictor_hashes or {}
     if not path.exists():
         return {}
     done = {}
@@ -433,7 +437,9 @@ def _finished_specs(path: Path, config: dict, round_specs: list[str] | None = No
             record = json.loads(line)
         except json.JSONDecodeError:
             continue  # a line cut by an interruption
-        if record.get("config") == config:
+        source = RunSpec.parse(record["spec"]).source
+        if record.get("config") == config and record.get("predictor_sha256") == (
+                predictor_hashes.get(source)):
             done[record["spec"], record.get("repeat", 0)] = record
     if round_specs is not None:
         rounds = {repeat for _, repeat in done}

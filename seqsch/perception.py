@@ -159,7 +159,7 @@ def depth_sweep(args) -> dict:
         scores = evaluate_predictions(pred, [r.max_length for r in val_records])
         rows.append({"num_layers": depth, "layer_share": depth / num_layers,
                      "pooling": report["pooling"], "target": report["target"],
-                     **scores, "predict_s": predict_s})
+                     **scores, **greedy_order_scores(pred, val_records), "predict_s": predict_s})
     result = {"lengths": _shown(args.lengths), "model": model_fingerprint(model, tokenizer),
               "num_train": len(train_records), "num_val": len(val_records),
               "max_prompt_tokens": args.max_prompt_tokens, "depths": rows}
@@ -168,7 +168,8 @@ def depth_sweep(args) -> dict:
     out.write_text(json.dumps(result, indent=1))
     return {"out": str(out), "depths": [
         {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()
-         if k in ("num_layers", "error", "acc50", "acc100", "kendall_tau", "predict_s")}
+         if k in ("num_layers", "error", "acc50", "acc100", "kendall_tau", "order_gain_greedy",
+                  "predict_s")}
         for row in rows]}
 
 
@@ -184,10 +185,24 @@ def default_depths(num_layers: int) -> list[int]:
     return sorted(d for d in depths if d <= num_layers)
 
 
+def greedy_order_scores(predictions: Sequence[int | None],
+                        records: Sequence[LengthRecord]) -> dict[str, float]:
+    """How well `predictions` order the records by their greedy answer's length: Kendall's tau,
+    and the order's gain for a continuous batch of 16 (`seqsch.priority.order_gain`); {} when a
+    record has no greedy answer."""
+    from seqsch.evaluation import fill_missing, kendall_tau
+    from seqsch.priority import order_gain
+
+    if not all(0.0 in r.lengths for r in records):
+        return {}
+    greedy, filled = [r.greedy_length for r in records], fill_missing(predictions)
+    return {"kendall_tau_greedy": kendall_tau(filled, greedy),
+            "order_gain_greedy": order_gain(filled, greedy, 16)}
+
+
 def evaluate(args) -> dict:
     """Score a predictor on the validation records; save the results JSON; return a summary."""
-    from seqsch.evaluation import evaluate_predictions, fill_missing, kendall_tau, noise_floor
-    from seqsch.priority import order_gain
+    from seqsch.evaluation import evaluate_predictions, noise_floor
 
     records = load_records(args.lengths, "val", args.num_data)
     true = [r.max_length for r in records]
@@ -210,11 +225,7 @@ def evaluate(args) -> dict:
         predictions = predictor.predict(requests)
         summary = evaluate_predictions(predictions, true)
         summary["predict_s"] = predictor.last_predict_s / len(requests)
-        if all(0.0 in r.lengths for r in records):  # ranking of the greedy answer's length
-            greedy, filled = [r.greedy_length for r in records], fill_missing(predictions)
-            summary["kendall_tau_greedy"] = kendall_tau(filled, greedy)
-            # what the order is worth to a continuous batch of 16 (seqsch.priority)
-            summary["order_gain_greedy"] = order_gain(filled, greedy, 16)
+        summary.update(greedy_order_scores(predictions, records))
         outputs = getattr(predictor, "last_outputs", None) or [None] * len(records)
         results["predictions"] = [{"id": r.id, "pred": p, "max_length": r.max_length,
                                    "output": o} for r, p, o in zip(records, predictions, outputs)]
@@ -282,6 +293,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
         parser.error("train needs --predictor lora or probe")
     if args.max_prompt_tokens is not None and args.max_prompt_tokens < 2:
         parser.error(f"--max-prompt-tokens must be >= 2, got {args.max_prompt_tokens}")
+    if args.max_prompt_tokens is not None and (args.command == "eval" or args.predictor == "lora"):
+        parser.error("--max-prompt-tokens clips a probe's features when it is trained (train "
+                     "--predictor probe, depth); a trained probe keeps its own clip")
     if args.decode == "mean" and args.target != "buckets":
         parser.error("--decode mean reads a bucket distribution: add --target buckets")
     commands = {"train": train, "eval": evaluate, "depth": depth_sweep}

@@ -9,6 +9,7 @@ import argparse
 import json
 import platform
 import statistics
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -168,7 +169,8 @@ def load_rounds(path: Path) -> list[dict]:
     kept = [record for record in records if record.get("config") == settings]
     if len(kept) < len(records):
         print(f"note: {path} holds {len(records) - len(kept)} records measured with other "
-              f"settings than its last; reading the {len(kept)} measured with the last's")
+              f"settings than its last; reading the {len(kept)} measured with the last's",
+              file=sys.stderr)
     rounds: dict[int, dict] = {}
     for record in kept:
         rounds.setdefault(record.get("repeat", 0), {})[record["spec"]] = record

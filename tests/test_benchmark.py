@@ -51,14 +51,14 @@ def test_repeated_sweeps_keep_vllm_apart(capsys):
     assert "sweep the vllm specs apart" in capsys.readouterr().err
 
 
-def _save_random_probe(folder, hidden_size: int, seed: int) -> None:
-    """A probe head for the tiny model, fitted to random features (its predictions don't matter
-    here, only that it loads and that its files change when it is refitted)."""
+def _save_random_probe(folder, hidden_size: int, features_seed: int) -> None:
+    """A probe head for the tiny model, fitted to random features: its predictions don't matter
+    here, only that it loads, and that a refit on other features changes its weights alone."""
     from seqsch.probe import ProbeConfig, save_probe, train_probe
 
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(features_seed)
     features = {key: torch.randn(8, hidden_size, generator=generator) for key in ("mean", "last")}
-    config = ProbeConfig(pooling="last", target="l1", num_epochs=5, seed=seed)
+    config = ProbeConfig(pooling="last", target="l1", num_epochs=5)
     head, fit_report = train_probe(features, [5, 50, 10, 300, 20, 80, 3, 200], config)
     save_probe(head, folder, fit_report)
 
@@ -68,31 +68,44 @@ def test_a_predictor_retrained_in_place_is_measured_again(tiny, tmp_path, capsys
     model_dir, probe_dir = tmp_path / "tiny", tmp_path / "probe"
     model.save_pretrained(model_dir)
     tokenizer.save_pretrained(model_dir)
-    _save_random_probe(probe_dir, model.config.hidden_size, seed=0)
+    _save_random_probe(probe_dir, model.config.hidden_size, features_seed=0)
+    settings = (probe_dir / "probe_config.json").read_bytes()
     out = tmp_path / "bench.jsonl"
     argv = ["--sweep", "vanilla", "probe", "--data", "sharegpt", "--num-data", "4",
             "--max-new-tokens", "4", "--batch-size", "2", "--model", str(model_dir),
             "--probe", str(probe_dir), "--out", str(out), "--quiet"]
     benchmark.main(argv)
-    first = [json.loads(line) for line in out.read_text().splitlines()]
-    assert first[0]["config"]["predictors_sha256"] == {
-        "probe": benchmark.predictor_sha256("probe", probe_dir)}
+    first = {r["spec"]: r for r in map(json.loads, out.read_text().splitlines())}
+    assert first["probe"]["predictor_sha256"] == benchmark.predictor_sha256("probe", probe_dir)
+    assert "predictor_sha256" not in first["vanilla"]
     capsys.readouterr()
     benchmark.main(argv)
     assert capsys.readouterr().out.count("already measured") == 2
 
-    _save_random_probe(probe_dir, model.config.hidden_size, seed=1)  # same folder, new head
+    # same folder, same settings file, new weights: the head is measured again
+    _save_random_probe(probe_dir, model.config.hidden_size, features_seed=1)
+    assert (probe_dir / "probe_config.json").read_bytes() == settings
     benchmark.main(argv)
-    assert "already measured" not in capsys.readouterr().out
-    assert out.read_text().count("\n") == 4
-    # the report reads only the records of the last settings: no ratio pairs the two heads
+    assert capsys.readouterr().out.count("already measured") == 1  # vanilla only
     (latest,) = report.load_rounds(out)
-    assert {record["config"]["predictors_sha256"]["probe"] for record in latest.values()} == {
-        benchmark.predictor_sha256("probe", probe_dir)}
-    assert "2 records measured with other settings" in capsys.readouterr().out
-    with out.open("a") as fh:
+    assert latest["probe"]["predictor_sha256"] == benchmark.predictor_sha256("probe", probe_dir)
+    assert latest["probe"]["predictor_sha256"] != first["probe"]["predictor_sha256"]
+
+
+def test_a_round_with_a_retrained_predictor_is_measured_again_whole(tmp_path):
+    config, hashes = {"num_data": 4}, {"probe": "new"}
+    records = [{"spec": spec, "repeat": repeat, "config": config}
+               for repeat in (0, 1) for spec in ("vanilla", "probe")]
+    records[1]["predictor_sha256"], records[3]["predictor_sha256"] = "new", "old"
+    path = tmp_path / "bench.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    done = benchmark._finished_specs(path, config, ["vanilla", "probe"], hashes)
+    assert sorted(done) == [("probe", 0), ("vanilla", 0)]
+    # and the report reads only the records with the file's last settings
+    with path.open("a") as fh:
+        fh.write(json.dumps({"spec": "vanilla", "repeat": 0, "config": {"num_data": 8}}) + "\n")
         fh.write('{"spec": "vanilla", "conf')  # a line cut by an interruption
-    assert len(report.load_rounds(out)) == 1
+    assert [sorted(one) for one in report.load_rounds(path)] == [["vanilla"]]
 
 
 def test_a_missing_predictor_is_refused_before_the_model_loads(tmp_path, capsys):

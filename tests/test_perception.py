@@ -382,6 +382,15 @@ def test_clipped_features_read_only_the_ends_of_long_prompts(tiny, short_request
     alone = extract_features_by_depth(model, tokenizer, short_requests, [depth], 4, quiet=True,
                                       reuse_prefix=False, max_prompt_tokens=limit)[depth]
     assert torch.allclose(alone["last"], clipped["last"], atol=1e-4)
+    # depth 0 (no prefix reuse): the mean of the normed embeddings of exactly the kept tokens
+    decoder = model.get_decoder()
+    row = max(range(len(prompts)), key=lambda i: num_rest[i])
+    kept = prompts[row][:num_prefix] + clip_middle(prompts[row][num_prefix:], limit)
+    with torch.no_grad():
+        expected = decoder.norm(decoder.embed_tokens(torch.tensor([kept])))[0].mean(0)
+    embedded = extract_features_by_depth(model, tokenizer, short_requests, [0], 4, quiet=True,
+                                         max_prompt_tokens=limit)[0]
+    assert torch.allclose(embedded["mean"][row], expected, atol=1e-5)
     assert torch.allclose(extract_features(model, tokenizer, short_requests, batch_size=4,
                                            quiet=True, max_prompt_tokens=max(num_rest))["mean"],
                           full["mean"], atol=1e-4)
@@ -394,7 +403,7 @@ def test_clipped_features_read_only_the_ends_of_long_prompts(tiny, short_request
 
 
 @pytest.mark.parametrize("num_layers, max_prompt_tokens", [(None, None), (1, None), (1, 6)])
-def test_probe_predictor_end_to_end(tiny, short_requests, tmp_path, num_layers,
+def test_probe_predictor_end_to_end(tiny, short_requests, tmp_path, monkeypatch, num_layers,
                                     max_prompt_tokens):
     model, tokenizer = tiny
     features = extract_features(model, tokenizer, short_requests, batch_size=4, quiet=True,
@@ -405,7 +414,13 @@ def test_probe_predictor_end_to_end(tiny, short_requests, tmp_path, num_layers,
     head, report = train_probe(features, lengths, config)
     save_probe(head, tmp_path, report)
     predictor = make_predictor("probe", model, tokenizer, probe=tmp_path, batch_size=4)
+    import seqsch.features as features_module
+
+    clips, real_extract = [], features_module.extract_features
+    monkeypatch.setattr(features_module, "extract_features", lambda *args, **kwargs: (
+        clips.append(kwargs.get("max_prompt_tokens")) or real_extract(*args, **kwargs)))
     predictions = predictor.predict(short_requests)
+    assert clips == [max_prompt_tokens]  # the head's own clip, read from its saved config
     inputs = torch.cat([features["mean"], features["last"]], dim=1)
     assert predictions == head.predict_lengths(inputs)
     assert all(isinstance(p, int) and 1 <= p <= 512 for p in predictions)
