@@ -157,8 +157,8 @@ def load_rounds(path: Path) -> list[dict]:
     """The records of a benchmark JSONL file by round (`--repeats`): [{spec: record}, ...],
     the last record of each spec within its round; records without a round are round 0. Only
     records measured with the settings of the file's last one count (as when the benchmark
-    resumes), so a rerun with other settings or a retrained predictor never pairs with older
-    records; a line cut short by an interruption is skipped."""
+    resumes), so a rerun with other settings never pairs with older records; a line cut short
+    by an interruption is skipped."""
     records = []
     for line in Path(path).read_text().splitlines():
         try:
