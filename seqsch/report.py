@@ -65,12 +65,19 @@ def _row_values(records: dict, record: dict) -> list[float | None]:
     done = summary.get("mean_completion_s")
     predict_s = record.get("extra", {}).get("prediction_s", 0.0)
     is_comparable = done is not None and bool(first_come_s)
+    # On the engine's step clock (vLLM) an order costs the same however busy the machine is;
+    # the prediction pass, which runs before the first step, is added at first come's pace.
+    steps, first_come_steps = (summary.get("mean_completion_steps"),
+                               first_come.get("mean_completion_steps"))
+    order_steps = steps / first_come_steps if steps and first_come_steps else None
     return [summary.get(k) for k, _, _ in COLUMNS] + [
         summary["samples_per_s"] / base if base else None,
         summary["samples_per_s"] / first_come_rate if first_come_rate else None,
         done / first_come_s if is_comparable else None,
         predict_s,
         (done - predict_s) / first_come_s if is_comparable else None,
+        order_steps,
+        order_steps + predict_s / first_come_s if order_steps and first_come_s else None,
         simulated.get("samples_per_s")]
 
 
@@ -86,14 +93,19 @@ def _spec_names(rounds: Sequence[dict]) -> list[str]:
 def table_rows(records: dict | Sequence[dict]) -> list[list[str]]:
     """One row per spec: measured metrics, speed-up over vanilla, throughput and mean completion
     time over the same engine's first-come run (as measured, which includes the prediction pass that
-    delays every request, and without it: what the order alone bought), simulated samples/s.
+    delays every request, and without it: what the order alone bought), the same two on the
+    engine's step clock where it has one (vLLM: free of the machine's timing noise), simulated
+    samples/s.
 
     `records` is one round ({spec: record}) or several (`load_rounds`, a sweep with
     `--repeats`): each ratio is taken within its round, against that round's runs, and a cell
-    shows the median over rounds; the two ratios against first come add their range (min-max)."""
+    shows the median over rounds; the throughput, completion and step-clock completion ratios
+    against first come add their range (min-max)."""
     rounds = [records] if isinstance(records, dict) else list(records)
-    formats = [f for _, _, f in COLUMNS] + [".2f", ".2f", ".2f", ".1f", ".2f", ".3f"]
-    against_first_come = (len(COLUMNS) + 1, len(COLUMNS) + 2)  # throughput, completion time
+    formats = [f for _, _, f in COLUMNS] + [".2f", ".2f", ".2f", ".1f", ".2f", ".2f", ".2f",
+                                            ".3f"]
+    # throughput, completion time, completion on the step clock with the prediction pass
+    against_first_come = (len(COLUMNS) + 1, len(COLUMNS) + 2, len(COLUMNS) + 6)
     rows = []
     for name in _spec_names(rounds):
         values = [_row_values(one, one[name]) for one in rounds if name in one]
@@ -117,7 +129,8 @@ def median_summaries(rounds: Sequence[dict]) -> dict[str, dict]:
 
 HEADER = (["run"] + [label for _, label, _ in COLUMNS]
           + ["x vanilla", "samples/s x first come", "done x first come", "predict s",
-             "order only x first come", "sim samples/s"])
+             "order only x first come", "order only, steps", "done, steps + predict",
+             "sim samples/s"])
 
 
 def print_table(records: dict | Sequence[dict]) -> None:

@@ -24,6 +24,9 @@ class RequestResult:
     num_batch_steps: int = 0  # decoding steps its batch ran (static engines)
     batch_index: int = -1
     completion_s: float = 0.0  # from the start of the run until its answer was complete
+    # engine steps from the start of the run until its answer was complete (vLLM): a clock that
+    # the machine's speed does not move, so two orders compare without timing noise
+    completion_step: int | None = None
     num_attempts: int = 1  # 2 when failure collection regenerated it
 
 
@@ -83,6 +86,9 @@ class GenerationRun:
                 "wall_s": self.wall_s,
             }
         out.update(completion_stats([r.completion_s for r in self.results]))
+        steps = [r.completion_step for r in self.results]
+        if None not in steps:
+            out["mean_completion_steps"] = sum(steps) / num
         out["num_finished"] = sum(r.is_finished for r in self.results)
         return {k: round(v, 4) if isinstance(v, float) else v for k, v in out.items()}
 

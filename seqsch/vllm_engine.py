@@ -141,9 +141,11 @@ class VllmEngine:
                  configs: Sequence[DecodingConfig] | None = None) -> GenerationRun:
         """Answer `requests`; results in input order. `priorities` (e.g. predicted lengths)
         become ranks, shortest first; None is first come, first served. `completion_s` is when
-        each answer was complete, from the start of the run. `configs` gives each request its
-        own decoding, seed included (e.g. one temperature and seed per request), overriding
-        `config`; with one `config`, request i samples with seed `config.seed + i`."""
+        each answer was complete, from the start of the run, and `completion_step` after how
+        many engine steps (the same for the same order, however busy the machine). `configs`
+        gives each request its own decoding, seed included (e.g. one temperature and seed per
+        request), overriding `config`; with one `config`, request i samples with seed
+        `config.seed + i`."""
         from seqsch.generate import encode_prompts
 
         config = config or DecodingConfig()
@@ -169,7 +171,7 @@ class VllmEngine:
         self.llm.reset_prefix_cache()
         self.num_runs += 1
         index_of = {f"seqsch-{self.num_runs}-{i}": i for i in range(len(prompts))}
-        outputs, completion_s = {}, {}
+        outputs, completion_s, completion_step, num_steps = {}, {}, {}, 0
         start_s = time.perf_counter()
         try:
             for request_id, index in index_of.items():  # equal priorities: served in order
@@ -178,11 +180,14 @@ class VllmEngine:
                                    priority=ranks[index] if ranks else 0)
             with tqdm(total=len(prompts), desc="requests (vllm)", disable=quiet) as bar:
                 while engine.has_unfinished_requests():
-                    for output in engine.step():
+                    step_outputs = engine.step()
+                    num_steps += 1
+                    for output in step_outputs:
                         if output.finished:
                             index = index_of[output.request_id]
                             outputs[index] = output.outputs[0]
                             completion_s[index] = time.perf_counter() - start_s
+                            completion_step[index] = num_steps
                             bar.update(1)
         except BaseException:  # interrupted: leave the engine empty for the next run
             if engine.has_unfinished_requests():
@@ -199,9 +204,9 @@ class VllmEngine:
                 id=request.id, text=output.text, token_ids=ids,
                 num_prompt_tokens=len(prompts[index]), num_output_tokens=len(ids),
                 is_finished=is_finished, is_capped=not is_finished,
-                completion_s=completion_s[index],
+                completion_s=completion_s[index], completion_step=completion_step[index],
             ))
-        extra = {"priorities": ranks, "max_num_seqs": self.max_num_seqs,
+        extra = {"priorities": ranks, "max_num_seqs": self.max_num_seqs, "num_steps": num_steps,
                  "temperatures": sorted({c.temperature for c in configs}),
                  "engine_start_s": round(self.start_s, 1),
                  "model_path": Path(self.model_path).name}

@@ -6,12 +6,14 @@ from seqsch import report
 
 
 def _record(spec: str, engine: str, samples_per_s: float, mean_completion_s: float,
-            prediction_s: float = 0.0) -> dict:
+            prediction_s: float = 0.0, mean_completion_steps: float | None = None) -> dict:
+    summary = {"samples_per_s": samples_per_s, "tokens_per_s": 10.0, "avg_length": None,
+               "effective_token_ratio": None, "failure_ratio": 0.0,
+               "mean_completion_s": mean_completion_s}
+    if mean_completion_steps is not None:
+        summary["mean_completion_steps"] = mean_completion_steps
     return {"spec": spec, "environment": {"engine": engine},
-            "extra": {"prediction_s": prediction_s},
-            "summary": {"samples_per_s": samples_per_s, "tokens_per_s": 10.0,
-                        "avg_length": None, "effective_token_ratio": None,
-                        "failure_ratio": 0.0, "mean_completion_s": mean_completion_s}}
+            "extra": {"prediction_s": prediction_s}, "summary": summary}
 
 
 def test_ratios_are_against_vanilla_and_the_same_engines_first_come_run(tmp_path, monkeypatch,
@@ -33,3 +35,38 @@ def test_ratios_are_against_vanilla_and_the_same_engines_first_come_run(tmp_path
     assert rows["vllm+probe"][report.HEADER.index("predict s")] == "9.0"
     assert "| vllm+gt |" in (tmp_path / "t.md").read_text()
     assert (tmp_path / "bench.png").stat().st_size > 0
+
+
+def test_the_step_clock_compares_orders_without_the_machines_noise(tmp_path):
+    # Two rounds with the same orders: the machine slowed in the second round's probe run, which
+    # moves the seconds but not the engine steps each request waited.
+    path = tmp_path / "bench.jsonl"
+    rounds = [[_record("vllm", "vllm", 1.0, 60.0, mean_completion_steps=200.0),
+               _record("vllm+probe", "vllm", 1.0, 51.0, 3.0, mean_completion_steps=160.0)],
+              [_record("vllm", "vllm", 1.0, 60.0, mean_completion_steps=200.0),
+               _record("vllm+probe", "vllm", 0.8, 63.0, 3.0, mean_completion_steps=160.0)]]
+    lines = [dict(record, repeat=k) for k, one in enumerate(rounds) for record in one]
+    path.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    probe = {row[0]: row for row in report.table_rows(report.load_rounds(path))}["vllm+probe"]
+    assert probe[report.HEADER.index("done x first come")] == "0.95 (0.85-1.05)"
+    assert probe[report.HEADER.index("order only, steps")] == "0.80"
+    # the 3 s prediction pass at first come's pace: 3 / 60 = 0.05 more
+    assert probe[report.HEADER.index("done, steps + predict")] == "0.85 (0.85-0.85)"
+    # records without a step clock (static engines, older files) leave the cells empty
+    static = report.table_rows({"vanilla": _record("vanilla", "static", 0.25, 300.0)})[0]
+    assert static[report.HEADER.index("order only, steps")] == "-"
+
+
+def test_a_run_summarises_the_step_clock_only_when_every_request_has_one():
+    from seqsch.results import GenerationRun, RequestResult
+
+    def run(steps):
+        results = [RequestResult(id=str(i), text="", token_ids=[1], num_prompt_tokens=3,
+                                 num_output_tokens=1, is_finished=True, is_capped=False,
+                                 completion_s=1.0, completion_step=step)
+                   for i, step in enumerate(steps)]
+        return GenerationRun(results=results, batches=[], wall_s=2.0, engine="vllm",
+                             device="cpu", dtype="float32", decoding={})
+
+    assert run([3, 5, 10]).summary()["mean_completion_steps"] == 6.0
+    assert "mean_completion_steps" not in run([3, None]).summary()  # e.g. a static engine's
