@@ -41,7 +41,8 @@ TUNING_TEMPERATURES = (0.0, 0.3, 0.5, 0.7)
 DEFAULT_BUCKET_SIZE = 50
 MAX_PLAUSIBLE_LENGTH = 100_000
 
-_NUMBER = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+# Thousands commas, decimals, an exponent ("3e2") and a glued thousands suffix ("2k", "1.5K").
+_NUMBER = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][+-]?\d+)?(?:[kK](?![A-Za-z]))?"
 _NUMBER_RE = re.compile(rf"(?<!\d)(?<!\d\.){_NUMBER}(?!\d)")
 _RANGE_TAIL_RE = re.compile(rf"[ \t]*(?:[-\u2013\u2014~]|to\b)[ \t]*({_NUMBER})(?!\d)")
 _BETWEEN_TAIL_RE = re.compile(rf"[ \t]+and[ \t]+({_NUMBER})(?!\d)")
@@ -61,7 +62,16 @@ def make_query_prompt(instruction: str) -> str:
 
 
 def _to_number(token: str) -> float:
-    return float(token.replace(",", ""))
+    """Value of a `_NUMBER` match: "1,024" is 1024, "3e2" is 300, "1.5k" is 1500."""
+    scale = 1000 if token[-1] in "kK" else 1
+    return float(token.rstrip("kK").replace(",", "")) * scale
+
+
+def _range_low(low: str, high: str) -> float:
+    """The low end of a range, sharing the high end's thousands suffix in "1-2k" (not "500-1k")."""
+    value = _to_number(low)
+    shares_suffix = high[-1] in "kK" and low[-1] not in "kK" and value < _to_number(high[:-1])
+    return value * 1000 if shares_suffix else value
 
 
 def _round_half_up(value: float) -> int:
@@ -90,10 +100,10 @@ def _parse_line(line: str) -> tuple[bool, int | None]:
     match = (non_marker_matches or matches)[0]
     if _is_negative(line, match.start()):
         return True, None
-    low = _to_number(match.group())
     tail = _RANGE_TAIL_RE.match(line, match.end())
     if tail is None and _BETWEEN_HEAD_RE.search(line[: match.start()]):
         tail = _BETWEEN_TAIL_RE.match(line, match.end())
+    low = _range_low(match.group(), tail.group(1)) if tail else _to_number(match.group())
     value = (low + _to_number(tail.group(1))) / 2 if tail else low
     if max(low, value) > MAX_PLAUSIBLE_LENGTH:
         return True, None
@@ -106,8 +116,10 @@ def parse_length(text: str) -> int | None:
     The first number of the first line that has one is used (PiA answers put the length on the
     first line, the numbers after it belong to the answer). A range "100-150", "100 to 150",
     "100~150" or "between 100 and 150" gives its midpoint, rounded half up; "1,200" is 1200;
-    decimals are rounded half up; an enumeration marker such as "1. " opening a line is skipped
-    when another number follows it on that line.
+    decimals are rounded half up; scientific notation is read as such ("3e2" is 300, not 3), and a
+    glued thousands suffix too ("2k" is 2000; "1-2k" is the range 1000-2000, "500-1k" 500-1000);
+    an enumeration marker such as "1. " opening a line is skipped when another number follows it
+    on that line.
     Returns None when there is no number or the chosen number is negative or above
     `MAX_PLAUSIBLE_LENGTH`. (The reference code instead averages the first two numbers of the
     text, returns 0 when there is none, and reads tuned-model output with a bare `int()`.)

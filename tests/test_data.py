@@ -98,3 +98,72 @@ def test_workload_filters_by_prompt_tokens(embedded):
     assert all(r.num_prompt_tokens <= 64 for r in chosen)
     with pytest.raises(ValueError, match="fit"):
         sharegpt_workload(tokenizer, 3, seed=0, max_prompt_tokens=64, requests=pool)
+
+
+def _alpaca_error(tmp_path, records, name="alpaca-bad.json"):
+    path = tmp_path / name
+    path.write_text(records if isinstance(records, str) else json.dumps(records))
+    with pytest.raises(ValueError) as info:
+        load_alpaca(path, verbose=False)
+    return str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    [("instruction", 42), ("instruction", ["Add"]), ("input", 3), ("input", {"a": 1}),
+     ("output", ["3"]), ("output", 3.5), ("output", False)],
+)
+def test_alpaca_field_of_the_wrong_type_is_an_error(tmp_path, field, bad):
+    good = {"instruction": "Add", "input": "1 and 2", "output": "3"}
+    message = _alpaca_error(tmp_path, [good, {**good, field: bad}])
+    for part in ("alpaca-bad.json", "record 1", repr(field), "expected a string", "fix or remove"):
+        assert part in message
+    message = _alpaca_error(tmp_path, [good, {**good, "id": "a7", field: bad}])
+    assert "record 1 (id 'a7')" in message
+
+
+def test_alpaca_null_or_missing_output_means_no_reference(tmp_path, capsys):
+    path = tmp_path / "alpaca.json"
+    path.write_text(json.dumps([{"instruction": "Add", "output": None}, {"instruction": "Greet"},
+                                {"instruction": None}, {"instruction": "  ", "output": "y"}]))
+    requests = load_alpaca(path)
+    assert [(r.prompt, r.reference) for r in requests] == [("Add", None), ("Greet", None)]
+    assert "4 records, 2 used; skipped: 2 without instruction" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("text", ["", "  \n\t "])
+def test_alpaca_empty_file_names_the_file(tmp_path, text):
+    message = _alpaca_error(tmp_path, text, name="empty-alpaca.json")
+    assert "empty-alpaca.json is empty" in message and "not valid JSON" in message
+
+
+def test_alpaca_invalid_json_names_file_line_and_column(tmp_path):
+    message = _alpaca_error(tmp_path, '[\n  {"instruction": "Add",}\n]')
+    assert "alpaca-bad.json: not valid JSON at line 2, column" in message
+    message = _alpaca_error(tmp_path, {"instruction": "Add"})
+    assert "alpaca-bad.json" in message and "JSON list" in message and "dict" in message
+
+
+@pytest.mark.parametrize("record", [None, "Add 1 and 2", ["Add", "", "3"], 5])
+def test_alpaca_record_that_is_not_an_object_is_an_error(tmp_path, record):
+    message = _alpaca_error(tmp_path, [{"instruction": "Add"}, record])
+    assert "alpaca-bad.json: record 1 is a" in message and "not a JSON object" in message
+    assert "fix or remove" in message
+
+
+@pytest.mark.parametrize("bad_id", ["", " ", True, 1.5, ["a"]])
+def test_alpaca_id_must_be_a_string_or_an_integer(tmp_path, bad_id):
+    message = _alpaca_error(tmp_path, [{"instruction": "Add", "id": bad_id}])
+    assert "alpaca-bad.json: record 0" in message and "'id'" in message
+    path = tmp_path / "ids.json"
+    path.write_text(json.dumps([{"instruction": "Add", "id": 17}, {"instruction": "Greet"},
+                                {"instruction": "Wave", "id": None},
+                                {"instruction": "Go", "id": 0}]))
+    assert [r.id for r in load_alpaca(path, verbose=False)] == ["17", "1", "2", "0"]
+
+
+def test_alpaca_non_utf8_file_names_the_file(tmp_path):
+    path = tmp_path / "latin1.json"
+    path.write_bytes('[{"instruction": "caf\u00e9"}]'.encode("latin-1"))
+    with pytest.raises(ValueError, match="latin1.json: not UTF-8"):
+        load_alpaca(path, verbose=False)

@@ -108,3 +108,111 @@ def test_a_file_without_records_says_how_to_fill_it(tmp_path):
     with pytest.raises(ValueError, match="seqsch.lengths collect"):
         read_length_file(path)
     assert read_length_file(path, allow_empty=True) == []
+
+
+def _jsonl_line(id_="a", **sample):
+    record = {"id": id_, "split": "train", "num_prompt_tokens": 5, "max_new_tokens": 64,
+              "samples": [{"temperature": 0.0, "seed": 1, "num_output_tokens": 20,
+                           "is_capped": False, **sample}]}
+    return json.dumps(record) + "\n"
+
+
+def _paper_error(tmp_path, items):
+    path = tmp_path / "paper-lengths.json"
+    path.write_text(json.dumps(items))
+    with pytest.raises(ValueError) as info:
+        load_length_file(path)
+    return str(info.value)
+
+
+def _jsonl_error(tmp_path, text):
+    path = tmp_path / "our-lengths.jsonl"
+    path.write_text(text)
+    with pytest.raises(ValueError) as info:
+        load_length_file(path)
+    return str(info.value)
+
+
+BAD_LENGTHS = [-3, "12x", "12", 12.5, 12.0, True, float("nan"), float("inf"), [12]]
+
+
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    [(field, bad) for field in ("L_t0.3", "L_gt") for bad in BAD_LENGTHS] + [("L_t0.0", None)],
+)
+def test_paper_length_must_be_a_non_negative_integer(tmp_path, field, bad):
+    item = _paper_item("q7", 10)
+    item[field] = bad
+    message = _paper_error(tmp_path, [_paper_item("q1", 5), item])
+    for part in ("paper-lengths.json", "item 1", "'q7'", repr(field), "non-negative integer",
+                 "fix or remove"):
+        assert part in message
+
+
+def test_paper_null_reference_length_means_none(tmp_path):
+    path = tmp_path / "paper.json"
+    item = _paper_item("q1", 5)
+    item["L_gt"] = None
+    path.write_text(json.dumps([item]))
+    assert load_length_file(path).records[0].reference_length is None
+
+
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    [("num_output_tokens", -1), ("num_output_tokens", "20"), ("num_output_tokens", 20.0),
+     ("num_output_tokens", float("inf")), ("seed", -2), ("seed", 1.5), ("temperature", -0.3),
+     ("temperature", "hot"), ("temperature", True), ("temperature", float("nan")),
+     ("is_capped", "false")],
+)
+def test_jsonl_sample_fields_are_checked(tmp_path, field, bad):
+    message = _jsonl_error(tmp_path, _jsonl_line("b") + _jsonl_line("c", **{field: bad}))
+    for part in ("our-lengths.jsonl:2", "'c'", "sample 0", repr(field), "fix or remove"):
+        assert part in message
+
+
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    [("num_prompt_tokens", -5), ("num_prompt_tokens", "5"), ("max_new_tokens", 6.4),
+     ("max_new_tokens", False), ("split", 3)],
+)
+def test_jsonl_record_fields_are_checked(tmp_path, field, bad):
+    record = json.loads(_jsonl_line("c"))
+    record[field] = bad
+    message = _jsonl_error(tmp_path, _jsonl_line("b") + json.dumps(record) + "\n")
+    for part in ("our-lengths.jsonl:2", "'c'", repr(field), "fix or remove"):
+        assert part in message
+
+
+@pytest.mark.parametrize("bad_id", ["", "  ", 7, None])
+def test_ids_must_be_non_empty_strings(tmp_path, bad_id):
+    message = _jsonl_error(tmp_path, _jsonl_line(bad_id))
+    assert "our-lengths.jsonl:1" in message and "'id'" in message and "non-empty string" in message
+    message = _paper_error(tmp_path, [{**_paper_item("x", 3), "id": bad_id}])
+    assert "paper-lengths.json: item 0" in message and "'id'" in message
+
+
+def test_duplicate_ids_name_both_positions(tmp_path):
+    message = _paper_error(tmp_path, [_paper_item("q1", 3), _paper_item("q2", 4),
+                                      _paper_item("q1", 5)])
+    assert "paper-lengths.json" in message and "'q1'" in message
+    assert "item 0" in message and "item 2" in message
+    text = json.dumps({"settings": {}}) + "\n" + _jsonl_line("a") + "\n" + _jsonl_line("a")
+    message = _jsonl_error(tmp_path, text)
+    assert "our-lengths.jsonl" in message and "'a'" in message
+    assert "line 2" in message and "line 4" in message
+
+
+def test_a_pretty_printed_json_object_is_not_taken_for_jsonl(tmp_path):
+    text = json.dumps({"records": [_paper_item("q1", 3)]}, indent=2)
+    message = _jsonl_error(tmp_path, text)
+    assert "our-lengths.jsonl" in message and "one JSON value" in message
+    assert "JSON list" in message
+
+
+def test_bad_settings_line_and_non_utf8_file(tmp_path):
+    message = _jsonl_error(tmp_path, json.dumps({"settings": [1]}) + "\n" + _jsonl_line())
+    assert "our-lengths.jsonl:1" in message and "'settings'" in message
+    path = tmp_path / "latin1.jsonl"
+    path.write_bytes(_jsonl_line("a").replace('"a"', '"caf\u00e9"').encode("latin-1"))
+    with pytest.raises(ValueError, match="latin1.jsonl: not UTF-8"):
+        load_length_file(path)

@@ -82,6 +82,35 @@ def test_parse_length_rejects_missing_negative_and_absurd(text):
     assert parse_length(text) is None
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Length: 3e2", 300),
+        ("3E2 tokens", 300),
+        ("1.5e3", 1500),
+        ("2e+2", 200),
+        ("1e2-2e2 tokens", 150),
+        ("About 2k tokens", 2000),
+        ("1.5K", 1500),
+        ("1-2k tokens", 1500),
+        ("500-1k", 750),
+        ("between 1 and 2k", 1500),
+        ("1,024", 1024),
+        ("about 200-300 words", 250),
+        ("5 kg", 5),
+        ("2kg", 2),
+        ("3eggs", 3),
+    ],
+)
+def test_parse_length_reads_exponents_and_thousands_suffixes(text, expected):
+    assert parse_length(text) == expected
+
+
+@pytest.mark.parametrize("text", ["1e6", "1e999", "200k", "-3e2"])
+def test_parse_length_rejects_absurd_or_negative_scientific_notation(text):
+    assert parse_length(text) is None
+
+
 def test_parse_length_returns_int():
     assert isinstance(parse_length("100-151"), int)
     assert isinstance(parse_length("3.0"), int)
