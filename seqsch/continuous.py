@@ -24,6 +24,9 @@ What works with transformers 5.19 on CPU (fp32; tests/test_continuous.py):
   each pass, so with it CUDA graphs and async batching are forced off on GPUs too.
 - Sampling (temperature, top_p) uses the engine's warpers and `torch.multinomial` after the
   engine's `torch.manual_seed(config.seed)`: reproducible, not the static generator's stream.
+- Trace replay: a request with `forced_output_tokens` is queued with that many new tokens and
+  no EOS id, so it ends exactly there (the engine takes both per request); its tokens are
+  dropped, as the static generator drops them.
 - `allow_prefix_sharing=True` reuses cached prompt blocks (shared chat-template prefixes); it
   matched static greedy on a small check, and is off by default so timings reflect scheduling.
 """
@@ -45,6 +48,7 @@ from seqsch.data import Request
 from seqsch.decoding import DecodingConfig, apply_repetition_penalty
 from seqsch.device import dtype_name, now_s
 from seqsch.generate import check_context, encode_prompts, eos_ids
+from seqsch.random_weights import require_trained_weights
 from seqsch.results import GenerationRun, RequestResult
 
 CACHE_HEADROOM = 1.2  # the FIFO scheduler stops admitting prompts when < 15% of blocks are free
@@ -117,18 +121,24 @@ def engine_generation_config(
 
 def run_engine(
     manager, prompts: Sequence[Sequence[int]], order: list[int], max_new_tokens: int,
-    stop_ids: list[int], quiet: bool,
+    stop_ids: list[int], quiet: bool, forced: Sequence[int | None] | None = None,
 ) -> dict:
     """Allocate the cache, queue the prompts in `order`, start the engine's thread and collect
-    each finished request (keyed by input index). The manager is stopped on every exit path."""
+    each finished request (keyed by input index). A request with a `forced` length asks for that
+    many tokens (at most `max_new_tokens`) with no EOS id. The manager is stopped on every exit
+    path."""
+    forced = forced or [None] * len(prompts)
     device, outputs = manager.model.device, {}
     try:
         setup_start = now_s(device)
         manager.warmup()  # allocates the paged cache (and captures CUDA graphs when enabled)
         setup_s = now_s(device) - setup_start
         for index in order:  # queued before the thread starts, so it drains them in this order
-            manager.add_request(prompts[index], request_id=str(index),
-                                max_new_tokens=max_new_tokens, eos_token_id=stop_ids)
+            is_forced = forced[index] is not None
+            manager.add_request(
+                prompts[index], request_id=str(index),
+                max_new_tokens=min(forced[index], max_new_tokens) if is_forced else max_new_tokens,
+                eos_token_id=[] if is_forced else stop_ids)
         run_start = now_s(device)
         manager.start()
         with tqdm(total=len(order), desc="requests", disable=quiet) as bar:
@@ -172,6 +182,9 @@ def generate_continuous(
         raise ValueError(f"need max_requests >= 1, max_batch_tokens >= 1, block_size >= "
                          f"{MIN_BLOCK_SIZE}; got {max_requests}, {max_batch_tokens}, {block_size}")
     order = check_order(order, len(requests))
+    forced = [r.forced_output_tokens for r in requests]
+    if None in forced:
+        require_trained_weights(model, "generating answers")
     prompts = prompts if prompts is not None else encode_prompts(tokenizer, requests)
     if len(prompts) != len(requests):
         raise ValueError(f"{len(prompts)} prompts for {len(requests)} requests")
@@ -210,7 +223,8 @@ def generate_continuous(
                 manager.logit_processor.logits_processor.insert(0, penalty)
                 manager.logit_processor.tensors_required += 1
                 manager.logit_processor.do_processing = True
-            timing = run_engine(manager, prompts, order, config.max_new_tokens, stop_ids, quiet)
+            timing = run_engine(manager, prompts, order, config.max_new_tokens, stop_ids, quiet,
+                                forced)
         finally:  # the engine restores it on stop; this covers failures before the start too
             if model.config._attn_implementation != original_attn:
                 model.set_attn_implementation(original_attn)
@@ -221,11 +235,14 @@ def generate_continuous(
     for index, request in enumerate(requests):
         output = outputs[index]
         ids = list(output.generated_tokens)
+        num_tokens = len(ids)
         is_finished = bool(ids) and ids[-1] in stop_ids
+        if forced[index] is not None:  # replay: its end is the forced length, never read
+            is_finished, ids = num_tokens == forced[index] < config.max_new_tokens, []
         end_s = output.lifespan[1] if output.lifespan[1] > 0 else run_start + wall_s
         results.append(RequestResult(
             id=request.id, text=tokenizer.decode(ids, skip_special_tokens=True), token_ids=ids,
-            num_prompt_tokens=len(prompts[index]), num_output_tokens=len(ids),
+            num_prompt_tokens=len(prompts[index]), num_output_tokens=num_tokens,
             is_finished=is_finished, is_capped=not is_finished, completion_s=end_s - run_start,
         ))
     num_tokens, num_passes = sum(r.num_output_tokens for r in results), timing["num_forward_passes"]

@@ -37,6 +37,15 @@ class Request:
     reference: str | None = None
     num_prompt_tokens: int | None = None
     num_reference_tokens: int | None = None
+    # Trace replay: the answer must have exactly this many tokens (EOS ignored until then), so a
+    # schedule is timed on a recorded length distribution whatever the weights write. Tokens
+    # written in replay are never answers (`seqsch.replay`).
+    forced_output_tokens: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.forced_output_tokens is not None and self.forced_output_tokens < 1:
+            raise ValueError(f"request {self.id!r}: forced_output_tokens must be >= 1 (it counts "
+                             f"the final token), got {self.forced_output_tokens}")
 
 
 @dataclass(frozen=True)
@@ -121,27 +130,69 @@ def load_sharegpt_with_report(path: str | Path | None = None) -> tuple[list[Requ
     return requests, report
 
 
+def _read_json(path: Path, expected: str) -> object:
+    """The JSON value of a file; an empty, non-UTF-8 or malformed file is an error naming it."""
+    try:
+        text = _read_text(path)
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text (byte {err.start}); expected {expected}") from err
+    if not text.strip():
+        raise ValueError(f"{path} is empty, not valid JSON: expected {expected}; "
+                         f"check the path or download the file again")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not valid JSON at line {err.lineno}, column {err.colno} "
+                         f"({err.msg}); expected {expected}") from err
+
+
+def _alpaca_text(record: dict, key: str, where: str) -> str | None:
+    """A string field of an Alpaca record, None when absent or null; another type is an error."""
+    value = record.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ValueError(f"{where}: field {key!r} is a {type(value).__name__} ({value!r:.40}), "
+                         f"expected a string; fix or remove the record")
+    return value
+
+
 def load_alpaca(path: str | Path, verbose: bool = True) -> list[Request]:
     """Alpaca-format JSON (a list of {instruction, input, output}), as the paper used.
 
-    The instruction and the optional input are joined by a blank line; the output is the reference.
-    Records without an instruction are skipped and counted."""
-    records = json.loads(_read_text(Path(path)))
+    The instruction and the optional input are joined by a blank line; the output is the reference
+    (None when absent). A null field counts as absent; the id defaults to the record's index.
+    Records whose instruction is missing or blank are skipped and counted in the printed
+    LoadReport. An empty or invalid file, a record that is not a JSON object, and a field of the
+    wrong type (instruction, input, output: strings; id: a non-empty string or an integer) are
+    errors naming the file, the record and the field."""
+    path = Path(path)
+    expected = "a JSON list of {instruction, input, output} records"
+    records = _read_json(path, expected)
     if not isinstance(records, list):
-        raise ValueError(f"{path}: expected a JSON list of {{instruction, input, output}} records")
-    requests, num_skipped = [], 0
+        raise ValueError(f"{path}: expected {expected}, got a {type(records).__name__}")
+    requests, skipped = [], {"without instruction": 0}
     for index, record in enumerate(records):
+        where = f"{path}: record {index}"
         if not isinstance(record, dict):
-            record = {}
-        instruction = str(record.get("instruction") or "").strip()
+            raise ValueError(f"{where} is a {type(record).__name__}, not a JSON object "
+                             f"{{instruction, input, output}}; fix or remove the record")
+        record_id = record.get("id")
+        if record_id is not None:
+            is_id = isinstance(record_id, str | int) and not isinstance(record_id, bool)
+            if not is_id or not str(record_id).strip():
+                raise ValueError(f"{where}: field 'id' is {record_id!r:.40}, expected a non-empty "
+                                 f"string or an integer; fix or remove the record")
+            where = f"{where} (id {record_id!r})"
+        instruction = (_alpaca_text(record, "instruction", where) or "").strip()
+        extra = (_alpaca_text(record, "input", where) or "").strip()
+        reference = _alpaca_text(record, "output", where)
         if not instruction:
-            num_skipped += 1
+            skipped["without instruction"] += 1
             continue
-        extra = str(record.get("input") or "").strip()
         prompt = f"{instruction}\n\n{extra}" if extra else instruction
-        requests.append(Request(str(record.get("id", index)), prompt, record.get("output")))
+        requests.append(Request(str(index if record_id is None else record_id), prompt,
+                                reference))
     if verbose:
-        print(f"Alpaca: {len(records):,} records, {len(requests):,} used, {num_skipped} skipped")
+        print(f"Alpaca: {LoadReport(len(records), len(requests), skipped)}")
     if not requests:
         raise ValueError(f"{path}: no record has a non-empty 'instruction'")
     return requests

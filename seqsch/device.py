@@ -5,13 +5,20 @@ CPU laptop, this 2-core machine and a CUDA server run the same code. Usage::
 
     from seqsch.device import resolve_device, resolve_dtype, synchronize
     device = resolve_device("auto")          # "cuda" when present, else "cpu"
-    dtype = resolve_dtype("auto", device)    # bf16/fp16 on CUDA; bf16 on CPUs with native bf16
+    dtype = resolve_dtype("auto", device)    # bf16/fp16 on CUDA; float32 on every CPU
+
+One dtype policy: `"auto"` is float32 on every CPU, because the shipped length files, oracles
+and results are float32 and greedy answers (hence lengths) differ between dtypes: a run on a
+laptop compares with the shipped data whatever its CPU. bf16 on a CPU is an explicit speed
+option (`--dtype bf16`): faster on CPUs that compute it natively (AMX, AVX512-BF16), slower
+where it is emulated, which `resolve_dtype` warns about.
 """
 
 from __future__ import annotations
 
 import functools
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -51,18 +58,32 @@ def cpu_has_native_bf16() -> bool:
 def resolve_dtype(
     dtype: str | torch.dtype = "auto", device: str | torch.device = "cpu"
 ) -> torch.dtype:
-    """`"auto"`: bf16 on CUDA with bf16 support (else fp16); on CPU bf16 where the CPU has native
-    bf16, else fp32. Answer lengths differ slightly between dtypes, so results record the dtype."""
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    if dtype != "auto":
+    """`"auto"`: bf16 on CUDA with bf16 support (else fp16); float32 on every CPU, the dtype of
+    the shipped data (answer lengths differ slightly between dtypes, so results record it).
+    An explicit bf16 on a CPU that emulates it warns: it runs slower than float32 there."""
+    if dtype == "auto":
+        device = resolve_device(device)
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32
+    if not isinstance(dtype, torch.dtype):
         if dtype not in DTYPES:
             raise ValueError(f"unknown dtype {dtype!r}; choose one of auto, {', '.join(DTYPES)}")
-        return DTYPES[dtype]
-    device = resolve_device(device)
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.bfloat16 if cpu_has_native_bf16() else torch.float32
+        dtype = DTYPES[dtype]
+    if dtype is torch.bfloat16 and resolve_device(device).type == "cpu" and not (
+            cpu_has_native_bf16()):
+        warn_emulated_bf16()
+    return dtype
+
+
+@functools.cache
+def warn_emulated_bf16() -> None:
+    """Warn, once per process, that bf16 on this CPU is emulated (every model load asks)."""
+    warnings.warn(
+        "bf16 was asked for on a CPU without native bf16 (no AMX or AVX512-BF16): torch "
+        "emulates it, which decodes slower than float32, and its answer lengths differ from "
+        "the shipped float32 data. Use --dtype float32 (what 'auto' gives on a CPU).",
+        UserWarning, stacklevel=3)
 
 
 def dtype_name(dtype: torch.dtype) -> str:

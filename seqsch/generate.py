@@ -4,7 +4,9 @@ Each batch is left-padded, prefilled once, then decoded one token per step for e
 all rows have ended (EOS or the batch's cap). Rows that end early keep occupying their slot:
 that is the redundant computation. Batches come either from a fixed batch size (dataset order)
 or from `seqsch.scheduler` (each with its own cap, for FCR). Greedy decoding gives exactly the
-tokens of `model.generate` (tests/test_generate.py).
+tokens of `model.generate` (tests/test_generate.py). In trace replay a request carries the length
+its answer must have (`Request.forced_output_tokens`): its row ignores EOS and ends exactly there,
+so a schedule is timed on a recorded length distribution (`seqsch.replay`).
 
     python -m seqsch.generate --num-data 32 --batch-size 16 --max-new-tokens 128 --compare-hf
 """
@@ -21,6 +23,7 @@ from seqsch.data import Request
 from seqsch.decoding import DecodingConfig, apply_repetition_penalty
 from seqsch.device import dtype_name, now_s
 from seqsch.models import chat_prompt
+from seqsch.random_weights import require_trained_weights
 from seqsch.results import BatchResult, GenerationRun, RequestResult
 
 
@@ -91,9 +94,13 @@ def eos_ids(model, tokenizer) -> list[int]:
 def generate_batch(
     model, prompts: Sequence[Sequence[int]], max_new_tokens: int, config: DecodingConfig,
     pad_id: int, stop_ids: Sequence[int], generator=None, drop_finished: bool = False,
+    forced_lengths: Sequence[int | None] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, dict]:
     """Generate for one static batch. Returns tokens [B, steps], output lengths [B] (EOS
     included) and timings: prefill_s and the time of each later step.
+
+    `forced_lengths` (one per row, None for a natural row): a forced row ignores EOS and ends
+    after exactly that many tokens, or at `max_new_tokens` if that comes first.
 
     With `drop_finished`, rows that ended leave the batch (their KV cache rows are dropped, the
     slot is not refilled): less waste, but no longer the paper's static batching, and the
@@ -106,6 +113,8 @@ def generate_batch(
     tokens = torch.full((num_rows, max_new_tokens), pad_id, dtype=torch.long, device=device)
     lengths = torch.zeros(num_rows, dtype=torch.long, device=device)
     is_done = torch.zeros(num_rows, dtype=torch.bool, device=device)
+    forced = torch.tensor([n or 0 for n in forced_lengths or [None] * num_rows], device=device)
+    is_forced = forced > 0  # [B]: these rows end at their forced length, never at EOS
     active = slice(None)  # rows still in the batch: all, or an index tensor once rows leave
 
     start = now_s(device)
@@ -118,7 +127,9 @@ def generate_batch(
         next_tokens = sample(logits, config, generator).masked_fill(is_done[active], pad_id)
         tokens[active, step] = next_tokens
         lengths[active] += (~is_done[active]).long()
-        is_done[active] |= torch.isin(next_tokens, stop)
+        is_end = torch.isin(next_tokens, stop)
+        is_end = torch.where(is_forced[active], lengths[active] >= forced[active], is_end)
+        is_done[active] |= is_end
         step += 1
         step_time = now_s(device)
         step_s.append(step_time - start)
@@ -169,10 +180,15 @@ def generate(
 
     `batches` (objects with `.indices`, `.max_new_tokens` and optionally `.is_recompute`, as
     `seqsch.scheduler` makes them) overrides `batch_size`. A row cut at a batch cap below
-    `config.max_new_tokens` counts as an FCR failure in its batch."""
+    `config.max_new_tokens` counts as an FCR failure in its batch. A request with a forced
+    length (trace replay) ends there, or fails like any other row at a lower cap; its tokens are
+    not kept (empty `text` and `token_ids`): they are not an answer."""
     config = config or DecodingConfig()
     if not requests:
         raise ValueError("no requests given: pass at least one Request")
+    forced = [r.forced_output_tokens for r in requests]
+    if None in forced:
+        require_trained_weights(model, "generating answers")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     prompts = prompts if prompts is not None else encode_prompts(tokenizer, requests)
@@ -192,7 +208,8 @@ def generate(
         cap = min(batch.max_new_tokens, config.max_new_tokens)
         batch_prompts = [prompts[i] for i in indices]
         tokens, lengths, timing = generate_batch(
-            model, batch_prompts, cap, config, pad_id, stop_ids, generator, drop_finished
+            model, batch_prompts, cap, config, pad_id, stop_ids, generator, drop_finished,
+            [forced[i] for i in indices],
         )
         done_s = now_s(device) - run_start
         num_steps, num_final_tokens, num_failed = tokens.shape[1], 0, 0
@@ -200,6 +217,9 @@ def generate(
             n = int(lengths[row])
             ids = tokens[row, :n].tolist()
             is_finished = n > 0 and ids[-1] in stop_ids
+            if forced[index] is not None:  # replay: its end is the forced length, never read
+                # a recorded length at the cap was cut there (censored), as a natural one is
+                is_finished, ids = n == forced[index] < config.max_new_tokens, []
             is_failed = not is_finished and cap < config.max_new_tokens
             num_failed += is_failed
             num_final_tokens += 0 if is_failed else n

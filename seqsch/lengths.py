@@ -7,11 +7,13 @@ length (the project's own scheduler), which cuts their padding waste. With `--en
 a chunk's answers go into one continuously batched run, each with its own seed (three to five
 times faster on CPU; see `seqsch.vllm_engine`). A chunk's lines are appended and flushed when it
 completes, so a killed run resumes at the next chunk and produces the same file as an
-uninterrupted one.
+uninterrupted one. By default it writes `build/lengths.jsonl`: the shipped length file in data/
+is refreshed only by a command that names it (`--out data/lengths-smollm2-sharegpt.jsonl`, as
+data/README.md shows).
 
-    python -m seqsch.lengths collect --out data/lengths.jsonl --num-train 800 --num-val 200
+    python -m seqsch.lengths collect --num-train 800 --num-val 200   # -> build/lengths.jsonl
     .venv-vllm/bin/python -m seqsch.lengths collect --engine vllm --batch-size 64 ...
-    python -m seqsch.lengths summary data/lengths.jsonl
+    python -m seqsch.lengths summary build/lengths.jsonl
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from seqsch.length_records import (
     write_length_header,
     write_length_record,
 )
-from seqsch.paths import DEFAULT_LENGTHS
+from seqsch.paths import BUILD_DIR
 from seqsch.report import versions
 from seqsch.scheduler import SchedulerConfig, schedule
 
@@ -246,7 +248,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     c = sub.add_parser("collect", help="answer prompts at several temperatures (resumable)")
-    c.add_argument("--out", type=Path, default=DEFAULT_LENGTHS)
+    c.add_argument("--out", type=Path, default=BUILD_DIR / "lengths.jsonl",
+                   help="the JSONL length file (resumable; data/... only when named here)")
     c.add_argument("--model", default="smollm2-135m-embedded")
     c.add_argument("--num-train", type=int, default=800)
     c.add_argument("--num-val", type=int, default=200)

@@ -24,6 +24,7 @@ import torch
 
 from seqsch.data import Request
 from seqsch.generate import encode_prompts, left_pad, positions_from_mask
+from seqsch.paths import portable_model
 from seqsch.predictors import DEFAULT_ADAPTER_DIR
 
 LORA_TARGET_MODULES = ("q_proj", "v_proj")
@@ -117,6 +118,14 @@ def _checkpoints(out_dir: str | Path) -> list[Path]:
     folders = Path(out_dir, "checkpoints").glob("step-*")
     done = [f for f in folders if (f / TRAINER_STATE).is_file() and f.name[5:].isdigit()]
     return sorted(done, key=lambda f: int(f.name[5:]))
+
+
+def _name_base_model_portably(adapter_config: Path) -> None:
+    """peft records the base model's folder (a machine's cache path): name it instead, so the
+    shipped adapter holds no machine path and its hash is the same on every machine."""
+    config = json.loads(adapter_config.read_text())
+    config["base_model_name_or_path"] = portable_model(config["base_model_name_or_path"])
+    adapter_config.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
 def latest_checkpoint(out_dir: str | Path) -> Path | None:
@@ -239,6 +248,7 @@ def train_lora(
                 on_step(step, step_loss)
         bar.close()
         peft_model.save_pretrained(out_dir, safe_serialization=True)
+        _name_base_model_portably(out_dir / "adapter_config.json")
         (out_dir / "train_config.json").write_text(json.dumps(
             {**asdict(config), "num_examples": len(pairs), "total_steps": total_steps,
              "num_trainable_params": sum(p.numel() for p in params)}, indent=1))

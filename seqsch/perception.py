@@ -9,6 +9,12 @@ validation records against the longest sampled answer (the paper's definition) w
 one-line JSON summary. `depth` trains probes at several depths and times their prefills: the
 accuracy a cheaper, shallower probe gives up.
 
+Every command writes under build/ by default (`build/lora-smollm2-length/`,
+`build/probe-smollm2-length/`, `build/perception-eval-<predictor>.json`, `build/probe-depth.json`):
+the shipped files in data/ are read-only unless an explicit `--out data/...` refreshes one
+(data/README.md lists those commands). Records name the length file relative to the repository
+and the model by name (`seqsch.paths.portable`), never by a machine's path.
+
     python -m seqsch.perception train --predictor lora --steps 75
     python -m seqsch.perception train --predictor probe
     python -m seqsch.perception train --predictor probe --length-target greedy --max-length 256 \
@@ -32,7 +38,7 @@ from pathlib import Path
 from seqsch.data import Request, requests_by_id
 from seqsch.features import cached_features, extract_features, model_fingerprint
 from seqsch.length_records import LengthRecord, load_length_file
-from seqsch.paths import DATA_DIR, DEFAULT_LENGTHS, ROOT
+from seqsch.paths import BUILD_DIR, DEFAULT_LENGTHS, portable, portable_model
 from seqsch.pia import DEFAULT_BUCKET_SIZE, build_tuning_example
 from seqsch.predictors import DEFAULT_LORA_DECODE, QUERY_DECODES
 from seqsch.probe import DECODES, LENGTH_TARGETS
@@ -76,9 +82,9 @@ def train(args) -> dict:
     requests, (model, tokenizer) = requests_for(records), _load_model(args)
     start = time.perf_counter()
     if args.predictor == "lora":
-        from seqsch.lora import DEFAULT_ADAPTER_DIR, LoraTrainConfig, train_lora
+        from seqsch.lora import LoraTrainConfig, train_lora
 
-        out = args.out or DEFAULT_ADAPTER_DIR
+        out = args.out or BUILD_DIR / "lora-smollm2-length"  # data/ only when asked (--out)
         config = LoraTrainConfig(
             num_steps=args.steps, num_epochs=args.epochs or 3, batch_size=args.micro_batch_size,
             grad_accum_steps=args.grad_accum, learning_rate=args.lr or 2e-4,
@@ -95,9 +101,9 @@ def train(args) -> dict:
                 "num_steps": len(losses), "first_loss": losses[0]["loss"],
                 "final_loss": losses[-1]["loss"], "wall_s": wall_s,
                 "s_per_step": wall_s / max(1, len(steps_run))}
-    from seqsch.probe import DEFAULT_PROBE_DIR, save_probe, train_probe
+    from seqsch.probe import save_probe, train_probe
 
-    out = Path(args.out or DEFAULT_PROBE_DIR)
+    out = Path(args.out or BUILD_DIR / "probe-smollm2-length")  # data/ only when asked (--out)
     features = cached_features(model, tokenizer, requests, args.features or
                                out / "features.safetensors", args.batch_size, args.quiet,
                                num_layers=args.num_layers,
@@ -105,7 +111,7 @@ def train(args) -> dict:
     feature_s = time.perf_counter() - start
     config = _probe_config(args, records, args.num_layers)
     head, report = train_probe(features, config.target_lengths(records), config)
-    save_probe(head, out, {**report, "model": model_fingerprint(model, tokenizer)})
+    save_probe(head, out, {**report, "model": portable_fingerprint(model, tokenizer)})
     return {"predictor": "probe", "out": str(out), "num_records": len(records),
             "pooling": report["pooling"], "target": report["target"],
             "candidates": report["candidates"], "feature_s": feature_s,
@@ -160,10 +166,10 @@ def depth_sweep(args) -> dict:
         rows.append({"num_layers": depth, "layer_share": depth / num_layers,
                      "pooling": report["pooling"], "target": report["target"],
                      **scores, **greedy_order_scores(pred, val_records), "predict_s": predict_s})
-    result = {"lengths": _shown(args.lengths), "model": model_fingerprint(model, tokenizer),
+    result = {"lengths": portable(args.lengths), "model": portable_fingerprint(model, tokenizer),
               "num_train": len(train_records), "num_val": len(val_records),
               "max_prompt_tokens": args.max_prompt_tokens, "depths": rows}
-    out = Path(args.out or DATA_DIR / "probe-depth.json")
+    out = Path(args.out or BUILD_DIR / "probe-depth.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
     return {"out": str(out), "depths": [
@@ -173,10 +179,12 @@ def depth_sweep(args) -> dict:
         for row in rows]}
 
 
-def _shown(path: str | Path) -> str:
-    """`path` relative to the repository when it lies inside it (results name no machine)."""
-    path = Path(path).resolve()
-    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+def portable_fingerprint(model, tokenizer) -> str:
+    """`seqsch.features.model_fingerprint` with the model named as records name it (the
+    embedded model's name, not the folder of this machine's cache: `portable_model`)."""
+    name = str(model.config.name_or_path)
+    fingerprint = model_fingerprint(model, tokenizer)
+    return portable_model(name) + fingerprint.removeprefix(name)
 
 
 def default_depths(num_layers: int) -> list[int]:
@@ -206,7 +214,7 @@ def evaluate(args) -> dict:
 
     records = load_records(args.lengths, "val", args.num_data)
     true = [r.max_length for r in records]
-    results: dict = {"predictor": args.predictor, "lengths": _shown(args.lengths)}
+    results: dict = {"predictor": args.predictor, "lengths": portable(args.lengths)}
     if args.predictor == "noise-floor":
         summary = noise_floor([[r.lengths[t] for t in sorted(r.lengths)] for r in records])
         summary["predict_s"] = 0.0
@@ -216,7 +224,7 @@ def evaluate(args) -> dict:
         requests, model, tokenizer = [Request(r.id, "") for r in records], None, None
         if args.predictor != "constant":  # the constant needs neither prompts nor model
             requests, (model, tokenizer) = requests_for(records), _load_model(args)
-            results["model"] = str(model.config.name_or_path)
+            results["model"] = portable_model(model.config.name_or_path)
         predictor = make_predictor(args.predictor, model, tokenizer, lengths=args.lengths,
                                    adapter=args.adapter, probe=args.probe,
                                    lora_decode=args.lora_decode,
@@ -236,7 +244,7 @@ def evaluate(args) -> dict:
                                           **evaluate_predictions([mean] * len(true), true)}
     summary = {"predictor": args.predictor, **summary}
     results["summary"] = summary
-    out = Path(args.out or DATA_DIR / f"perception-eval-{args.predictor}.json")
+    out = Path(args.out or BUILD_DIR / f"perception-eval-{args.predictor}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1))
     return summary
@@ -250,7 +258,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
                                                 "noise-floor"], help="train and eval: which one")
     parser.add_argument("--lengths", type=Path, default=DEFAULT_LENGTHS)
     parser.add_argument("--num-data", type=int, help="use the first N records of the split")
-    parser.add_argument("--out", type=Path, help="train: output folder; eval: results JSON")
+    parser.add_argument("--out", type=Path,
+                        help="train: output folder; eval, depth: results JSON (default under "
+                             "build/; --out data/... refreshes a shipped file)")
     parser.add_argument("--model", help="default: the model named in the length file")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", default="auto")

@@ -138,3 +138,41 @@ def probe_depth_chart(rows: Sequence[dict], title: str):
     ax.legend(lines[0] + more[0], lines[1] + more[1], loc="lower right")
     ax.set_title(title)
     return fig
+
+
+def speedup_chart(rows: Sequence[dict], series: dict[str, str], title: str):
+    """Grouped bars of the speed-up over vanilla per run: `series` maps a key of the rows (e.g.
+    "x_vanilla", "paper_x_vanilla", as `seqsch.paper_table` makes them) to its legend label; a
+    missing value leaves its bar out. The dashed line marks vanilla (1x)."""
+    labels = [row["label"] for row in rows]
+    width = 0.8 / len(series)
+    fig, ax = plt.subplots(figsize=(max(8, 1.6 * len(rows)), 4.5))
+    for k, (key, legend) in enumerate(series.items()):
+        xs = [i + (k - (len(series) - 1) / 2) * width for i in range(len(rows))]
+        values = [row.get(key) for row in rows]
+        kept = [(x, v) for x, v in zip(xs, values) if v is not None]
+        bars = ax.bar([x for x, _ in kept], [v for _, v in kept], width, label=legend)
+        ax.bar_label(bars, fmt="%.2f", fontsize=8)
+    ax.axhline(1.0, color="grey", linestyle="--", linewidth=1, label="vanilla (1x)")
+    ax.set_xticks(range(len(rows)), labels, rotation=20, ha="right")
+    ax.set_ylabel("throughput / vanilla's (samples/s ratio)")
+    ax.set_title(title)
+    ax.legend(loc="upper left")
+    return fig
+
+
+def step_cost_chart(curves: dict[str, dict[int, float]], title: str):
+    """Seconds of one decoding step against the rows in the batch, one line per machine/model,
+    each normalised to its own 16-row step: how much a bigger batch costs (flat on a GPU that
+    reads its weights once per step, rising on a CPU that computes every row)."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for label, by_rows in curves.items():
+        rows = sorted(by_rows)
+        base = by_rows[16] if 16 in by_rows else by_rows[rows[0]]
+        ax.plot(rows, [by_rows[r] / base for r in rows], marker="o", label=label)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("rows in the batch")
+    ax.set_ylabel("step time / 16-row step time")
+    ax.set_title(title)
+    ax.legend()
+    return fig

@@ -33,6 +33,7 @@ from seqsch.data import Request
 from seqsch.decoding import DecodingConfig
 from seqsch.paths import DEFAULT_ADAPTER, DEFAULT_LENGTHS
 from seqsch.pia import make_query_prompt, parse_length
+from seqsch.random_weights import require_trained_weights
 
 DEFAULT_ADAPTER_DIR = DEFAULT_ADAPTER
 ADAPTER_NAME = "length"
@@ -258,5 +259,7 @@ def make_predictor(name: str, model=None, tokenizer=None, **options) -> LengthPr
         raise TypeError(f"unknown option(s) {sorted(unknown)}; known: {PREDICTOR_OPTIONS}")
     if name != "constant" and (model is None or tokenizer is None):
         raise ValueError(f"predictor {name!r} needs the model and its tokenizer")
+    if name != "constant":  # every other predictor reads the model's tokens or states
+        require_trained_weights(model, f"the {name!r} length predictor")
     options = {k: v for k, v in options.items() if v is not None}
     return PREDICTORS[name](model, tokenizer, **options)

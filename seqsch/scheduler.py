@@ -14,6 +14,9 @@ a bucket's upper bound is the prediction rounded up to a multiple of `bin_size`;
 partial batch of a bucket moves to the next non-empty bucket when it holds fewer than
 max(bucket batch size // 2, batch_size) rows (the paper hard-codes 16 = its batch size);
 the FCR cap is the bucket upper bound ("bin") or the batch's max prediction ("sort").
+With `group_size` the requests are scheduled in consecutive groups (the paper's benchmark:
+`--group-size 256`), each group's FCR failures recomputed before the next group starts
+(`schedule_groups`); the simulator, the pipeline and the widget share the parameter.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ class SchedulerConfig:
     vbs_table: tuple[tuple[int, int], ...] = PAPER_VBS_TABLE
     vbs_token_budget: int | None = None  # if set, replaces vbs_table: budget // bucket bound
     max_vbs_batch_size: int = 256  # upper clamp of budget-derived batch sizes
+    group_size: int | None = None  # schedule consecutive groups of this many requests apart
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
@@ -63,6 +67,9 @@ class SchedulerConfig:
             raise ValueError(f"vbs_table entries must be positive, got {self.vbs_table}")
         if self.vbs_token_budget is not None and self.vbs_token_budget < 1:
             raise ValueError(f"vbs_token_budget must be positive, got {self.vbs_token_budget}")
+        if self.group_size is not None and self.group_size < 1:
+            raise ValueError(f"group_size must be a positive integer or None, got "
+                             f"{self.group_size}")
 
 
 def bucket_upper_bound(length: float, bin_size: int) -> int:
@@ -144,10 +151,28 @@ def _check_lengths(predicted_lengths: Sequence, is_none_allowed: bool) -> None:
             raise ValueError(f"predicted length of request {i} must be >= 0, got {length}")
 
 
+def group_ranges(num_requests: int, group_size: int | None) -> list[range]:
+    """Consecutive groups of request positions; one group of all when group_size is None."""
+    size = group_size or max(num_requests, 1)
+    return [range(start, min(start + size, num_requests)) for start in range(0, num_requests, size)]
+
+
+def schedule_groups(predicted_lengths: Sequence[float | None],
+                    config: SchedulerConfig) -> list[list[Batch]]:
+    """The batches of each group of `config.group_size` consecutive requests, scheduled apart
+    (indices into the whole list). A group's FCR failures are recomputed before the next."""
+    _check_lengths(predicted_lengths, is_none_allowed=config.strategy == "vanilla")
+    groups = []
+    for positions in group_ranges(len(predicted_lengths), config.group_size):
+        local = STRATEGIES[config.strategy]([predicted_lengths[i] for i in positions], config)
+        groups.append([Batch(tuple(positions[i] for i in batch.indices), batch.max_new_tokens)
+                       for batch in local])
+    return groups
+
+
 def schedule(predicted_lengths: Sequence[float | None], config: SchedulerConfig) -> list[Batch]:
     """Order requests into batches; every index appears in exactly one batch."""
-    _check_lengths(predicted_lengths, is_none_allowed=config.strategy == "vanilla")
-    return STRATEGIES[config.strategy](predicted_lengths, config)
+    return [batch for group in schedule_groups(predicted_lengths, config) for batch in group]
 
 
 def recompute_batches(failed_indices: Sequence[int], config: SchedulerConfig) -> list[Batch]:

@@ -17,12 +17,18 @@ import json
 import random
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from seqsch.cost_model import CostModel, load_cost_model
 from seqsch.length_records import LengthRecord, load_length_file
 from seqsch.metrics import BatchStats, completion_stats, summarize
-from seqsch.scheduler import STRATEGIES, Batch, SchedulerConfig, recompute_batches, schedule
+from seqsch.scheduler import (
+    STRATEGIES,
+    Batch,
+    SchedulerConfig,
+    recompute_batches,
+    schedule_groups,
+)
 
 # Reported by the paper (Vicuna-7B, one A100, 1,024 Alpaca val prompts, batch 16, max 512):
 # reference values for the CLI output, not inputs of the simulation.
@@ -65,7 +71,7 @@ def simulate(
     produced = [min(length, config.max_new_tokens) for length in true_lengths]
     elapsed_s = prediction_s
     completion_s = [0.0] * num_requests
-    plan, stats, failed = schedule(predicted_lengths, config), [], []
+    plan, stats, failed = [], [], []
 
     def run(batch: Batch) -> None:
         nonlocal elapsed_s
@@ -89,23 +95,54 @@ def simulate(
             )
         )
 
-    for batch in plan:
-        run(batch)
-    num_failed = len(failed)
-    recompute = recompute_batches(failed, config) if failed else []
-    for batch in recompute:
-        run(batch)
-    if len(failed) != num_failed:
-        raise RuntimeError("a recompute batch failed although it runs with the full cap")
+    for group in schedule_groups(predicted_lengths, config):
+        num_failed_before = len(failed)
+        for batch in group:
+            run(batch)
+        group_failed = failed[num_failed_before:]
+        recompute = recompute_batches(group_failed, config) if group_failed else []
+        for batch in recompute:
+            run(batch)
+        if len(failed) != num_failed_before + len(group_failed):
+            raise RuntimeError("a recompute batch failed although it runs with the full cap")
+        plan += group + recompute
     has_time = cost_model is not None
     return SimResult(
-        plan=plan + recompute,
+        plan=plan,
         batches=stats,
         summary=summarize(stats, num_requests, elapsed_s if has_time else None),
         num_steps_total=sum(s.num_steps for s in stats),
         failed_indices=failed,
         completion_s=completion_s if has_time else None,
     )
+
+
+def calibrate_fixed_cost(
+    cost_model: CostModel,
+    true_lengths: Sequence[int],
+    config: SchedulerConfig,
+    target_samples_per_s: float,
+    prompt_lengths: Sequence[int] | None = None,
+    predicted_lengths: Sequence[float | None] | None = None,
+) -> CostModel:
+    """`cost_model` with the fixed cost of a step (and of a prefill) set so that simulating this
+    schedule gives `target_samples_per_s`: e.g. an analytic GPU model calibrated on a measured
+    vanilla row. The run's time is linear in the fixed cost, so two simulations solve it."""
+    predicted = predicted_lengths or [None] * len(true_lengths)
+
+    def wall_s(fixed_s: float) -> float:
+        model = replace(cost_model, step_fixed_s=fixed_s, prefill_fixed_s=fixed_s)
+        return simulate(true_lengths, predicted, config, model, prompt_lengths).summary["wall_s"]
+
+    at_zero, slope = wall_s(0.0), wall_s(1.0) - wall_s(0.0)
+    fixed_s = (len(true_lengths) / target_samples_per_s - at_zero) / slope
+    if fixed_s < 0:
+        raise ValueError(f"{target_samples_per_s} samples/s is faster than this cost model allows "
+                         f"with no fixed cost at all: calibrate another model")
+    return replace(cost_model, name=f"{cost_model.name}-calibrated", step_fixed_s=fixed_s,
+                   prefill_fixed_s=fixed_s,
+                   source=f"{cost_model.source}; fixed cost per step calibrated to "
+                          f"{target_samples_per_s} samples/s on {len(true_lengths)} prompts")
 
 
 def predict_lengths(

@@ -117,9 +117,12 @@ class VllmEngine:
         self.stop_ids = stop_token_ids(self.model_path, self.tokenizer)
         self.num_runs = 0  # request ids stay unique across runs on one engine
 
-    def sampling_params(self, config: DecodingConfig, index: int = 0) -> SamplingParams:
+    def sampling_params(self, config: DecodingConfig, index: int = 0,
+                        forced_output_tokens: int | None = None) -> SamplingParams:
         """vLLM's sampling settings for a request: when sampling, seeded with `config.seed +
-        index` (each request of a run has its own random stream)."""
+        index` (each request of a run has its own random stream). A forced length (trace
+        replay) ignores EOS and stops after exactly that many tokens (`ignore_eos`, its own
+        `max_tokens`), as vLLM's serving benchmarks replay recorded lengths."""
         from vllm import SamplingParams
         from vllm.sampling_params import RequestOutputKind
 
@@ -127,6 +130,10 @@ class VllmEngine:
 
         sampling = {"temperature": 0.0} if config.is_greedy else {
             "temperature": config.temperature, "top_p": config.top_p, "seed": config.seed + index}
+        if forced_output_tokens is not None:
+            return SamplingParams(
+                max_tokens=min(forced_output_tokens, config.max_new_tokens), ignore_eos=True,
+                output_kind=RequestOutputKind.FINAL_ONLY, **sampling)
         return SamplingParams(
             max_tokens=config.max_new_tokens, stop_token_ids=self.stop_ids,
             output_kind=RequestOutputKind.FINAL_ONLY,  # one output per request, when it ends
@@ -175,9 +182,10 @@ class VllmEngine:
         start_s = time.perf_counter()
         try:
             for request_id, index in index_of.items():  # equal priorities: served in order
+                params = self.sampling_params(configs[index], seed_offsets[index],
+                                              requests[index].forced_output_tokens)
                 engine.add_request(request_id, {"prompt_token_ids": list(prompts[index])},
-                                   self.sampling_params(configs[index], seed_offsets[index]),
-                                   priority=ranks[index] if ranks else 0)
+                                   params, priority=ranks[index] if ranks else 0)
             with tqdm(total=len(prompts), desc="requests (vllm)", disable=quiet) as bar:
                 while engine.has_unfinished_requests():
                     step_outputs = engine.step()
@@ -198,11 +206,16 @@ class VllmEngine:
         results = []
         for index, request in enumerate(requests):
             output = outputs[index]
-            ids = list(output.token_ids)
+            ids, text = list(output.token_ids), output.text
+            num_tokens = len(ids)
             is_finished = output.finish_reason == "stop"  # a stop id or the tokenizer's EOS
+            forced = request.forced_output_tokens
+            if forced is not None:  # replay: its end is the forced length, never read
+                is_finished = num_tokens == forced < configs[index].max_new_tokens
+                ids, text = [], ""
             results.append(RequestResult(
-                id=request.id, text=output.text, token_ids=ids,
-                num_prompt_tokens=len(prompts[index]), num_output_tokens=len(ids),
+                id=request.id, text=text, token_ids=ids,
+                num_prompt_tokens=len(prompts[index]), num_output_tokens=num_tokens,
                 is_finished=is_finished, is_capped=not is_finished,
                 completion_s=completion_s[index], completion_step=completion_step[index],
             ))

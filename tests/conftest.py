@@ -1,4 +1,9 @@
-"""Shared fixtures: a tiny random Llama for mechanics, the embedded model for end-to-end checks."""
+"""Shared fixtures: a tiny random Llama for mechanics, the embedded model for end-to-end checks.
+
+Fast tests take `tokenizer` (the embedded model's tokenizer alone, no weights read) or `tiny`;
+only slow end-to-end checks take `embedded`, pinned to float32 so that token comparisons do not
+depend on the CPU. Tests of the paper's length files take `paper_val_path`, which skips where
+the reference files are absent."""
 
 from __future__ import annotations
 
@@ -15,11 +20,34 @@ if PAPER_DIR.is_dir():
 
 
 @pytest.fixture(scope="session")
+def paper_val_path() -> Path:
+    """The paper's validation length file (Vicuna-7B on Alpaca), or a clean skip where the
+    reference files beside the project are absent."""
+    path = Path(os.environ.get("SEQSCH_PAPER_DIR") or PAPER_DIR) / "alpaca-val-10k-length.json"
+    if not path.is_file():
+        pytest.skip(f"paper length file absent: {path} (set SEQSCH_PAPER_DIR to its folder)")
+    return path
+
+
+@pytest.fixture(scope="session")
 def embedded():
-    """The embedded SmolLM2-135M-Instruct and its tokenizer (converted once, then cached)."""
+    """The embedded SmolLM2-135M-Instruct and its tokenizer (converted once, then cached), in
+    float32 on every CPU: the tests that compare tokens must not depend on the CPU's dtype."""
     from seqsch.models import load_model
 
-    return load_model()
+    return load_model(dtype="float32")
+
+
+@pytest.fixture(scope="session")
+def tokenizer():
+    """The embedded model's tokenizer alone (no weights read), set up as `load_model` sets it."""
+    from seqsch.models import embedded_model_dir, load_tokenizer
+
+    try:
+        folder = embedded_model_dir()
+    except FileNotFoundError as exc:
+        pytest.skip(f"the embedded model (for its tokenizer) is missing: {exc}")
+    return load_tokenizer(str(folder))
 
 
 def tiny_llama(tokenizer, num_hidden_layers: int = 2, hidden_size: int = 64, seed: int = 0):
@@ -35,16 +63,15 @@ def tiny_llama(tokenizer, num_hidden_layers: int = 2, hidden_size: int = 64, see
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
         tie_word_embeddings=True, initializer_range=0.3,
     )
-    model = LlamaForCausalLM(config).eval()
+    model = LlamaForCausalLM(config).to(torch.float32).eval()  # float32, whatever the default
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     return model
 
 
 @pytest.fixture(scope="session")
-def tiny(embedded):
+def tiny(tokenizer):
     """A tiny random Llama sharing the embedded tokenizer: fast, deterministic mechanics."""
-    _, tokenizer = embedded
     return tiny_llama(tokenizer), tokenizer
 
 

@@ -115,3 +115,115 @@ def test_a_missing_predictor_is_refused_before_the_model_loads(tmp_path, capsys)
         benchmark.main(["--strategy", "probe", "--probe", str(tmp_path),
                         "--model", str(tmp_path / "no-such-model")])
     assert "head.safetensors is missing" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("settings", "dtype", "engines", "compatible"), [
+    ({"dtype": "float32", "engine": "vllm"}, "float32", {"static", "continuous", "vllm"}, True),
+    ({"dtype": "float32", "engine": "transformers"}, "float32", {"vllm"}, True),
+    ({"dtype": "float32"}, "float32", {"static"}, True),  # older files: the static generator
+    ({"dtype": "bfloat16", "engine": "vllm"}, "bfloat16", {"vllm"}, True),
+    ({"dtype": "float32", "engine": "vllm"}, "bfloat16", {"vllm"}, False),
+    ({"dtype": "bfloat16", "engine": "vllm"}, "bfloat16", {"static", "vllm"}, False),
+    ({"dtype": "bfloat16", "engine": "transformers"}, "bfloat16", {"static"}, True),
+    ({"engine": "vllm"}, "float32", {"vllm"}, False),  # a file that records no dtype
+    (None, "float32", {"static"}, False),
+])
+def test_oracle_compatibility_rule(settings, dtype, engines, compatible):
+    reason = benchmark.oracle_mismatch(settings, dtype, engines)
+    assert (reason is None) == compatible
+    if settings and settings.get("dtype") not in (None, dtype):
+        assert f"made in {settings['dtype']}, this run is {dtype}" in reason
+
+
+def _val_length_file(path, settings: dict) -> None:
+    from seqsch.length_records import LengthRecord, write_length_header, write_length_record
+
+    with path.open("w") as fh:
+        write_length_header(fh, settings)
+        for id_, length in (("a", 40), ("b", 300)):
+            write_length_record(fh, LengthRecord(
+                id_, {0.0: length, 0.7: length + 5}, {0.0: False, 0.7: False},
+                num_prompt_tokens=10, split="val", max_new_tokens=512, seeds={0.0: 1, 0.7: 2}))
+
+
+@pytest.fixture
+def val_args(tmp_path, monkeypatch):
+    """Benchmark options on --data val over a two-prompt float32 vLLM length file."""
+    import argparse
+
+    import seqsch.data
+    from seqsch.data import Request
+
+    monkeypatch.setattr(seqsch.data, "requests_by_id",
+                        lambda ids, pool=None: [Request(i, f"prompt {i}") for i in ids])
+    lengths = tmp_path / "lengths.jsonl"
+    _val_length_file(lengths, {"model": "tiny", "dtype": "float32", "engine": "vllm"})
+    return argparse.Namespace(data="val", lengths=lengths, num_data=2, seed=0, sweep=None,
+                              strategy="gt", vbs=False, fcr=False, engine="static",
+                              dtype="auto", device="cpu")
+
+
+def test_a_length_file_of_another_dtype_is_not_the_oracle(val_args, capsys):
+    val_args.sweep = ["vanilla", "gt", "continuous+gt"]
+    requests, known = benchmark.load_workload(val_args, None)  # "auto": float32 on a CPU
+    assert [r.id for r in requests] == ["a", "b"] and known == {"a": 45, "b": 305}
+    assert "longest sampled answer" in capsys.readouterr().out
+
+    requests, known = benchmark.load_workload(val_args, None, dtype="bfloat16")
+    assert [r.id for r in requests] == ["a", "b"] and known == {}  # gt: the vanilla run's
+    out = capsys.readouterr().out
+    assert "first-come (vanilla) lengths" in out and "made in float32, this run is bfloat16" in out
+
+    val_args.sweep = ["gt"]  # nothing to take the oracle from: refused before any run
+    with pytest.raises(ValueError, match="Add 'vanilla' to --sweep"):
+        benchmark.load_workload(val_args, None, dtype="bfloat16")
+
+
+def test_a_clone_at_another_path_resumes_a_finished_sweep(tmp_path, monkeypatch):
+    import argparse
+
+    import seqsch.paths
+
+    def config_in(checkout):
+        checkout = (tmp_path / checkout).resolve()
+        (checkout / "data").mkdir(parents=True)
+        monkeypatch.setattr(seqsch.paths, "ROOT", checkout)
+        args = argparse.Namespace(
+            strategy="vanilla", model="smollm2-135m-embedded", num_data=4, dtype="auto",
+            lengths=checkout / "data" / "lengths.jsonl", probe=checkout / "data" / "probe",
+            out=checkout / "build" / "bench.jsonl", quiet=True, sweep=None, repeats=1,
+            tensor_parallel_size=1)
+        return benchmark.run_config(args, ["a", "b"])
+
+    first = config_in("one")
+    assert first["lengths"] == "data/lengths.jsonl" and first["probe"] == "data/probe"
+    assert "tensor_parallel_size" not in first and "out" not in first
+    path = tmp_path / "bench.jsonl"
+    path.write_text(json.dumps({"spec": "vanilla", "config": first}) + "\n")
+    assert str(tmp_path) not in path.read_text()  # no machine path in the record
+
+    second = config_in("two")
+    assert sorted(benchmark._finished_specs(path, second)) == [("vanilla", 0)]
+    # a record written before configs were portable, in this checkout, matches too
+    old = {**second, "lengths": str(tmp_path.resolve() / "two" / "data" / "lengths.jsonl")}
+    path.write_text(json.dumps({"spec": "vanilla", "config": old}) + "\n")
+    assert sorted(benchmark._finished_specs(path, second)) == [("vanilla", 0)]
+    # other settings still do not
+    assert benchmark._finished_specs(path, {**second, "num_data": 8}) == {}
+
+
+def test_records_name_the_embedded_model_not_its_cache_folder(tmp_path):
+    from seqsch.models import DEFAULT, EMBEDDED_DIST, EMBEDDED_VERSION
+    from seqsch.paths import ROOT, portable, portable_model
+
+    cache = tmp_path / "cache" / "models" / "SmolLM2-135M-Instruct.Q4_1-float"
+    cache.mkdir(parents=True)
+    (cache / "SOURCE.json").write_text(json.dumps(
+        {"gguf": "/x/model.gguf", "dist": f"{EMBEDDED_DIST}=={EMBEDDED_VERSION}"}))
+    assert portable_model(cache) == portable_model(str(cache)) == DEFAULT
+    other = tmp_path / "my-model"
+    other.mkdir()
+    assert portable_model(other) == str(other)  # a folder outside the repository: as given
+    assert portable_model("lmsys/vicuna-7b-v1.5") == "lmsys/vicuna-7b-v1.5"  # a hub id
+    assert portable(ROOT / "data" / "x.jsonl") == "data/x.jsonl"
+    assert portable(tmp_path / "x.jsonl") == str(tmp_path / "x.jsonl")

@@ -88,10 +88,9 @@ def test_sampling_and_split_are_deterministic_by_seed():
         sample_requests(pool, 101)
 
 
-def test_workload_filters_by_prompt_tokens(embedded):
+def test_workload_filters_by_prompt_tokens(tokenizer):
     from seqsch.data import sharegpt_workload
 
-    _, tokenizer = embedded
     pool = [Request("short", "Hi"), Request("long", "word " * 400), Request("mid", "Hello there")]
     chosen = sharegpt_workload(tokenizer, 2, seed=0, max_prompt_tokens=64, requests=pool)
     assert {r.id for r in chosen} == {"short", "mid"}

@@ -10,10 +10,9 @@ from seqsch.generate import encode_prompts, left_pad, positions_from_mask
 
 
 @pytest.fixture(scope="module")
-def four_layers(embedded):
+def four_layers(tokenizer):
     from conftest import tiny_llama
 
-    _, tokenizer = embedded
     return tiny_llama(tokenizer, num_hidden_layers=4, hidden_size=32, seed=1), tokenizer
 
 

@@ -512,3 +512,33 @@ def test_cli_probe_learns_the_chosen_length_censored_at_the_cap(tiny, short_requ
         assert load_probe(out).config.length_target == target
     with pytest.raises(ValueError, match="length_target must be one of"):
         ProbeConfig(length_target="median")
+
+
+def _tree_state(folder) -> dict:
+    """Every file under `folder`: its size, modification time and content hash."""
+    import hashlib
+
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns,
+                                         hashlib.sha256(p.read_bytes()).hexdigest())
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.filterwarnings("ignore:.*truncated last line")
+def test_default_runs_write_under_build_and_leave_the_shipped_data_alone(tmp_path, monkeypatch,
+                                                                        capsys):
+    """The shipped results are read-only by default: only an explicit --out refreshes one."""
+    import seqsch.perception as perception
+    from seqsch.paths import DATA_DIR, DEFAULT_LENGTHS, ROOT
+
+    if not DEFAULT_LENGTHS.is_file():
+        pytest.skip(f"the shipped length file is absent: {DEFAULT_LENGTHS}")
+    build = tmp_path / "build"
+    monkeypatch.setattr(perception, "BUILD_DIR", build)
+    before = _tree_state(DATA_DIR)
+    for predictor in ("constant", "noise-floor"):  # the two that need no model
+        main(["eval", "--predictor", predictor, "--num-data", "8", "--quiet"])
+        saved = json.loads((build / f"perception-eval-{predictor}.json").read_text())
+        assert saved["lengths"] == "data/lengths-smollm2-sharegpt.jsonl"  # repo-relative
+        assert str(ROOT) not in json.dumps(saved)
+    capsys.readouterr()
+    assert _tree_state(DATA_DIR) == before

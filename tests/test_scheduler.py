@@ -173,3 +173,23 @@ def test_order_for_priority_is_stable_shortest_first():
     assert order_for_priority([30, 10, 20, 10]) == [1, 3, 2, 0]
     with pytest.raises(ValueError):
         order_for_priority([3, None])
+
+
+def test_groups_are_scheduled_apart_in_order():
+    from seqsch.scheduler import group_ranges, schedule_groups
+
+    assert group_ranges(10, 4) == [range(0, 4), range(4, 8), range(8, 10)]
+    assert group_ranges(3, None) == [range(0, 3)]
+    predicted = [400, 10, 300, 20, 30, 500, 5, 200]
+    config = SchedulerConfig("sort", batch_size=2, group_size=4)
+    groups = schedule_groups(predicted, config)
+    # each group sorted on its own: no request crosses into another group's batches
+    assert [[b.indices for b in g] for g in groups] == [[(1, 3), (2, 0)], [(6, 4), (7, 5)]]
+    assert schedule(predicted, config) == [b for g in groups for b in g]
+    whole = schedule(predicted, SchedulerConfig("sort", batch_size=2))
+    assert [b.indices for b in whole] == [(6, 1), (3, 4), (7, 2), (0, 5)]
+
+
+def test_group_size_must_be_positive():
+    with pytest.raises(ValueError, match="group_size"):
+        SchedulerConfig(group_size=0)

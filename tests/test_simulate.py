@@ -2,16 +2,12 @@
 
 import json
 import random
-from pathlib import Path
 
 import pytest
 
 from seqsch.cost_model import CostModel
 from seqsch.scheduler import SchedulerConfig, schedule
 from seqsch.simulate import main, simulate
-
-PAPER_VAL = Path(__file__).parents[2] / "shared" / "paper" / "alpaca-val-10k-length.json"
-# (reference material beside the project; the tests that read it skip where it is absent)
 
 
 def _brute_force(true_lengths, predicted, config):
@@ -170,12 +166,11 @@ def test_cli_on_jsonl(tmp_path, capsys):
     assert summary["results"]["sort+fcr"]["samples_per_s"] > vanilla["samples_per_s"]
 
 
-@pytest.mark.skipif(not PAPER_VAL.is_file(), reason=f"paper length file absent: {PAPER_VAL}")
-def test_paper_vanilla_effective_token_ratio(capsys):
+def test_paper_vanilla_effective_token_ratio(capsys, paper_val_path):
     main(
         [
             "--lengths",
-            str(PAPER_VAL),
+            str(paper_val_path),
             "--num-data",
             "1024",
             "--strategy",
@@ -191,3 +186,19 @@ def test_paper_vanilla_effective_token_ratio(capsys):
     assert 0.30 <= vanilla["effective_token_ratio"] <= 0.38  # paper: 33.9%
     assert summary["results"]["bin+vbs+fcr"]["samples_per_s"] > vanilla["samples_per_s"]
     assert "paper's reported numbers" in output
+
+
+def test_groups_recompute_their_failures_before_the_next_group():
+    from seqsch.scheduler import SchedulerConfig
+
+    true = [300, 20, 20, 20, 20, 20, 20, 20]
+    predicted = [20] * 8  # the first request overruns its cap of 50
+    config = SchedulerConfig("bin", batch_size=4, fcr=True, group_size=4)
+    from seqsch.cost_model import load_cost_model
+
+    result = simulate(true, predicted, config, load_cost_model("a100-80gb-vicuna7b"), [10] * 8)
+    assert [(b.indices, b.is_recompute) for b in result.plan] == [
+        ((0, 1, 2, 3), False), ((0,), True), ((4, 5, 6, 7), False)]
+    assert result.failed_indices == [0]
+    # the second group finishes after the first group's recomputation
+    assert result.completion_s[4] > result.completion_s[0] > result.completion_s[1]

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The paper's table on a GPU, by trace replay: the Vicuna-7B shape with random weights in bf16
+# (no checkpoint needed), the first NUM_DATA prompts (default 256, one group) of the paper's
+# 1,024-prompt sample, its five rows back to back in one process with the simulator's
+# prediction beside each (cost model fitted to this GPU's own vanilla and calibration steps).
+# Writes OUT_DIR/replay.jsonl, OUT_DIR/replay.md and OUT_DIR/replay_gpu_llama2_7b.png.
+#
+#   bash scripts/gpu_replay.sh [OUT_DIR]     # default build/replay-gpu; needs torch + transformers
+#   NUM_DATA=1024 bash scripts/gpu_replay.sh  # the paper's whole sample (four groups, ~4x longer)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT_DIR="${1:-build/replay-gpu}"
+PY="${PYTHON:-python3}"
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # runs from the checkout, installed or not
+"$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else
+  'no CUDA device here: this script times a GPU (on a CPU see the README: trace replay)')"
+mkdir -p "$OUT_DIR"
+"$PY" -m seqsch.benchmark --replay paper-val --model random:llama2-7b --dtype bf16 \
+  --num-data "${NUM_DATA:-256}" --group-size 256 --batch-size 16 --max-new-tokens 512 \
+  --sweep vanilla standin standin+vbs+fcr gt+vbs+fcr gt --out "$OUT_DIR/replay.jsonl"
+SEQSCH_FIGURES="$OUT_DIR" "$PY" -m seqsch.paper_table --replay "$OUT_DIR/replay.jsonl" \
+  --markdown "$OUT_DIR/replay.md" --figure replay_gpu_llama2_7b \
+  --title "The paper's table on $("$PY" -c 'import torch; print(torch.cuda.get_device_name())')"

@@ -1,0 +1,190 @@
+"""Trace replay: forced lengths in every engine, random weights refused where tokens are read,
+the paper's workload and the stand-in for its tuned module."""
+
+from __future__ import annotations
+
+import pytest
+
+from seqsch.data import Request
+from seqsch.decoding import DecodingConfig
+from seqsch.evaluation import evaluate_predictions
+from seqsch.replay import (
+    PAPER_MODULE_ACCURACY,
+    PAPER_VAL_LENGTHS,
+    paper_sample,
+    paper_workload,
+    standin_predictions,
+    synthetic_prompts,
+)
+from seqsch.scheduler import SchedulerConfig
+
+FORCED = [5, 17, 3, 24, 11, 1, 30, 8]
+
+
+@pytest.fixture(scope="module")
+def random_tiny():
+    from seqsch.models import load_model
+
+    return load_model("random:tiny", device="cpu", dtype="float32")
+
+
+def forced_requests(lengths=FORCED):
+    return [Request(f"r{i}", "", forced_output_tokens=n) for i, n in enumerate(lengths)]
+
+
+def test_static_batches_end_exactly_at_forced_lengths(random_tiny):
+    from seqsch.generate import generate
+
+    model, tokenizer = random_tiny
+    prompts = synthetic_prompts(len(FORCED), 12, len(tokenizer), seed=1)
+    run = generate(model, tokenizer, forced_requests(), DecodingConfig(max_new_tokens=26),
+                   batch_size=4, prompts=prompts, quiet=True)
+    assert [r.num_output_tokens for r in run.results] == [min(n, 26) for n in FORCED]
+    assert [r.is_finished for r in run.results] == [n < 26 for n in FORCED]
+    assert all(r.text == "" and r.token_ids == [] for r in run.results)  # never an answer
+    assert [b.num_steps for b in run.batches] == [24, 26]  # to its longest, or to the cap
+
+
+def test_eos_is_ignored_until_the_forced_length(random_tiny):
+    from seqsch.generate import generate_batch
+
+    model, tokenizer = random_tiny
+    prompts = synthetic_prompts(2, 6, len(tokenizer), seed=2)
+    eos = [tokenizer.eos_token_id]
+    # every token id stops a natural row at once; a forced row ignores them all
+    every_id = list(range(len(tokenizer)))
+    _, lengths, _ = generate_batch(model, prompts, 10, DecodingConfig(10), tokenizer.pad_token_id,
+                                   every_id, forced_lengths=[7, None])
+    assert lengths.tolist() == [7, 1]
+    _, lengths, _ = generate_batch(model, prompts, 10, DecodingConfig(10), tokenizer.pad_token_id,
+                                   eos, forced_lengths=[10, 3])
+    assert lengths.tolist() == [10, 3]
+
+
+def test_pipeline_fcr_cap_below_a_forced_length_is_a_failure(random_tiny):
+    from seqsch.pipeline import run_scheduled
+
+    model, tokenizer = random_tiny
+    lengths = [4, 30, 6, 28, 5, 7, 29, 3]
+    predicted = [5, 5, 5, 30, 30, 30, 30, 5]  # the 30 predicted 5: cut at 10, recomputed
+    prompts = synthetic_prompts(len(lengths), 8, len(tokenizer), seed=3)
+    config = SchedulerConfig("bin", batch_size=4, bin_size=10, fcr=True, max_new_tokens=40)
+    run = run_scheduled(model, tokenizer, forced_requests(lengths), predicted, config,
+                        DecodingConfig(max_new_tokens=40), quiet=True, prompts=prompts)
+    assert [r.num_output_tokens for r in run.results] == lengths
+    assert all(r.is_finished for r in run.results)
+    assert [i for i, r in enumerate(run.results) if r.num_attempts == 2] == [1]
+    assert run.extra["num_failed"] == 1
+    assert run.summary()["failure_ratio"] == pytest.approx(1 / len(lengths))
+
+
+def test_pipeline_groups_recompute_each_groups_failures_before_the_next(random_tiny):
+    from seqsch.pipeline import run_scheduled
+
+    model, tokenizer = random_tiny
+    lengths = [12, 3, 4, 5, 14, 2, 6, 3]
+    predicted = [5, 5, 5, 5, 5, 5, 5, 5]  # 12 and 14 overrun their cap of 10
+    prompts = synthetic_prompts(len(lengths), 8, len(tokenizer), seed=4)
+    config = SchedulerConfig("bin", batch_size=4, bin_size=10, fcr=True, max_new_tokens=16,
+                             group_size=4)
+    run = run_scheduled(model, tokenizer, forced_requests(lengths), predicted, config,
+                        DecodingConfig(max_new_tokens=16), quiet=True, prompts=prompts)
+    assert [r.num_output_tokens for r in run.results] == lengths
+    # group 1, its recompute, group 2, its recompute: batch order follows the groups
+    assert [(sorted(b.indices), b.is_recompute) for b in run.batches] == [
+        ([0, 1, 2, 3], False), ([0], True), ([4, 5, 6, 7], False), ([4], True)]
+    assert [run.results[i].batch_index for i in (0, 1, 4, 5)] == [1, 0, 3, 2]
+
+
+def test_continuous_engine_ends_exactly_at_forced_lengths(random_tiny):
+    from seqsch.continuous import generate_continuous
+
+    model, tokenizer = random_tiny
+    prompts = synthetic_prompts(len(FORCED), 10, len(tokenizer), seed=5)
+    run = generate_continuous(model, tokenizer, forced_requests(), DecodingConfig(20),
+                              prompts=prompts, max_requests=4, quiet=True)
+    assert [r.num_output_tokens for r in run.results] == [min(n, 20) for n in FORCED]
+    assert all(r.token_ids == [] for r in run.results)
+
+
+def test_random_weights_are_refused_where_tokens_are_read(random_tiny):
+    from seqsch.continuous import generate_continuous
+    from seqsch.generate import generate
+    from seqsch.predictors import make_predictor
+
+    model, tokenizer = random_tiny
+    natural = [Request("n0", ""), Request("f1", "", forced_output_tokens=3)]
+    prompts = synthetic_prompts(2, 4, len(tokenizer))
+    with pytest.raises(ValueError, match="random weights"):
+        generate(model, tokenizer, natural, DecodingConfig(4), prompts=prompts, quiet=True)
+    with pytest.raises(ValueError, match="random weights"):
+        generate_continuous(model, tokenizer, natural, DecodingConfig(4), prompts=prompts,
+                            quiet=True)
+    for name in ("pia", "probe", "lora"):
+        with pytest.raises(ValueError, match="random weights"):
+            make_predictor(name, model, tokenizer)
+    with pytest.raises(TypeError, match="no tokenizer"):
+        tokenizer("some text")
+
+
+def test_random_model_shapes_and_errors():
+    from seqsch.random_weights import is_random_weights, load_random_model, random_model_names
+
+    assert {"llama2-7b", "smollm2-135m", "tiny"} <= set(random_model_names())
+    model, tokenizer = load_random_model("tiny", device="cpu", dtype="float32")
+    again, _ = load_random_model("tiny", device="cpu", dtype="float32")
+    assert is_random_weights(model) and len(tokenizer) == model.config.vocab_size
+    first = next(model.parameters())
+    assert first.equal(next(again.parameters()))  # seeded: the same weights every time
+    with pytest.raises(FileNotFoundError, match="llama2-7b"):
+        load_random_model("no-such-shape")
+
+
+def test_forced_length_must_be_positive():
+    with pytest.raises(ValueError, match="forced_output_tokens"):
+        Request("x", "", forced_output_tokens=0)
+
+
+def test_paper_sample_is_the_papers_seeded_permutation():
+    from seqsch.length_records import read_length_file
+
+    records = read_length_file(PAPER_VAL_LENGTHS)
+    assert len(records) == 10_000
+    sample = paper_sample(records)
+    # np.random.seed(42); np.random.permutation(10000)[:1024], as EvalDataset.sample does
+    assert [r.id for r in sample[:5]] == ["32304", "24097", "8621", "24461", "23232"]
+    assert len({r.id for r in sample}) == 1024
+
+
+def test_paper_workload_forces_greedy_lengths_and_keeps_the_oracle():
+    workload = paper_workload(num_data=256, vocab_size=512, prompt_tokens=10)
+    assert len(workload.requests) == len(workload.prompts) == 256
+    assert all(len(p) == 10 and max(p) < 512 for p in workload.prompts)
+    assert all(t <= o for t, o in zip(workload.true_lengths, workload.oracle))
+    # the sample's vanilla schedule, as the paper reports it: average padded length ~371
+    steps = [max(workload.true_lengths[i : i + 16]) for i in range(0, 256, 16)]
+    assert 300 < sum(steps) * 16 / 256 < 400
+
+
+def test_standin_matches_the_papers_accuracy_figures():
+    workload = paper_workload()
+    accuracy = evaluate_predictions(workload.standin, workload.oracle)
+    assert accuracy["error"] == pytest.approx(PAPER_MODULE_ACCURACY["error"], abs=2)
+    for key in ("acc50", "acc100"):
+        assert accuracy[key] == pytest.approx(PAPER_MODULE_ACCURACY[key], abs=0.02)
+    assert all(1 <= p <= 512 for p in workload.standin)
+    assert workload.standin == paper_workload().standin  # seeded
+
+
+@pytest.mark.parametrize("error, acc50, acc100", [(45.0, 0.7, 0.92), (90.0, 0.4, 0.7)])
+def test_standin_meets_other_targets(error, acc50, acc100):
+    oracle = [50 + (i * 37) % 450 for i in range(800)]
+    accuracy = evaluate_predictions(standin_predictions(oracle, 1, error, acc50, acc100), oracle)
+    assert accuracy["error"] == pytest.approx(error, abs=0.5)
+    assert accuracy["acc50"] == pytest.approx(acc50, abs=0.002)
+    assert accuracy["acc100"] == pytest.approx(acc100, abs=0.002)
+
+
+def test_standin_refuses_targets_it_cannot_meet():
+    with pytest.raises(ValueError, match="cannot be met"):
+        standin_predictions([100] * 100, error=20.0, acc50=0.5, acc100=0.6)
