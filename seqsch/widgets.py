@@ -1,7 +1,8 @@
 """An interactive panel over the simulator: move a slider, see the waste and the speed-up.
 
-Sliders for batch size and bin size and toggles for VBS and FCR redraw, instantly, what the
-simulator predicts for vanilla batching and for sequence scheduling on the given lengths.
+Sliders for batch size, bin size and group size (the paper schedules groups of 256 requests
+apart; 0 here means all at once) and toggles for VBS and FCR redraw, instantly, what the simulator
+predicts for vanilla batching and for sequence scheduling on the given lengths.
 
     from seqsch.widgets import SchedulingPanel
     panel = SchedulingPanel(true_lengths, predicted_lengths, cost_model)
@@ -32,16 +33,19 @@ class SchedulingPanel:
         self.prompt_lengths = prompt_lengths
         self.batch_size = widgets.IntSlider(16, min=1, max=128, description="batch size")
         self.bin_size = widgets.IntSlider(50, min=10, max=200, step=10, description="bin size")
+        self.group_size = widgets.IntSlider(0, min=0, max=max(16, len(self.true_lengths)),
+                                            step=16, description="group size")
         self.vbs = widgets.Checkbox(False, description="VBS")
         self.fcr = widgets.Checkbox(False, description="FCR")
         self.output = widgets.Output()
         self.summaries: dict[str, dict] = {}
-        for control in (self.batch_size, self.bin_size, self.vbs, self.fcr):
+        for control in (self.batch_size, self.bin_size, self.group_size, self.vbs, self.fcr):
             control.observe(lambda _change: self.update(), names="value")
         self.update()
 
     def configs(self) -> dict[str, SchedulerConfig]:
-        common = {"batch_size": self.batch_size.value, "max_new_tokens": self.max_new_tokens}
+        common = {"batch_size": self.batch_size.value, "max_new_tokens": self.max_new_tokens,
+                  "group_size": self.group_size.value or None}  # 0: one group of all
         return {
             "vanilla": SchedulerConfig("vanilla", **common),
             "scheduled": SchedulerConfig("bin", bin_size=self.bin_size.value,
@@ -78,5 +82,6 @@ class SchedulingPanel:
     def show(self):
         from IPython.display import display
 
-        controls = widgets.HBox([self.batch_size, self.bin_size, self.vbs, self.fcr])
+        controls = widgets.HBox([self.batch_size, self.bin_size, self.group_size, self.vbs,
+                                 self.fcr])
         display(widgets.VBox([controls, self.output]))

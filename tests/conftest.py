@@ -21,11 +21,13 @@ if PAPER_DIR.is_dir():
 
 @pytest.fixture(scope="session")
 def paper_val_path() -> Path:
-    """The paper's validation length file (Vicuna-7B on Alpaca), or a clean skip where the
-    reference files beside the project are absent."""
-    path = Path(os.environ.get("SEQSCH_PAPER_DIR") or PAPER_DIR) / "alpaca-val-10k-length.json"
-    if not path.is_file():
-        pytest.skip(f"paper length file absent: {path} (set SEQSCH_PAPER_DIR to its folder)")
+    """The paper's validation length file (Vicuna-7B on Alpaca): the shipped copy in data/paper/,
+    else the reference files beside the project, else a clean skip."""
+    from seqsch.data import find_paper_lengths
+
+    path = find_paper_lengths("alpaca-val-10k-length.json")
+    if path is None:
+        pytest.skip("paper length file absent (set SEQSCH_PAPER_DIR to its folder)")
     return path
 
 

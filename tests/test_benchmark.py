@@ -180,20 +180,16 @@ def test_a_length_file_of_another_dtype_is_not_the_oracle(val_args, capsys):
 
 
 def test_a_clone_at_another_path_resumes_a_finished_sweep(tmp_path, monkeypatch):
-    import argparse
-
     import seqsch.paths
 
     def config_in(checkout):
         checkout = (tmp_path / checkout).resolve()
         (checkout / "data").mkdir(parents=True)
         monkeypatch.setattr(seqsch.paths, "ROOT", checkout)
-        args = argparse.Namespace(
-            strategy="vanilla", model="smollm2-135m-embedded", num_data=4, dtype="auto",
-            lengths=checkout / "data" / "lengths.jsonl", probe=checkout / "data" / "probe",
-            out=checkout / "build" / "bench.jsonl", quiet=True, sweep=None, repeats=1,
-            tensor_parallel_size=1)
-        return benchmark.run_config(args, ["a", "b"])
+        config = benchmark.SweepConfig(
+            num_data=4, lengths=checkout / "data" / "lengths.jsonl",
+            probe=checkout / "data" / "probe", out=checkout / "build" / "bench.jsonl")
+        return benchmark.run_config(config, ["a", "b"])
 
     first = config_in("one")
     assert first["lengths"] == "data/lengths.jsonl" and first["probe"] == "data/probe"
@@ -227,3 +223,62 @@ def test_records_name_the_embedded_model_not_its_cache_folder(tmp_path):
     assert portable_model("lmsys/vicuna-7b-v1.5") == "lmsys/vicuna-7b-v1.5"  # a hub id
     assert portable(ROOT / "data" / "x.jsonl") == "data/x.jsonl"
     assert portable(tmp_path / "x.jsonl") == str(tmp_path / "x.jsonl")
+
+
+def test_sweep_configs_record_the_settings_of_earlier_records():
+    """A sweep configured today writes the config a committed record holds, so it resumes."""
+    from seqsch.paths import DATA_DIR, ROOT
+
+    line = (DATA_DIR / "benchmark-cpu-smollm2-sharegpt-vllm-steps-l4.jsonl").read_text()
+    old = json.loads(line.splitlines()[0])["config"]
+    config = benchmark.SweepConfig(
+        specs=("vllm", "vllm+probe"), num_data=128, max_new_tokens=256, data="sharegpt",
+        probe=ROOT / "data" / "probe-smollm2-priority-l4")
+    new = benchmark.run_config(config, [])
+    assert {k: v for k, v in new.items() if k != "request_ids"} == {
+        k: v for k, v in old.items() if k != "request_ids"}
+    one = benchmark.run_config(benchmark.SweepConfig(specs=("gt+vbs",)), [])
+    assert (one["strategy"], one["vbs"], one["fcr"], one["engine"]) == ("gt", True, False, "static")
+
+
+def test_sweep_config_refuses_bad_settings():
+    with pytest.raises(ValueError, match="unknown part"):
+        benchmark.SweepConfig(specs=("vanilla", "gt+nope"))
+    with pytest.raises(ValueError, match="token ids"):
+        benchmark.SweepConfig(specs=("vanilla", "probe"), replay="paper-val")
+    with pytest.raises(ValueError, match="group_size"):
+        benchmark.SweepConfig(group_size=0)
+    assert benchmark.SweepConfig(replay="paper-val").decoding == "greedy"  # tokens never read
+    assert benchmark.SweepConfig().decoding == "embedded"
+
+
+def test_replay_sweep_measures_the_papers_rows_beside_the_simulator(tmp_path):
+    from seqsch.replay import paper_workload
+
+    config = benchmark.SweepConfig(
+        specs=("gt+vbs+fcr", "standin", "vanilla", "standin+vbs+fcr", "gt"), replay="paper-val",
+        model="random:tiny", num_data=48, group_size=16, max_new_tokens=64, batch_size=4,
+        out=tmp_path / "replay.jsonl", quiet=True)
+    records = benchmark.run_sweep(config)[0]
+    workload = paper_workload(48, vocab_size=512)
+    assert list(records)[0] == "vanilla"  # measured first: the cost model is fitted to it
+    for record in records.values():
+        assert record["config"]["replay"] == "paper-val" and record["config"]["group_size"] == 16
+        assert record["actual_lengths"] == [min(n, 64) for n in workload.true_lengths]
+        assert record["simulated"]["samples_per_s"] > 0
+        assert record["environment"]["dtype"] == "float32"
+    assert records["standin"]["predicted_lengths"] == workload.standin
+    assert records["gt+vbs+fcr"]["predicted_lengths"] == workload.oracle
+    assert records["gt+vbs+fcr"]["summary"]["failure_ratio"] == 0.0  # the oracle never overruns
+    # with the same lengths, ETR and steps are exact: the simulator must agree on them
+    for record in records.values():
+        for key in ("effective_token_ratio", "avg_length", "failure_ratio"):
+            assert record["simulated"][key] == pytest.approx(record["summary"][key], abs=1e-3)
+    fit = records["vanilla"]["cost_model"]
+    assert fit["prefill_per_token_s"] > 0  # calibration prefills at several batch sizes
+
+
+def test_replay_refuses_learned_predictors_on_the_command_line(capsys):
+    with pytest.raises(SystemExit):
+        benchmark.main(["--replay", "paper-val", "--sweep", "vanilla", "seqsch"])
+    assert "token ids" in capsys.readouterr().err

@@ -188,3 +188,41 @@ def test_standin_meets_other_targets(error, acc50, acc100):
 def test_standin_refuses_targets_it_cannot_meet():
     with pytest.raises(ValueError, match="cannot be met"):
         standin_predictions([100] * 100, error=20.0, acc50=0.5, acc100=0.6)
+
+
+@pytest.mark.gpu
+def test_forced_lengths_on_a_gpu_in_bf16():
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    from seqsch.generate import generate
+    from seqsch.models import load_model
+
+    model, tokenizer = load_model("random:tiny", device="cuda", dtype="bf16")
+    prompts = synthetic_prompts(len(FORCED), 12, len(tokenizer), seed=6)
+    run = generate(model, tokenizer, forced_requests(), DecodingConfig(max_new_tokens=26),
+                   batch_size=4, prompts=prompts, quiet=True)
+    assert [r.num_output_tokens for r in run.results] == [min(n, 26) for n in FORCED]
+    assert run.dtype == "bfloat16" and run.device.startswith("cuda")
+
+
+@pytest.mark.slow
+def test_the_gpu_command_runs_its_path_on_a_cpu(tmp_path):
+    """scripts/gpu_replay.sh with the tiny shape on the CPU: the same sweep, table and figure."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from seqsch.paths import ROOT
+
+    env = {**os.environ, "DEVICE": "cpu", "MODEL": "random:tiny", "DTYPE": "float32",
+           "NUM_DATA": "32", "MAX_NEW_TOKENS": "32", "PYTHON": sys.executable}
+    subprocess.run(["bash", str(ROOT / "scripts" / "gpu_replay.sh"), str(tmp_path)], env=env,
+                   check=True, capture_output=True, timeout=600)
+    records = [json.loads(line) for line in (tmp_path / "replay.jsonl").read_text().splitlines()]
+    assert [r["spec"] for r in records] == [
+        "vanilla", "standin", "standin+vbs+fcr", "gt+vbs+fcr", "gt"]
+    assert "oracle + VBS + FCR" in (tmp_path / "replay.md").read_text()
+    assert (tmp_path / "replay_tiny.png").stat().st_size > 0

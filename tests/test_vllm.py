@@ -132,3 +132,17 @@ def test_vllm_length_collection_matches_the_static_collector_when_greedy(engine,
     assert all(3000 <= s < 4000 for s in seeds)  # inside chunk seed 3's stride
     # Greedy answers do not depend on batching or order.
     assert {r.id: r.lengths[0.0] for r in again} == {r.id: r.lengths[0.0] for r in ours}
+
+
+@needs_vllm
+@pytest.mark.slow
+def test_vllm_replays_forced_lengths_exactly(engine, workload):
+    from dataclasses import replace
+
+    forced = [3, 40, 1, 17, 60, 8, 25, 64]  # 64: the cap, censored as a natural answer would be
+    requests = [replace(r, forced_output_tokens=n) for r, n in zip(workload, forced)]
+    config = DECODING_PRESETS["embedded"].with_(max_new_tokens=64)
+    run = engine.generate(requests, config, quiet=True)
+    assert [r.num_output_tokens for r in run.results] == forced  # EOS ignored until then
+    assert [r.is_finished for r in run.results] == [n < 64 for n in forced]
+    assert all(r.text == "" and r.token_ids == [] for r in run.results)  # never an answer

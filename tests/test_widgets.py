@@ -40,3 +40,13 @@ def test_fcr_toggle_collects_failures_of_underestimated_lengths():
     assert panel.summaries["scheduled"]["failure_ratio"] == 0
     panel.fcr.value = True
     assert panel.summaries["scheduled"]["failure_ratio"] > 0.5
+
+
+def test_group_size_slider_schedules_groups_apart():
+    panel = _panel()
+    whole = panel.summaries["scheduled"]["effective_token_ratio"]
+    panel.group_size.value = 16  # sorting within groups of 16 finds fewer like-length neighbours
+    assert panel.configs()["scheduled"].group_size == 16
+    assert panel.summaries["scheduled"]["effective_token_ratio"] < whole
+    panel.group_size.value = 0
+    assert panel.configs()["scheduled"].group_size is None
