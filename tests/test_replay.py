@@ -128,6 +128,8 @@ def test_random_weights_are_refused_where_tokens_are_read(random_tiny):
 
 
 def test_random_model_shapes_and_errors():
+    import warnings
+
     from seqsch.random_weights import is_random_weights, load_random_model, random_model_names
 
     assert {"llama2-7b", "smollm2-135m", "tiny"} <= set(random_model_names())
@@ -138,6 +140,10 @@ def test_random_model_shapes_and_errors():
     assert first.equal(next(again.parameters()))  # seeded: the same weights every time
     with pytest.raises(FileNotFoundError, match="llama2-7b"):
         load_random_model("no-such-shape")
+    with warnings.catch_warnings():  # bf16 may be emulated on this CPU: slower, still bf16
+        warnings.simplefilter("ignore")
+        half, _ = load_random_model("tiny", device="cpu", dtype="bf16")
+    assert str(half.dtype) == "torch.bfloat16"  # built directly in the asked dtype
 
 
 def test_forced_length_must_be_positive():
