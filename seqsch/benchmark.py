@@ -339,7 +339,7 @@ def _run_dtype(args) -> str:
     return dtype_name(resolve_dtype(args.dtype, resolve_device(args.device)))
 
 
-def load_workload(args, tokenizer, dtype: str | None = None):
+def load_workload(args: SweepConfig, tokenizer, dtype: str | None = None):
     """The benchmark's requests and their oracle lengths (by id), as `--data` asks.
 
     On `--data val` the oracle is the length file's longest sampled answer, when the file was
@@ -360,8 +360,7 @@ def load_workload(args, tokenizer, dtype: str | None = None):
                   f"them instead of --num-data {args.num_data}")
         records = records[: args.num_data]
         requests = requests_by_id([r.id for r in records])
-        specs = [RunSpec.parse(s) for s in args.sweep] if args.sweep else [
-            RunSpec(args.strategy, args.vbs, args.fcr, args.engine)]
+        specs = args.run_specs
         dtype = dtype or _run_dtype(args)
         headers = load_length_file(args.lengths).settings  # [{"settings": {...}}], or []
         settings = headers[0]["settings"] if headers else None

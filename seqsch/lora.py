@@ -124,8 +124,9 @@ def _name_base_model_portably(adapter_config: Path) -> None:
     """peft records the base model's folder (a machine's cache path): name it instead, so the
     shipped adapter holds no machine path and its hash is the same on every machine."""
     config = json.loads(adapter_config.read_text())
-    config["base_model_name_or_path"] = portable_model(config["base_model_name_or_path"])
-    adapter_config.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    if config.get("base_model_name_or_path"):  # a model built in memory has no name to keep
+        config["base_model_name_or_path"] = portable_model(config["base_model_name_or_path"])
+        adapter_config.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
 def latest_checkpoint(out_dir: str | Path) -> Path | None:

@@ -149,8 +149,6 @@ def _val_length_file(path, settings: dict) -> None:
 @pytest.fixture
 def val_args(tmp_path, monkeypatch):
     """Benchmark options on --data val over a two-prompt float32 vLLM length file."""
-    import argparse
-
     import seqsch.data
     from seqsch.data import Request
 
@@ -158,13 +156,12 @@ def val_args(tmp_path, monkeypatch):
                         lambda ids, pool=None: [Request(i, f"prompt {i}") for i in ids])
     lengths = tmp_path / "lengths.jsonl"
     _val_length_file(lengths, {"model": "tiny", "dtype": "float32", "engine": "vllm"})
-    return argparse.Namespace(data="val", lengths=lengths, num_data=2, seed=0, sweep=None,
-                              strategy="gt", vbs=False, fcr=False, engine="static",
-                              dtype="auto", device="cpu")
+    return benchmark.SweepConfig(specs=("gt",), data="val", lengths=lengths, num_data=2,
+                                 device="cpu")
 
 
 def test_a_length_file_of_another_dtype_is_not_the_oracle(val_args, capsys):
-    val_args.sweep = ["vanilla", "gt", "continuous+gt"]
+    val_args.specs = ("vanilla", "gt", "continuous+gt")
     requests, known = benchmark.load_workload(val_args, None)  # "auto": float32 on a CPU
     assert [r.id for r in requests] == ["a", "b"] and known == {"a": 45, "b": 305}
     assert "longest sampled answer" in capsys.readouterr().out
@@ -174,7 +171,7 @@ def test_a_length_file_of_another_dtype_is_not_the_oracle(val_args, capsys):
     out = capsys.readouterr().out
     assert "first-come (vanilla) lengths" in out and "made in float32, this run is bfloat16" in out
 
-    val_args.sweep = ["gt"]  # nothing to take the oracle from: refused before any run
+    val_args.specs = ("gt",)  # nothing to take the oracle from: refused before any run
     with pytest.raises(ValueError, match="Add 'vanilla' to --sweep"):
         benchmark.load_workload(val_args, None, dtype="bfloat16")
 
