@@ -10,7 +10,7 @@ setup:
 
 # Main job: run every notebook headless and regenerate figures/.
 figures:
-	@PY=$$(bash scripts/setup.sh | tail -n 1) && $$PY -m seqsch.notebooks --profile $(PROFILE)
+	@PY=$$(bash scripts/setup.sh | tail -n 1) && $$PY -m seqsch.lab --profile $(PROFILE)
 
 # The test suite (CI runs exactly this).
 test:

@@ -24,11 +24,11 @@ else
   WHERE="$DEVICE"
 fi
 mkdir -p "$OUT_DIR"
-"$PY" -m seqsch.benchmark --replay paper-val --model "$MODEL" --device "$DEVICE" \
+"$PY" -m seqsch.bench sweep --replay paper-val --model "$MODEL" --device "$DEVICE" \
   --dtype "${DTYPE:-bf16}" --num-data "${NUM_DATA:-256}" --group-size 256 --batch-size 16 \
   --max-new-tokens "${MAX_NEW_TOKENS:-512}" \
   --sweep vanilla standin standin+vbs+fcr gt+vbs+fcr gt --out "$OUT_DIR/replay.jsonl"
 NAME="replay_$(echo "${MODEL#random:}" | tr -c 'A-Za-z0-9\n' '_')"
-SEQSCH_FIGURES="$OUT_DIR" "$PY" -m seqsch.paper_table --replay "$OUT_DIR/replay.jsonl" \
+SEQSCH_FIGURES="$OUT_DIR" "$PY" -m seqsch.bench paper-table --replay "$OUT_DIR/replay.jsonl" \
   --markdown "$OUT_DIR/replay.md" --figure "$NAME" \
   --title "The paper's table replayed on $WHERE ($MODEL)"

@@ -23,7 +23,7 @@ if PAPER_DIR.is_dir():
 def paper_val_path() -> Path:
     """The paper's validation length file (Vicuna-7B on Alpaca): the shipped copy in data/paper/,
     else the reference files beside the project, else a clean skip."""
-    from seqsch.data import find_paper_lengths
+    from seqsch.core.workloads import find_paper_lengths
 
     path = find_paper_lengths("alpaca-val-10k-length.json")
     if path is None:
@@ -35,7 +35,7 @@ def paper_val_path() -> Path:
 def embedded():
     """The embedded SmolLM2-135M-Instruct and its tokenizer (converted once, then cached), in
     float32 on every CPU: the tests that compare tokens must not depend on the CPU's dtype."""
-    from seqsch.models import load_model
+    from seqsch.core.models import load_model
 
     return load_model(dtype="float32")
 
@@ -43,7 +43,7 @@ def embedded():
 @pytest.fixture(scope="session")
 def tokenizer():
     """The embedded model's tokenizer alone (no weights read), set up as `load_model` sets it."""
-    from seqsch.models import embedded_model_dir, load_tokenizer
+    from seqsch.core.models import embedded_model_dir, load_tokenizer
 
     try:
         folder = embedded_model_dir()
@@ -79,7 +79,7 @@ def tiny(tokenizer):
 
 @pytest.fixture(scope="session")
 def short_requests():
-    from seqsch.data import Request
+    from seqsch.core.requests import Request
 
     prompts = [
         "What is the capital of France?",

@@ -5,7 +5,19 @@ import json
 import pytest
 import torch
 
-from seqsch import benchmark, report
+import seqsch.bench.workload
+import seqsch.core.paths
+from seqsch.bench.__main__ import main
+from seqsch.bench.provenance import available_specs, predictor_sha256, run_config
+from seqsch.bench.records import finished_specs, load_rounds
+from seqsch.bench.report import HEADER, table_rows
+from seqsch.bench.runner import run_sweep
+from seqsch.bench.specs import SweepConfig
+from seqsch.bench.workload import load_workload, oracle_mismatch
+
+
+def sweep_main(argv):
+    return main(["sweep", *argv])
 
 
 def test_repeated_sweep_pairs_each_round_and_resumes(tiny, tmp_path, capsys):
@@ -17,29 +29,29 @@ def test_repeated_sweep_pairs_each_round_and_resumes(tiny, tmp_path, capsys):
     argv = ["--sweep", "gt", "vanilla", "--data", "sharegpt", "--num-data", "6",
             "--max-new-tokens", "5", "--batch-size", "3", "--model", str(model_dir),
             "--repeats", "2", "--out", str(out), "--quiet"]
-    final = benchmark.main(argv)
+    final = sweep_main(argv)
     records = [json.loads(line) for line in out.read_text().splitlines()]
     # vanilla first in every round: it is the oracle of the round's gt run
     assert [(r["spec"], r["repeat"]) for r in records] == [
         ("vanilla", 0), ("gt", 0), ("vanilla", 1), ("gt", 1)]
     assert records[1]["predicted_lengths"] == records[0]["actual_lengths"]
     assert set(final) == {"vanilla", "gt"}
-    rounds = report.load_rounds(out)
+    rounds = load_rounds(out)
     assert [sorted(one) for one in rounds] == [["gt", "vanilla"], ["gt", "vanilla"]]
-    cell = {row[0]: row for row in report.table_rows(rounds)}["gt"][
-        report.HEADER.index("done x first come")]
+    cell = {row[0]: row for row in table_rows(rounds)}["gt"][
+        HEADER.index("done x first come")]
     ratios = [r["gt"]["summary"]["mean_completion_s"] / r["vanilla"]["summary"][
         "mean_completion_s"] for r in rounds]
     assert cell.endswith(f"({min(ratios):.2f}-{max(ratios):.2f})")
 
     capsys.readouterr()
-    benchmark.main(argv)  # everything measured: nothing runs again
+    sweep_main(argv)  # everything measured: nothing runs again
     assert out.read_text().count("\n") == 4
     assert capsys.readouterr().out.count("already measured") == 4
 
     # a round cut short is measured again whole: its ratios never pair two processes
     out.write_text("".join(out.read_text().splitlines(keepends=True)[:3]))
-    benchmark.main(argv)
+    sweep_main(argv)
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [(r["spec"], r["repeat"]) for r in records[3:]] == [("vanilla", 1), ("gt", 1)]
     assert "cost_model" in records[0] and "cost_model" not in records[3]  # fitted in round 0
@@ -47,14 +59,14 @@ def test_repeated_sweep_pairs_each_round_and_resumes(tiny, tmp_path, capsys):
 
 def test_repeated_sweeps_keep_vllm_apart(capsys):
     with pytest.raises(SystemExit):
-        benchmark.main(["--sweep", "vanilla", "vllm", "--repeats", "2"])
+        sweep_main(["--sweep", "vanilla", "vllm", "--repeats", "2"])
     assert "sweep the vllm specs apart" in capsys.readouterr().err
 
 
 def _save_random_probe(folder, hidden_size: int, features_seed: int) -> None:
     """A probe head for the tiny model, fitted to random features: its predictions don't matter
     here, only that it loads, and that a refit on other features changes its weights alone."""
-    from seqsch.probe import ProbeConfig, save_probe, train_probe
+    from seqsch.perception.probe import ProbeConfig, save_probe, train_probe
 
     generator = torch.Generator().manual_seed(features_seed)
     features = {key: torch.randn(8, hidden_size, generator=generator) for key in ("mean", "last")}
@@ -74,21 +86,21 @@ def test_a_predictor_retrained_in_place_is_measured_again(tiny, tmp_path, capsys
     argv = ["--sweep", "vanilla", "probe", "--data", "sharegpt", "--num-data", "4",
             "--max-new-tokens", "4", "--batch-size", "2", "--model", str(model_dir),
             "--probe", str(probe_dir), "--out", str(out), "--quiet"]
-    benchmark.main(argv)
+    sweep_main(argv)
     first = {r["spec"]: r for r in map(json.loads, out.read_text().splitlines())}
-    assert first["probe"]["predictor_sha256"] == benchmark.predictor_sha256("probe", probe_dir)
+    assert first["probe"]["predictor_sha256"] == predictor_sha256("probe", probe_dir)
     assert "predictor_sha256" not in first["vanilla"]
     capsys.readouterr()
-    benchmark.main(argv)
+    sweep_main(argv)
     assert capsys.readouterr().out.count("already measured") == 2
 
     # same folder, same settings file, new weights: the head is measured again
     _save_random_probe(probe_dir, model.config.hidden_size, features_seed=1)
     assert (probe_dir / "probe_config.json").read_bytes() == settings
-    benchmark.main(argv)
+    sweep_main(argv)
     assert capsys.readouterr().out.count("already measured") == 1  # vanilla only
-    (latest,) = report.load_rounds(out)
-    assert latest["probe"]["predictor_sha256"] == benchmark.predictor_sha256("probe", probe_dir)
+    (latest,) = load_rounds(out)
+    assert latest["probe"]["predictor_sha256"] == predictor_sha256("probe", probe_dir)
     assert latest["probe"]["predictor_sha256"] != first["probe"]["predictor_sha256"]
 
 
@@ -99,20 +111,20 @@ def test_a_round_with_a_retrained_predictor_is_measured_again_whole(tmp_path):
     records[1]["predictor_sha256"], records[3]["predictor_sha256"] = "new", "old"
     path = tmp_path / "bench.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
-    done = benchmark._finished_specs(path, config, ["vanilla", "probe"], hashes)
+    done = finished_specs(path, config, ["vanilla", "probe"], hashes)
     assert sorted(done) == [("probe", 0), ("vanilla", 0)]
     # and the report reads only the records with the file's last settings
     with path.open("a") as fh:
         fh.write(json.dumps({"spec": "vanilla", "repeat": 0, "config": {"num_data": 8}}) + "\n")
         fh.write('{"spec": "vanilla", "conf')  # a line cut by an interruption
-    assert [sorted(one) for one in report.load_rounds(path)] == [["vanilla"]]
+    assert [sorted(one) for one in load_rounds(path)] == [["vanilla"]]
 
 
 def test_a_missing_predictor_is_refused_before_the_model_loads(tmp_path, capsys):
-    assert benchmark.available_specs(["vanilla", "probe"], tmp_path) == ["vanilla"]
+    assert available_specs(["vanilla", "probe"], tmp_path) == ["vanilla"]
     assert "train it with" in capsys.readouterr().out
     with pytest.raises(SystemExit):
-        benchmark.main(["--strategy", "probe", "--probe", str(tmp_path),
+        sweep_main(["--strategy", "probe", "--probe", str(tmp_path),
                         "--model", str(tmp_path / "no-such-model")])
     assert "head.safetensors is missing" in capsys.readouterr().err
 
@@ -129,14 +141,14 @@ def test_a_missing_predictor_is_refused_before_the_model_loads(tmp_path, capsys)
     (None, "float32", {"static"}, False),
 ])
 def test_oracle_compatibility_rule(settings, dtype, engines, compatible):
-    reason = benchmark.oracle_mismatch(settings, dtype, engines)
+    reason = oracle_mismatch(settings, dtype, engines)
     assert (reason is None) == compatible
     if settings and settings.get("dtype") not in (None, dtype):
         assert f"made in {settings['dtype']}, this run is {dtype}" in reason
 
 
 def _val_length_file(path, settings: dict) -> None:
-    from seqsch.length_records import LengthRecord, write_length_header, write_length_record
+    from seqsch.core.length_records import LengthRecord, write_length_header, write_length_record
 
     with path.open("w") as fh:
         write_length_header(fh, settings)
@@ -149,44 +161,41 @@ def _val_length_file(path, settings: dict) -> None:
 @pytest.fixture
 def val_args(tmp_path, monkeypatch):
     """Benchmark options on --data val over a two-prompt float32 vLLM length file."""
-    import seqsch.data
-    from seqsch.data import Request
+    from seqsch.core.requests import Request
 
-    monkeypatch.setattr(seqsch.data, "requests_by_id",
+    monkeypatch.setattr(seqsch.bench.workload, "requests_by_id",
                         lambda ids, pool=None: [Request(i, f"prompt {i}") for i in ids])
     lengths = tmp_path / "lengths.jsonl"
     _val_length_file(lengths, {"model": "tiny", "dtype": "float32", "engine": "vllm"})
-    return benchmark.SweepConfig(specs=("gt",), data="val", lengths=lengths, num_data=2,
+    return SweepConfig(specs=("gt",), data="val", lengths=lengths, num_data=2,
                                  device="cpu")
 
 
 def test_a_length_file_of_another_dtype_is_not_the_oracle(val_args, capsys):
     val_args.specs = ("vanilla", "gt", "continuous+gt")
-    requests, known = benchmark.load_workload(val_args, None)  # "auto": float32 on a CPU
+    requests, known = load_workload(val_args, None)  # "auto": float32 on a CPU
     assert [r.id for r in requests] == ["a", "b"] and known == {"a": 45, "b": 305}
     assert "longest sampled answer" in capsys.readouterr().out
 
-    requests, known = benchmark.load_workload(val_args, None, dtype="bfloat16")
+    requests, known = load_workload(val_args, None, dtype="bfloat16")
     assert [r.id for r in requests] == ["a", "b"] and known == {}  # gt: the vanilla run's
     out = capsys.readouterr().out
     assert "first-come (vanilla) lengths" in out and "made in float32, this run is bfloat16" in out
 
     val_args.specs = ("gt",)  # nothing to take the oracle from: refused before any run
     with pytest.raises(ValueError, match="Add 'vanilla' to --sweep"):
-        benchmark.load_workload(val_args, None, dtype="bfloat16")
+        load_workload(val_args, None, dtype="bfloat16")
 
 
 def test_a_clone_at_another_path_resumes_a_finished_sweep(tmp_path, monkeypatch):
-    import seqsch.paths
-
     def config_in(checkout):
         checkout = (tmp_path / checkout).resolve()
         (checkout / "data").mkdir(parents=True)
-        monkeypatch.setattr(seqsch.paths, "ROOT", checkout)
-        config = benchmark.SweepConfig(
+        monkeypatch.setattr(seqsch.core.paths, "ROOT", checkout)
+        config = SweepConfig(
             num_data=4, lengths=checkout / "data" / "lengths.jsonl",
             probe=checkout / "data" / "probe", out=checkout / "build" / "bench.jsonl")
-        return benchmark.run_config(config, ["a", "b"])
+        return run_config(config, ["a", "b"])
 
     first = config_in("one")
     assert first["lengths"] == "data/lengths.jsonl" and first["probe"] == "data/probe"
@@ -196,18 +205,18 @@ def test_a_clone_at_another_path_resumes_a_finished_sweep(tmp_path, monkeypatch)
     assert str(tmp_path) not in path.read_text()  # no machine path in the record
 
     second = config_in("two")
-    assert sorted(benchmark._finished_specs(path, second)) == [("vanilla", 0)]
+    assert sorted(finished_specs(path, second)) == [("vanilla", 0)]
     # a record written before configs were portable, in this checkout, matches too
     old = {**second, "lengths": str(tmp_path.resolve() / "two" / "data" / "lengths.jsonl")}
     path.write_text(json.dumps({"spec": "vanilla", "config": old}) + "\n")
-    assert sorted(benchmark._finished_specs(path, second)) == [("vanilla", 0)]
+    assert sorted(finished_specs(path, second)) == [("vanilla", 0)]
     # other settings still do not
-    assert benchmark._finished_specs(path, {**second, "num_data": 8}) == {}
+    assert finished_specs(path, {**second, "num_data": 8}) == {}
 
 
 def test_records_name_the_embedded_model_not_its_cache_folder(tmp_path):
-    from seqsch.models import DEFAULT, EMBEDDED_DIST, EMBEDDED_VERSION
-    from seqsch.paths import ROOT, portable, portable_model
+    from seqsch.core.models import DEFAULT, EMBEDDED_DIST, EMBEDDED_VERSION, portable_model
+    from seqsch.core.paths import ROOT, portable
 
     cache = tmp_path / "cache" / "models" / "SmolLM2-135M-Instruct.Q4_1-float"
     cache.mkdir(parents=True)
@@ -224,39 +233,39 @@ def test_records_name_the_embedded_model_not_its_cache_folder(tmp_path):
 
 def test_sweep_configs_record_the_settings_of_earlier_records():
     """A sweep configured today writes the config a committed record holds, so it resumes."""
-    from seqsch.paths import DATA_DIR, ROOT
+    from seqsch.core.paths import DATA_DIR, ROOT
 
     line = (DATA_DIR / "benchmark-cpu-smollm2-sharegpt-vllm-steps-l4.jsonl").read_text()
     old = json.loads(line.splitlines()[0])["config"]
-    config = benchmark.SweepConfig(
+    config = SweepConfig(
         specs=("vllm", "vllm+probe"), num_data=128, max_new_tokens=256, data="sharegpt",
         probe=ROOT / "data" / "probe-smollm2-priority-l4")
-    new = benchmark.run_config(config, [])
+    new = run_config(config, [])
     assert {k: v for k, v in new.items() if k != "request_ids"} == {
         k: v for k, v in old.items() if k != "request_ids"}
-    one = benchmark.run_config(benchmark.SweepConfig(specs=("gt+vbs",)), [])
+    one = run_config(SweepConfig(specs=("gt+vbs",)), [])
     assert (one["strategy"], one["vbs"], one["fcr"], one["engine"]) == ("gt", True, False, "static")
 
 
 def test_sweep_config_refuses_bad_settings():
     with pytest.raises(ValueError, match="unknown part"):
-        benchmark.SweepConfig(specs=("vanilla", "gt+nope"))
+        SweepConfig(specs=("vanilla", "gt+nope"))
     with pytest.raises(ValueError, match="token ids"):
-        benchmark.SweepConfig(specs=("vanilla", "probe"), replay="paper-val")
+        SweepConfig(specs=("vanilla", "probe"), replay="paper-val")
     with pytest.raises(ValueError, match="group_size"):
-        benchmark.SweepConfig(group_size=0)
-    assert benchmark.SweepConfig(replay="paper-val").decoding == "greedy"  # tokens never read
-    assert benchmark.SweepConfig().decoding == "embedded"
+        SweepConfig(group_size=0)
+    assert SweepConfig(replay="paper-val").decoding == "greedy"  # tokens never read
+    assert SweepConfig().decoding == "embedded"
 
 
 def test_replay_sweep_measures_the_papers_rows_beside_the_simulator(tmp_path):
-    from seqsch.replay import paper_workload
+    from seqsch.bench.replay import paper_workload
 
-    config = benchmark.SweepConfig(
+    config = SweepConfig(
         specs=("gt+vbs+fcr", "standin", "vanilla", "standin+vbs+fcr", "gt"), replay="paper-val",
         model="random:tiny", num_data=48, group_size=16, max_new_tokens=64, batch_size=4,
         out=tmp_path / "replay.jsonl", quiet=True)
-    records = benchmark.run_sweep(config)[0]
+    records = run_sweep(config)[0]
     workload = paper_workload(48, vocab_size=512)
     assert list(records)[0] == "vanilla"  # measured first: the cost model is fitted to it
     for record in records.values():
@@ -277,5 +286,5 @@ def test_replay_sweep_measures_the_papers_rows_beside_the_simulator(tmp_path):
 
 def test_replay_refuses_learned_predictors_on_the_command_line(capsys):
     with pytest.raises(SystemExit):
-        benchmark.main(["--replay", "paper-val", "--sweep", "vanilla", "seqsch"])
+        sweep_main(["--replay", "paper-val", "--sweep", "vanilla", "seqsch"])
     assert "token ids" in capsys.readouterr().err

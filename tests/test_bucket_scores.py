@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from seqsch.bucket_scores import bucket_labels, lengths_from_scores, score_buckets
-from seqsch.generate import encode_prompts
+from seqsch.core.requests import encode_prompts
+from seqsch.perception.buckets import bucket_labels, lengths_from_scores, score_buckets
 
 
 def test_labels_run_from_one_bucket_to_the_caps_bucket():

@@ -1,4 +1,4 @@
-"""Tests of seqsch.continuous: transformers' continuous-batching engine behind seqsch's results.
+"""Tests of seqsch.engines.continuous: transformers' continuous-batching engine behind seqsch's results.
 
 A tiny random Llama (with the embedded model's tokenizer) checks the mechanics in seconds; one
 slow check compares both engines on the embedded SmolLM2."""
@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from seqsch.continuous import check_order, generate_continuous
-from seqsch.data import Request
-from seqsch.decoding import DECODING_PRESETS, DecodingConfig
-from seqsch.generate import generate
+from seqsch.core.decoding import DECODING_PRESETS, DecodingConfig
+from seqsch.core.requests import Request
+from seqsch.engines.continuous import check_order, generate_continuous
+from seqsch.engines.static import generate
 
 PROMPTS = [
     "What is the capital of France?",

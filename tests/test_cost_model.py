@@ -1,10 +1,10 @@
-"""Tests of seqsch.cost_model."""
+"""Tests of seqsch.scheduling.cost_model."""
 
 import random
 
 import pytest
 
-from seqsch.cost_model import (
+from seqsch.scheduling.cost_model import (
     GPU_PRESETS,
     CostModel,
     fit_cost_model,

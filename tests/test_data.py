@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from seqsch.data import (
-    Request,
+from seqsch.core.requests import Request
+from seqsch.core.workloads import (
     iter_json_array,
     load_alpaca,
     load_sharegpt_with_report,
@@ -89,7 +89,7 @@ def test_sampling_and_split_are_deterministic_by_seed():
 
 
 def test_workload_filters_by_prompt_tokens(tokenizer):
-    from seqsch.data import sharegpt_workload
+    from seqsch.core.workloads import sharegpt_workload
 
     pool = [Request("short", "Hi"), Request("long", "word " * 400), Request("mid", "Hello there")]
     chosen = sharegpt_workload(tokenizer, 2, seed=0, max_prompt_tokens=64, requests=pool)

@@ -1,4 +1,4 @@
-"""Tests of seqsch.device's dtype policy: "auto" is float32 on every CPU, bf16 is asked for."""
+"""Tests of seqsch.core.device's dtype policy: "auto" is float32 on every CPU, bf16 is asked for."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import warnings
 import pytest
 import torch
 
-from seqsch import device
+from seqsch.core import device
 
 
 @pytest.fixture(params=[True, False], ids=["native-bf16", "emulated-bf16"])

@@ -6,7 +6,7 @@ from itertools import combinations
 
 import pytest
 
-from seqsch.evaluation import (
+from seqsch.perception.evaluation import (
     accuracy_within,
     constant_baseline,
     evaluate_predictions,

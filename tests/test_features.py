@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from seqsch.features import extract_features, extract_features_by_depth
-from seqsch.generate import encode_prompts, left_pad, positions_from_mask
+from seqsch.core.requests import encode_prompts
+from seqsch.engines.static import left_pad, positions_from_mask
+from seqsch.perception.features import extract_features, extract_features_by_depth
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,7 @@ def test_a_shallow_probe_skips_the_deeper_layers(four_layers, short_requests):
 
 
 def test_the_shared_prefix_is_prefilled_once_and_changes_nothing(four_layers, short_requests):
-    from seqsch.features import shared_prefix
+    from seqsch.perception.features import shared_prefix
 
     model, tokenizer = four_layers
     prompts = encode_prompts(tokenizer, short_requests)

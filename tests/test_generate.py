@@ -1,10 +1,11 @@
 import pytest
 import torch
 
-from seqsch.data import Request
-from seqsch.decoding import DECODING_PRESETS, DecodingConfig
-from seqsch.generate import encode_prompts, generate, hf_generate
-from seqsch.scheduler import Batch
+from seqsch.core.decoding import DECODING_PRESETS, DecodingConfig
+from seqsch.core.requests import Request, encode_prompts
+from seqsch.engines.reference import hf_generate
+from seqsch.engines.static import generate
+from seqsch.scheduling.scheduler import Batch
 
 
 def test_greedy_matches_model_generate_on_a_tiny_model(tiny, short_requests):
@@ -26,7 +27,7 @@ def test_penalised_greedy_matches_model_generate_with_the_same_processor(tiny, s
 
 
 def test_repetition_penalty_spares_eos_and_only_touches_recent_tokens():
-    from seqsch.decoding import apply_repetition_penalty
+    from seqsch.core.decoding import apply_repetition_penalty
 
     logits = torch.tensor([[2.0, -2.0, 4.0, 1.0]])
     recent = torch.tensor([[0, 1, 3, 3]])
@@ -136,7 +137,7 @@ def test_bad_input_gets_clear_errors(tiny, short_requests):
 def test_cli_prints_a_json_summary(capsys, embedded):
     import json
 
-    from seqsch.generate import main
+    from seqsch.engines.__main__ import main
 
     summary = main(["--num-data", "2", "--batch-size", "2", "--max-new-tokens", "6",
                     "--dtype", "float32", "--compare-hf", "--quiet"])

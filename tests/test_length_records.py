@@ -1,11 +1,11 @@
-"""Tests of seqsch.length_records: both file formats and their errors."""
+"""Tests of seqsch.core.length_records: both file formats and their errors."""
 
 import io
 import json
 
 import pytest
 
-from seqsch.length_records import (
+from seqsch.core.length_records import (
     LengthRecord,
     load_length_file,
     read_length_file,
@@ -105,7 +105,7 @@ def test_greedy_length_needs_temperature_zero():
 def test_a_file_without_records_says_how_to_fill_it(tmp_path):
     path = tmp_path / "lengths.jsonl"
     path.write_text(json.dumps({"settings": {"max_new_tokens": 8}}) + "\n")
-    with pytest.raises(ValueError, match="seqsch.lengths collect"):
+    with pytest.raises(ValueError, match="seqsch.bench.lengths collect"):
         read_length_file(path)
     assert read_length_file(path, allow_empty=True) == []
 

@@ -1,8 +1,8 @@
 import pytest
 
-from seqsch import lengths, models
-from seqsch.decoding import DecodingConfig
-from seqsch.length_records import load_length_file
+from seqsch.bench import lengths
+from seqsch.core.decoding import DecodingConfig
+from seqsch.core.length_records import load_length_file
 
 SMALL = {"num_train": 6, "num_val": 2, "temperatures": (0.0, 0.7), "batch_size": 2,
          "chunk_size": 4, "max_prompt_tokens": 64}
@@ -10,7 +10,7 @@ SMALL = {"num_train": 6, "num_val": 2, "temperatures": (0.0, 0.7), "batch_size":
 
 @pytest.fixture
 def tiny_loaded(tiny, monkeypatch):
-    monkeypatch.setattr(models, "load_model", lambda *a, **k: tiny)
+    monkeypatch.setattr(lengths, "load_model", lambda *a, **k: tiny)
     return tiny
 
 
@@ -71,7 +71,7 @@ def test_collect_refuses_unknown_engines_and_static_options_for_vllm(tmp_path):
 
 
 def test_vllm_chunks_too_large_for_the_seed_stride_are_refused():
-    from seqsch.data import Request
+    from seqsch.core.requests import Request
 
     requests = [Request(f"r{i}", "hi") for i in range(300)]
     with pytest.raises(ValueError, match="seed stride"):

@@ -1,8 +1,8 @@
-"""Tests of seqsch.metrics."""
+"""Tests of seqsch.scheduling.metrics."""
 
 import pytest
 
-from seqsch.metrics import (
+from seqsch.scheduling.metrics import (
     BatchStats,
     avg_length,
     completion_stats,

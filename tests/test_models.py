@@ -4,10 +4,10 @@ import json
 import pytest
 import torch
 
-from seqsch import models
-from seqsch.data import Request
-from seqsch.decoding import DecodingConfig
-from seqsch.generate import encode_prompts, generate
+from seqsch.core import models
+from seqsch.core.decoding import DecodingConfig
+from seqsch.core.requests import Request, chat_prompt, encode_prompts
+from seqsch.engines.static import generate
 
 
 def test_embedded_model_answers_a_simple_question(embedded):
@@ -87,14 +87,14 @@ def test_interrupted_conversion_leaves_no_cache(tiny, tmp_path, monkeypatch):
 
 def test_chat_prompt_uses_the_template(embedded):
     _, tokenizer = embedded
-    text = models.chat_prompt(tokenizer, "Hello")
+    text = chat_prompt(tokenizer, "Hello")
     assert "Hello" in text and text.rstrip().endswith("assistant")
     ids = encode_prompts(tokenizer, [Request("a", "Hello")])[0]
     assert ids == tokenizer(text, add_special_tokens=False).input_ids
 
 
 def test_device_and_dtype_choices():
-    from seqsch.device import resolve_device, resolve_dtype
+    from seqsch.core.device import resolve_device, resolve_dtype
 
     assert resolve_device("cpu").type == "cpu"
     assert resolve_dtype("fp32") is torch.float32

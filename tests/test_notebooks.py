@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from seqsch.notebooks import PROFILES, notebook_paths, parameter_names, run_notebook
+from seqsch.lab.notebooks import PROFILES, notebook_paths, parameter_names, run_notebook
 
 NOTEBOOKS = notebook_paths()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from seqsch.paper_table import (
+from seqsch.bench.paper_table import (
     PAPER_SPECS,
     PaperTableConfig,
     fit_step_cost,
@@ -13,7 +13,7 @@ from seqsch.paper_table import (
     simulate_paper_table,
     simulate_rows,
 )
-from seqsch.replay import PAPER_ROWS, paper_workload
+from seqsch.bench.replay import PAPER_ROWS, paper_workload
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_an_uncalibrated_model_keeps_its_fixed_cost():
 
 
 def test_fitting_two_rows_reproduces_both():
-    from seqsch.cost_model import load_cost_model
+    from seqsch.scheduling.cost_model import load_cost_model
 
     config = PaperTableConfig(num_data=256)
     workload = paper_workload(256)

@@ -9,38 +9,38 @@ import shutil
 import pytest
 import torch
 
-from seqsch.data import Request
-from seqsch.decoding import DecodingConfig
-from seqsch.features import clip_middle
-from seqsch.generate import generate
-from seqsch.length_records import LengthRecord, write_length_header, write_length_record
-from seqsch.lora import LoraTrainConfig, _batch_tensors, encode_tuning_example, train_lora
-from seqsch.perception import (
+from seqsch.core.decoding import DecodingConfig
+from seqsch.core.length_records import LengthRecord, write_length_header, write_length_record
+from seqsch.core.requests import Request
+from seqsch.engines.static import generate
+from seqsch.perception.__main__ import main
+from seqsch.perception.buckets import mean_of_buckets
+from seqsch.perception.experiments import load_records, requests_for
+from seqsch.perception.features import cached_features, clip_middle, extract_features
+from seqsch.perception.lora import (
+    LoraTrainConfig,
+    _batch_tensors,
     build_tuning_set,
-    cached_features,
-    extract_features,
-    load_records,
-    main,
-    requests_for,
+    encode_tuning_example,
+    train_lora,
 )
-from seqsch.pia import make_query_prompt
-from seqsch.predictors import (
-    ConstantPredictor,
-    QueryPredictor,
-    adapter_enabled,
-    load_length_adapter,
-    make_predictor,
-    remove_length_adapter,
-)
-from seqsch.probe import (
+from seqsch.perception.predictors import ConstantPredictor
+from seqsch.perception.probe import (
     ProbeConfig,
     best_candidate,
     fit_head,
     load_probe,
-    mean_of_buckets,
     save_probe,
     train_probe,
 )
+from seqsch.perception.prompts import make_query_prompt
+from seqsch.perception.query import (
+    QueryPredictor,
+    adapter_enabled,
+    load_length_adapter,
+    remove_length_adapter,
+)
+from seqsch.perception.registry import make_predictor
 
 TARGETS = ["50", "100", "150", "200"]
 
@@ -259,7 +259,7 @@ def _synthetic(num: int, seed: int = 0):
 
 
 def test_probe_learns_synthetic_lengths_and_round_trips(tmp_path):
-    from seqsch.evaluation import constant_baseline, length_error
+    from seqsch.perception.evaluation import constant_baseline, length_error
 
     features, lengths = _synthetic(500)
     train = {k: v[:400] for k, v in features.items()}
@@ -280,7 +280,7 @@ def test_probe_learns_synthetic_lengths_and_round_trips(tmp_path):
 
 @pytest.mark.parametrize("target", ["l1", "log_mse", "buckets"])
 def test_each_probe_target_beats_the_constant(target):
-    from seqsch.evaluation import constant_baseline, length_error
+    from seqsch.perception.evaluation import constant_baseline, length_error
 
     features, lengths = _synthetic(500, seed=1)
     config = ProbeConfig(pooling="mean", target=target, num_epochs=60)
@@ -324,7 +324,7 @@ def test_priority_head_is_chosen_by_ranking_not_error():
 
 
 def test_prompt_features_batching_and_cache(tiny, short_requests, tmp_path, monkeypatch):
-    import seqsch.features as features_module
+    import seqsch.perception.features as features_module
 
     model, tokenizer = tiny
     features = extract_features(model, tokenizer, short_requests, batch_size=3, quiet=True)
@@ -364,8 +364,8 @@ def test_clip_middle_keeps_both_ends():
 
 
 def test_clipped_features_read_only_the_ends_of_long_prompts(tiny, short_requests, tmp_path):
-    from seqsch.features import extract_features_by_depth, shared_prefix
-    from seqsch.generate import encode_prompts
+    from seqsch.core.requests import encode_prompts
+    from seqsch.perception.features import extract_features_by_depth, shared_prefix
 
     model, tokenizer = tiny
     prompts = encode_prompts(tokenizer, short_requests)
@@ -414,10 +414,10 @@ def test_probe_predictor_end_to_end(tiny, short_requests, tmp_path, monkeypatch,
     head, report = train_probe(features, lengths, config)
     save_probe(head, tmp_path, report)
     predictor = make_predictor("probe", model, tokenizer, probe=tmp_path, batch_size=4)
-    import seqsch.features as features_module
+    import seqsch.perception.probe as probe_module
 
-    clips, real_extract = [], features_module.extract_features
-    monkeypatch.setattr(features_module, "extract_features", lambda *args, **kwargs: (
+    clips, real_extract = [], probe_module.extract_features
+    monkeypatch.setattr(probe_module, "extract_features", lambda *args, **kwargs: (
         clips.append(kwargs.get("max_prompt_tokens")) or real_extract(*args, **kwargs)))
     predictions = predictor.predict(short_requests)
     assert clips == [max_prompt_tokens]  # the head's own clip, read from its saved config
@@ -471,7 +471,7 @@ def test_adapter_on_the_embedded_model_keeps_its_greedy_answers(embedded, short_
 @pytest.mark.filterwarnings("ignore:.*truncated last line")
 def test_cli_depth_scores_and_times_each_depth(tiny, short_requests, length_file, tmp_path,
                                                monkeypatch, capsys):
-    import seqsch.perception as perception
+    import seqsch.perception.experiments as perception
 
     by_id = dict(zip("abcdefg", short_requests))
     monkeypatch.setattr(perception, "_load_model", lambda args: tiny)
@@ -490,16 +490,15 @@ def test_cli_depth_scores_and_times_each_depth(tiny, short_requests, length_file
 
 def test_cli_probe_learns_the_chosen_length_censored_at_the_cap(tiny, short_requests, length_file,
                                                                tmp_path, monkeypatch):
-    import seqsch.perception as perception
-    import seqsch.probe as probe
+    import seqsch.perception.experiments as perception
 
     by_id = dict(zip("abcdefg", short_requests))
     monkeypatch.setattr(perception, "_load_model", lambda args: tiny)
     monkeypatch.setattr(perception, "requests_for",
                         lambda records: [Request(r.id, by_id[r.id].prompt) for r in records])
     seen = []
-    real_train = probe.train_probe
-    monkeypatch.setattr(probe, "train_probe", lambda features, lengths, config: (
+    real_train = perception.train_probe
+    monkeypatch.setattr(perception, "train_probe", lambda features, lengths, config: (
         seen.append(list(lengths)) or real_train(features, lengths, config)))
     for target, expected in (("greedy", [40, 100, 100, 50]), ("max", [73, 100, 100, 50])):
         out = tmp_path / target
@@ -527,8 +526,8 @@ def _tree_state(folder) -> dict:
 def test_default_runs_write_under_build_and_leave_the_shipped_data_alone(tmp_path, monkeypatch,
                                                                         capsys):
     """The shipped results are read-only by default: only an explicit --out refreshes one."""
-    import seqsch.perception as perception
-    from seqsch.paths import DATA_DIR, DEFAULT_LENGTHS, ROOT
+    import seqsch.perception.experiments as perception
+    from seqsch.core.paths import DATA_DIR, DEFAULT_LENGTHS, ROOT
 
     if not DEFAULT_LENGTHS.is_file():
         pytest.skip(f"the shipped length file is absent: {DEFAULT_LENGTHS}")

@@ -2,17 +2,15 @@
 
 import pytest
 
-from seqsch.pia import (
+from seqsch.perception.buckets import bucket_of, bucket_to_length, round_up_to_bucket
+from seqsch.perception.prompts import (
     MAX_PLAUSIBLE_LENGTH,
     PIA_PROMPT,
     QUERY_PROMPT,
-    bucket_of,
-    bucket_to_length,
     build_tuning_example,
     make_pia_prompt,
     make_query_prompt,
     parse_length,
-    round_up_to_bucket,
 )
 
 INSTRUCTION = "Name three {curly} primes."

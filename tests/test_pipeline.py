@@ -2,11 +2,11 @@
 
 import pytest
 
-from seqsch.benchmark import RunSpec
-from seqsch.decoding import DecodingConfig
-from seqsch.pipeline import run_scheduled
-from seqsch.scheduler import SchedulerConfig
-from seqsch.simulate import simulate
+from seqsch.bench.specs import RunSpec
+from seqsch.core.decoding import DecodingConfig
+from seqsch.engines.scheduled import run_scheduled
+from seqsch.scheduling.scheduler import SchedulerConfig
+from seqsch.scheduling.simulate import simulate
 
 
 @pytest.fixture

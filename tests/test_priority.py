@@ -1,8 +1,8 @@
-"""Tests of seqsch.priority: a queue replayed through continuous-batch slots."""
+"""Tests of seqsch.scheduling.priority: a queue replayed through continuous-batch slots."""
 
 import pytest
 
-from seqsch.priority import completion_steps, mean_completion_steps, order_gain
+from seqsch.scheduling.priority import completion_steps, mean_completion_steps, order_gain
 
 
 def test_requests_take_the_first_free_slot_in_order():

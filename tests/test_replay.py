@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from seqsch.data import Request
-from seqsch.decoding import DecodingConfig
-from seqsch.evaluation import evaluate_predictions
-from seqsch.replay import (
+from seqsch.bench.replay import (
     PAPER_MODULE_ACCURACY,
     PAPER_VAL_LENGTHS,
     paper_sample,
@@ -16,14 +13,17 @@ from seqsch.replay import (
     standin_predictions,
     synthetic_prompts,
 )
-from seqsch.scheduler import SchedulerConfig
+from seqsch.core.decoding import DecodingConfig
+from seqsch.core.requests import Request
+from seqsch.perception.evaluation import evaluate_predictions
+from seqsch.scheduling.scheduler import SchedulerConfig
 
 FORCED = [5, 17, 3, 24, 11, 1, 30, 8]
 
 
 @pytest.fixture(scope="module")
 def random_tiny():
-    from seqsch.models import load_model
+    from seqsch.core.models import load_model
 
     return load_model("random:tiny", device="cpu", dtype="float32")
 
@@ -33,7 +33,7 @@ def forced_requests(lengths=FORCED):
 
 
 def test_static_batches_end_exactly_at_forced_lengths(random_tiny):
-    from seqsch.generate import generate
+    from seqsch.engines.static import generate
 
     model, tokenizer = random_tiny
     prompts = synthetic_prompts(len(FORCED), 12, len(tokenizer), seed=1)
@@ -46,7 +46,7 @@ def test_static_batches_end_exactly_at_forced_lengths(random_tiny):
 
 
 def test_eos_is_ignored_until_the_forced_length(random_tiny):
-    from seqsch.generate import generate_batch
+    from seqsch.engines.static import generate_batch
 
     model, tokenizer = random_tiny
     prompts = synthetic_prompts(2, 6, len(tokenizer), seed=2)
@@ -62,7 +62,7 @@ def test_eos_is_ignored_until_the_forced_length(random_tiny):
 
 
 def test_pipeline_fcr_cap_below_a_forced_length_is_a_failure(random_tiny):
-    from seqsch.pipeline import run_scheduled
+    from seqsch.engines.scheduled import run_scheduled
 
     model, tokenizer = random_tiny
     lengths = [4, 30, 6, 28, 5, 7, 29, 3]
@@ -79,7 +79,7 @@ def test_pipeline_fcr_cap_below_a_forced_length_is_a_failure(random_tiny):
 
 
 def test_pipeline_groups_recompute_each_groups_failures_before_the_next(random_tiny):
-    from seqsch.pipeline import run_scheduled
+    from seqsch.engines.scheduled import run_scheduled
 
     model, tokenizer = random_tiny
     lengths = [12, 3, 4, 5, 14, 2, 6, 3]
@@ -97,7 +97,7 @@ def test_pipeline_groups_recompute_each_groups_failures_before_the_next(random_t
 
 
 def test_continuous_engine_ends_exactly_at_forced_lengths(random_tiny):
-    from seqsch.continuous import generate_continuous
+    from seqsch.engines.continuous import generate_continuous
 
     model, tokenizer = random_tiny
     prompts = synthetic_prompts(len(FORCED), 10, len(tokenizer), seed=5)
@@ -108,9 +108,9 @@ def test_continuous_engine_ends_exactly_at_forced_lengths(random_tiny):
 
 
 def test_random_weights_are_refused_where_tokens_are_read(random_tiny):
-    from seqsch.continuous import generate_continuous
-    from seqsch.generate import generate
-    from seqsch.predictors import make_predictor
+    from seqsch.engines.continuous import generate_continuous
+    from seqsch.engines.static import generate
+    from seqsch.perception.registry import make_predictor
 
     model, tokenizer = random_tiny
     natural = [Request("n0", ""), Request("f1", "", forced_output_tokens=3)]
@@ -130,7 +130,7 @@ def test_random_weights_are_refused_where_tokens_are_read(random_tiny):
 def test_random_model_shapes_and_errors():
     import warnings
 
-    from seqsch.random_weights import is_random_weights, load_random_model, random_model_names
+    from seqsch.core.random_weights import is_random_weights, load_random_model, random_model_names
 
     assert {"llama2-7b", "smollm2-135m", "tiny"} <= set(random_model_names())
     model, tokenizer = load_random_model("tiny", device="cpu", dtype="float32")
@@ -152,7 +152,7 @@ def test_forced_length_must_be_positive():
 
 
 def test_paper_sample_is_the_papers_seeded_permutation():
-    from seqsch.length_records import read_length_file
+    from seqsch.core.length_records import read_length_file
 
     records = read_length_file(PAPER_VAL_LENGTHS)
     assert len(records) == 10_000
@@ -202,8 +202,8 @@ def test_forced_lengths_on_a_gpu_in_bf16():
 
     if not torch.cuda.is_available():
         pytest.skip("needs CUDA")
-    from seqsch.generate import generate
-    from seqsch.models import load_model
+    from seqsch.core.models import load_model
+    from seqsch.engines.static import generate
 
     model, tokenizer = load_model("random:tiny", device="cuda", dtype="bf16")
     prompts = synthetic_prompts(len(FORCED), 12, len(tokenizer), seed=6)
@@ -221,7 +221,7 @@ def test_the_gpu_command_runs_its_path_on_a_cpu(tmp_path):
     import subprocess
     import sys
 
-    from seqsch.paths import ROOT
+    from seqsch.core.paths import ROOT
 
     env = {**os.environ, "DEVICE": "cpu", "MODEL": "random:tiny", "DTYPE": "float32",
            "NUM_DATA": "32", "MAX_NEW_TOKENS": "32", "PYTHON": sys.executable}

@@ -1,8 +1,10 @@
-"""Tests of seqsch.report: the table's ratios and the benchmark figure, from a JSONL record."""
+"""Tests of seqsch.bench.report: the table's ratios and the benchmark figure, from a JSONL record."""
 
 import json
 
-from seqsch import report
+from seqsch.bench import report
+from seqsch.bench.__main__ import main
+from seqsch.bench.records import load_records, load_rounds
 
 
 def _record(spec: str, engine: str, samples_per_s: float, mean_completion_s: float,
@@ -23,8 +25,8 @@ def test_ratios_are_against_vanilla_and_the_same_engines_first_come_run(tmp_path
                _record("vllm+gt", "vllm", 1.0, 45.0), _record("vllm+probe", "vllm", 1.0, 57.0, 9.0)]
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     monkeypatch.setenv("SEQSCH_FIGURES", str(tmp_path))
-    report.main([str(path), "--markdown", str(tmp_path / "t.md"), "--figure", "bench"])
-    rows = {row[0]: row for row in report.table_rows(report.load_records(path))}
+    main(["report", str(path), "--markdown", str(tmp_path / "t.md"), "--figure", "bench"])
+    rows = {row[0]: row for row in report.table_rows(load_records(path))}
     speedup, done_ratio = report.HEADER.index("x vanilla"), report.HEADER.index(
         "done x first come")
     assert rows["vllm+gt"][speedup] == "4.00" and rows["vllm+gt"][done_ratio] == "0.75"
@@ -47,7 +49,7 @@ def test_the_step_clock_compares_orders_without_the_machines_noise(tmp_path):
                _record("vllm+probe", "vllm", 0.8, 63.0, 3.0, mean_completion_steps=160.0)]]
     lines = [dict(record, repeat=k) for k, one in enumerate(rounds) for record in one]
     path.write_text("".join(json.dumps(r) + "\n" for r in lines))
-    probe = {row[0]: row for row in report.table_rows(report.load_rounds(path))}["vllm+probe"]
+    probe = {row[0]: row for row in report.table_rows(load_rounds(path))}["vllm+probe"]
     assert probe[report.HEADER.index("done x first come")] == "0.95 (0.85-1.05)"
     assert probe[report.HEADER.index("order only, steps")] == "0.80"
     # the 3 s prediction pass at first come's pace: 3 / 60 = 0.05 more
@@ -58,7 +60,7 @@ def test_the_step_clock_compares_orders_without_the_machines_noise(tmp_path):
 
 
 def test_a_run_summarises_the_step_clock_only_when_every_request_has_one():
-    from seqsch.results import GenerationRun, RequestResult
+    from seqsch.engines.results import GenerationRun, RequestResult
 
     def run(steps):
         results = [RequestResult(id=str(i), text="", token_ids=[1], num_prompt_tokens=3,

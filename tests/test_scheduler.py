@@ -1,11 +1,11 @@
-"""Tests of seqsch.scheduler: strategies, VBS, merging, FCR caps and errors."""
+"""Tests of seqsch.scheduling.scheduler: strategies, VBS, merging, FCR caps and errors."""
 
 import random
 from collections import defaultdict
 
 import pytest
 
-from seqsch.scheduler import (
+from seqsch.scheduling.scheduler import (
     PAPER_VBS_TABLE,
     Batch,
     SchedulerConfig,
@@ -176,7 +176,7 @@ def test_order_for_priority_is_stable_shortest_first():
 
 
 def test_groups_are_scheduled_apart_in_order():
-    from seqsch.scheduler import group_ranges, schedule_groups
+    from seqsch.scheduling.scheduler import group_ranges, schedule_groups
 
     assert group_ranges(10, 4) == [range(0, 4), range(4, 8), range(8, 10)]
     assert group_ranges(3, None) == [range(0, 3)]

@@ -1,13 +1,14 @@
-"""Tests of seqsch.simulate against a step-by-step brute-force count."""
+"""Tests of seqsch.scheduling.simulate against a step-by-step brute-force count."""
 
 import json
 import random
 
 import pytest
 
-from seqsch.cost_model import CostModel
-from seqsch.scheduler import SchedulerConfig, schedule
-from seqsch.simulate import main, simulate
+from seqsch.scheduling.__main__ import main
+from seqsch.scheduling.cost_model import CostModel
+from seqsch.scheduling.scheduler import SchedulerConfig, schedule
+from seqsch.scheduling.simulate import simulate
 
 
 def _brute_force(true_lengths, predicted, config):
@@ -116,7 +117,7 @@ def test_bad_input_raises():
 
 
 def test_ten_thousand_requests_every_one_served_once():
-    # How fast this is (the slider's budget) is printed by `python -m seqsch.simulate`
+    # How fast this is (the slider's budget) is printed by `python -m seqsch.scheduling`
     # (`simulate_s`), not asserted here: timings belong in benchmarks.
     rng = random.Random(0)
     true_lengths = [rng.randint(1, 600) for _ in range(10_000)]
@@ -189,12 +190,12 @@ def test_paper_vanilla_effective_token_ratio(capsys, paper_val_path):
 
 
 def test_groups_recompute_their_failures_before_the_next_group():
-    from seqsch.scheduler import SchedulerConfig
+    from seqsch.scheduling.scheduler import SchedulerConfig
 
     true = [300, 20, 20, 20, 20, 20, 20, 20]
     predicted = [20] * 8  # the first request overruns its cap of 50
     config = SchedulerConfig("bin", batch_size=4, fcr=True, group_size=4)
-    from seqsch.cost_model import load_cost_model
+    from seqsch.scheduling.cost_model import load_cost_model
 
     result = simulate(true, predicted, config, load_cost_model("a100-80gb-vicuna7b"), [10] * 8)
     assert [(b.indices, b.is_recompute) for b in result.plan] == [

@@ -4,8 +4,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from seqsch.cost_model import load_cost_model  # noqa: E402
-from seqsch.widgets import SchedulingPanel  # noqa: E402
+from seqsch.lab.widgets import SchedulingPanel
+from seqsch.scheduling.cost_model import load_cost_model
 
 
 def _panel():

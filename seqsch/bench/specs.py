@@ -1,0 +1,151 @@
+"""What a benchmark runs: run specs and the settings of a sweep.
+
+A run spec names a length source, scheduler options and an engine, parts joined by "+" in any
+order: `vanilla`, `gt+vbs+fcr`, `seqsch+vbs+fcr`, `probe+vbs+fcr`, `po`, `continuous` (first
+come, first served), `continuous+gt` (shortest predicted first), `vllm` / `vllm+gt` /
+`vllm+seqsch` / `vllm+probe` (vLLM with predicted lengths as priorities). `SweepConfig` holds
+a sweep's settings (the command line's options) and validates them; `run_sweep` takes it.
+
+    RunSpec.parse("gt+vbs+fcr").scheduler(batch_size=16, max_new_tokens=512, bin_size=50)
+    SweepConfig(specs=("vanilla", "gt+vbs+fcr"), num_data=64)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from seqsch.bench.replay import PAPER_PROMPT_TOKENS, REPLAYS
+from seqsch.core.decoding import DECODING_PRESETS
+from seqsch.core.models import DEFAULT as DEFAULT_MODEL
+from seqsch.core.paths import BUILD_DIR, DEFAULT_LENGTHS, DEFAULT_PROBE
+from seqsch.perception.query import DEFAULT_LORA_DECODE
+from seqsch.scheduling.scheduler import SchedulerConfig
+
+SOURCES = ("vanilla", "gt", "seqsch", "probe", "po", "constant", "standin")
+
+
+# Trace replay (`--replay`): prompts are token ids, so only the oracle and the stand-in for the
+# paper's tuned module (predictions of its reported accuracy, seqsch.bench.replay) can order them.
+REPLAY_SOURCES = ("vanilla", "gt", "standin")
+
+
+ENGINES = ("static", "continuous", "vllm")
+
+
+VLLM_SOURCES = ("vanilla", "gt", "seqsch", "probe")  # vanilla = first come, first served
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One benchmark run: a length source, scheduler options and an engine."""
+
+    source: str = "vanilla"
+    vbs: bool = False
+    fcr: bool = False
+    engine: str = "static"
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise ValueError(f"unknown length source {self.source!r}; choose one of {SOURCES}")
+        if self.engine not in ENGINES:
+            raise ValueError(f"unknown engine {self.engine!r}; choose one of {ENGINES}")
+        if (self.source == "vanilla" or self.engine != "static") and (self.vbs or self.fcr):
+            raise ValueError("--vbs/--fcr need a length source and static batches")
+        if self.engine == "vllm" and self.source not in VLLM_SOURCES:
+            raise ValueError(f"the vllm engine takes priorities from {VLLM_SOURCES}, "
+                             f"not {self.source!r}")
+
+    @classmethod
+    def parse(cls, text: str) -> RunSpec:
+        """`gt+vbs+fcr`, `continuous`, `continuous+gt`: parts in any order."""
+        parts = text.lower().split("+")
+        unknown = set(parts) - set(SOURCES) - set(ENGINES) - {"vbs", "fcr"}
+        if unknown:
+            raise ValueError(f"cannot read run spec {text!r}: unknown part(s) {sorted(unknown)}")
+        engine = next((p for p in parts if p in ENGINES), "static")
+        source = next((p for p in parts if p in SOURCES), "vanilla")
+        return cls(source, "vbs" in parts, "fcr" in parts, engine)
+
+    @property
+    def name(self) -> str:
+        parts = [self.engine] * (self.engine != "static")
+        parts += [self.source] * (self.source != "vanilla" or not parts)
+        return "+".join(parts + ["vbs"] * self.vbs + ["fcr"] * self.fcr)
+
+    def scheduler(self, batch_size: int, max_new_tokens: int, bin_size: int,
+                  group_size: int | None = None) -> SchedulerConfig:
+        """The paper's schedules: binned with VBS, else sorted into fixed batches (FCR caps a
+        sorted batch at its longest prediction)."""
+        strategy = "vanilla" if self.source == "vanilla" else "bin" if self.vbs else "sort"
+        return SchedulerConfig(strategy, batch_size=batch_size, max_new_tokens=max_new_tokens,
+                               bin_size=bin_size, vbs=self.vbs, fcr=self.fcr,
+                               group_size=group_size)
+
+
+def order_specs(specs: list[RunSpec]) -> list[RunSpec]:
+    """By engine (static runs first, vLLM last: it sets the process's threads), and each
+    engine's first-come run before its others: on `--data sharegpt` it is their oracle."""
+    return sorted(specs, key=lambda s: (ENGINES.index(s.engine), s.source != "vanilla"))
+
+
+@dataclass
+class SweepConfig:
+    """A benchmark sweep: run specs measured back to back on one workload in one process. The
+    fields are the command line's options (`python -m seqsch.bench sweep --help`); `run_sweep`
+    takes it, the CLI and the notebooks alike."""
+
+    specs: tuple[str, ...] = ("vanilla",)  # e.g. ("vanilla", "gt+vbs+fcr", "continuous")
+    num_data: int = 64
+    batch_size: int = 16
+    bin_size: int = 50
+    max_new_tokens: int = 512
+    temperature: float = 0.0
+    decoding: str | None = None  # a DECODING_PRESETS name; None: embedded (greedy in replay)
+    model: str = DEFAULT_MODEL
+    data: str = "val"  # val: the length file's validation prompts; sharegpt: unseen prompts
+    lengths: Path = DEFAULT_LENGTHS
+    replay: str | None = None  # trace replay (seqsch.bench.replay): "paper-val"
+    replay_prompt_tokens: int = PAPER_PROMPT_TOKENS
+    group_size: int | None = None  # the paper schedules groups of 256 apart
+    lora_decode: str = DEFAULT_LORA_DECODE
+    probe: Path = DEFAULT_PROBE
+    seed: int = 0
+    device: str = "auto"
+    dtype: str = "auto"
+    out: Path = BUILD_DIR / "benchmark.jsonl"  # JSONL, one record per finished spec (resumable)
+    vllm_eager: bool = False
+    tensor_parallel_size: int = 1
+    pipeline_parallel_size: int = 1
+    repeats: int = 1
+    quiet: bool = False
+
+    def __post_init__(self) -> None:
+        self.specs = tuple(self.specs)
+        self.lengths, self.probe, self.out = Path(self.lengths), Path(self.probe), Path(self.out)
+        if not self.specs:
+            raise ValueError("give at least one run spec, e.g. specs=('vanilla',)")
+        specs = [RunSpec.parse(text) for text in self.specs]  # raises on an unknown spec
+        for name in ("num_data", "batch_size", "bin_size", "max_new_tokens", "repeats",
+                     "replay_prompt_tokens"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.group_size is not None and self.group_size < 1:
+            raise ValueError(f"group_size must be >= 1 or None, got {self.group_size}")
+        if self.data not in ("val", "sharegpt"):
+            raise ValueError(f"data must be 'val' or 'sharegpt', got {self.data!r}")
+        if self.replay is not None and self.replay not in REPLAYS:
+            raise ValueError(f"unknown replay {self.replay!r}; choose one of {REPLAYS}")
+        self.decoding = self.decoding or ("greedy" if self.replay else "embedded")
+        if self.decoding not in DECODING_PRESETS:
+            raise ValueError(f"unknown decoding {self.decoding!r}; choose one of "
+                             f"{sorted(DECODING_PRESETS)}")
+        if self.replay and any(spec.source not in REPLAY_SOURCES for spec in specs):
+            raise ValueError(f"in trace replay the prompts are token ids: order them by one of "
+                             f"{REPLAY_SOURCES}, not {sorted({s.source for s in specs})}")
+        if self.repeats > 1 and len({s.engine == "vllm" for s in specs}) > 1:
+            raise ValueError("repeats run the specs in turn, but vLLM must run after the other "
+                             "engines (it sets the process's threads): sweep the vllm specs apart")
+
+    @property
+    def run_specs(self) -> list[RunSpec]:
+        return order_specs([RunSpec.parse(text) for text in self.specs])

@@ -1,0 +1,1 @@
+"""The notebook side: the headless notebook runner, figure helpers and the widget panel."""

@@ -1,0 +1,317 @@
+"""Train and evaluate response length perception: data preparation and the three experiments.
+
+The train records of a length file (`python -m seqsch.bench lengths collect`) become the LoRA tuning
+set (`build_tuning_set`: length query -> 50-token bucket of the longest sampled answer) or the
+probe's training data (`seqsch.perception.features.cached_features`: hidden states of the
+chat-formatted prompts at the probe's depth, cached by prompt id). `eval` scores a predictor on the
+validation records against the longest sampled answer (the paper's definition) with
+`seqsch.perception.evaluation.evaluate_predictions`, saves the results as JSON and ends its output
+with a one-line JSON summary. `depth` trains probes at several depths and times their prefills: the
+accuracy a cheaper, shallower probe gives up.
+
+Every command writes under build/ by default (`build/lora-smollm2-length/`,
+`build/probe-smollm2-length/`, `build/perception-eval-<predictor>.json`, `build/probe-depth.json`):
+the shipped files in data/ are read-only unless an explicit `--out data/...` refreshes one
+(data/README.md lists those commands). Records name the length file relative to the repository
+and the model by name (`seqsch.core.paths.portable`), never by a machine's path.
+
+    python -m seqsch.perception train --predictor lora --steps 75
+    python -m seqsch.perception train --predictor probe
+    python -m seqsch.perception train --predictor probe --length-target greedy --max-length 256 \
+        --num-layers 15 --target buckets --decode mean \
+        --out data/probe-smollm2-priority   # request order of a greedy workload
+    python -m seqsch.perception train --predictor probe --length-target greedy --max-length 256 \
+        --num-layers 15 --max-prompt-tokens 64 --pooling last --target buckets --decode mean \
+        --out data/probe-smollm2-priority-clip64   # the same, reading a long prompt's two ends
+    python -m seqsch.perception eval --predictor {lora,probe,pia,constant,noise-floor}
+    python -m seqsch.perception depth --depths 0 4 8 30
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from seqsch.core.device import now_s
+from seqsch.core.length_records import LengthRecord, load_length_file
+from seqsch.core.models import DEFAULT, load_model, portable_model
+from seqsch.core.paths import BUILD_DIR, DEFAULT_LENGTHS, portable
+from seqsch.core.requests import Request
+from seqsch.core.workloads import requests_by_id
+from seqsch.perception.evaluation import (
+    evaluate_predictions,
+    fill_missing,
+    kendall_tau,
+    noise_floor,
+)
+from seqsch.perception.features import (
+    cached_features,
+    extract_features,
+    extract_features_by_depth,
+    model_fingerprint,
+    num_decoder_layers,
+)
+from seqsch.perception.lora import LoraTrainConfig, build_tuning_set, train_lora
+from seqsch.perception.probe import (
+    DECODES,
+    LENGTH_TARGETS,
+    ProbeConfig,
+    pool_features,
+    save_probe,
+    train_probe,
+)
+from seqsch.perception.query import DEFAULT_LORA_DECODE, QUERY_DECODES
+from seqsch.perception.registry import make_predictor
+from seqsch.scheduling.priority import order_gain
+
+PREDICTOR_CHOICES = ("lora", "probe", "pia", "constant", "noise-floor")
+POOLING_CHOICES = ("auto", "mean", "last", "mean+last")
+TARGET_CHOICES = ("auto", "l1", "log_mse", "buckets")
+
+
+@dataclass
+class PerceptionConfig:
+    """Settings of `train`, `evaluate` and `depth_sweep` (the command line's options:
+    `python -m seqsch.perception --help`). Unset options take each command's default."""
+
+    predictor: str | None = None  # train: lora | probe; evaluate: any of PREDICTOR_CHOICES
+    lengths: Path = DEFAULT_LENGTHS
+    num_data: int | None = None  # the first N records of the split
+    out: Path | None = None  # default under build/; data/... refreshes a shipped file
+    model: str | None = None  # default: the model named in the length file
+    device: str = "auto"
+    dtype: str = "auto"
+    adapter: Path | None = None  # evaluate lora: adapter folder
+    probe: Path | None = None  # evaluate probe: probe folder
+    lora_decode: str = DEFAULT_LORA_DECODE  # score (bucket median) | generate (the paper's)
+    features: Path | None = None  # train probe: feature cache file
+    batch_size: int = 16
+    steps: int | None = None  # train lora: optimizer steps (else epochs)
+    epochs: int | None = None  # lora 3, probe 200
+    lr: float | None = None  # lora 2e-4, probe 1e-3
+    micro_batch_size: int = 4
+    grad_accum: int = 8
+    checkpoint_every: int = 25
+    no_resume: bool = False
+    pooling: str = "auto"
+    target: str = "auto"
+    num_layers: int | None = None  # probe depth (default: all layers)
+    max_prompt_tokens: int | None = None  # probe: read a long prompt's two ends only
+    depths: list[int] | None = None  # depth_sweep: the depths to compare
+    length_target: str = "max"  # max (the paper's) | greedy (a greedy workload's order)
+    max_length: int | None = None  # probe: censor lengths here (default: the file's cap)
+    decode: str = "median"  # probe buckets: median (least error) | mean (orders a queue)
+    seed: int = 0
+    quiet: bool = False
+
+    def __post_init__(self) -> None:
+        self.lengths = Path(self.lengths)
+        choices = {"predictor": (*PREDICTOR_CHOICES, None), "lora_decode": QUERY_DECODES,
+                   "pooling": POOLING_CHOICES, "target": TARGET_CHOICES,
+                   "length_target": LENGTH_TARGETS, "decode": DECODES}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name}={getattr(self, name)!r}; choose one of {allowed}")
+        if self.max_prompt_tokens is not None and self.max_prompt_tokens < 2:
+            raise ValueError(f"max_prompt_tokens must be >= 2, got {self.max_prompt_tokens}")
+        if self.decode == "mean" and self.target != "buckets":
+            raise ValueError("decode='mean' reads a bucket distribution: set target='buckets'")
+
+    def check_for(self, command: str) -> None:
+        """Raise ValueError when these settings cannot run `command` (train, eval, depth)."""
+        if command == "eval" and self.predictor is None:
+            raise ValueError("eval needs a predictor (--predictor)")
+        if command == "train" and self.predictor not in ("lora", "probe"):
+            raise ValueError("train needs the predictor lora or probe (--predictor)")
+        if self.max_prompt_tokens is not None and (command == "eval"
+                                                   or self.predictor == "lora"):
+            raise ValueError("max_prompt_tokens clips a probe's features when it is trained "
+                             "(train --predictor probe, depth); a trained probe keeps its own")
+
+
+def load_records(path: str | Path, split: str, num_data: int | None = None) -> list[LengthRecord]:
+    """The records of `split` ("train" or "val") in file order, the first `num_data` of them."""
+    records = [r for r in load_length_file(path).records if r.split == split]
+    if not records:
+        raise ValueError(f"{path} has no records with split {split!r}")
+    return records[:num_data] if num_data is not None else records
+
+
+def requests_for(records: Sequence[LengthRecord],
+                 pool: Sequence[Request] | None = None) -> list[Request]:
+    """The prompts of `records` (length files keep ids only), from ShareGPT unless `pool`."""
+    return requests_by_id([r.id for r in records], pool)
+
+
+def _load_model(args: PerceptionConfig):
+    """`--model`, else the model named in the length file's settings, else the embedded one."""
+
+    settings = load_length_file(args.lengths).settings if args.model is None else []
+    name = args.model or (settings[0]["settings"].get("model", DEFAULT) if settings else DEFAULT)
+    return load_model(name, device=args.device, dtype=args.dtype)
+
+
+def train(args: PerceptionConfig) -> dict:
+    """Train the LoRA adapter or the probe on the train records; return a summary."""
+    records = load_records(args.lengths, "train", args.num_data)
+    requests, (model, tokenizer) = requests_for(records), _load_model(args)
+    start = time.perf_counter()
+    if args.predictor == "lora":
+
+        out = args.out or BUILD_DIR / "lora-smollm2-length"  # data/ only when asked (--out)
+        config = LoraTrainConfig(
+            num_steps=args.steps, num_epochs=args.epochs or 3, batch_size=args.micro_batch_size,
+            grad_accum_steps=args.grad_accum, learning_rate=args.lr or 2e-4,
+            checkpoint_every=args.checkpoint_every, seed=args.seed)
+        examples, steps_run = build_tuning_set(records, requests), []
+        losses = train_lora(model, tokenizer, examples, out, config, resume=not args.no_resume,
+                            quiet=args.quiet, on_step=lambda step, _: steps_run.append(step))
+        wall_s = time.perf_counter() - start
+        saved = Path(out) / "train_config.json"  # the cap bounds the labels the module learnt
+        saved.write_text(json.dumps({**json.loads(saved.read_text()), "max_length": max(
+            (r.max_new_tokens or 0) for r in records) or 512, "lengths": Path(args.lengths).name,
+            "wall_s": round(wall_s, 1)}, indent=1))
+        return {"predictor": "lora", "out": str(out), "num_examples": len(examples),
+                "num_steps": len(losses), "first_loss": losses[0]["loss"],
+                "final_loss": losses[-1]["loss"], "wall_s": wall_s,
+                "s_per_step": wall_s / max(1, len(steps_run))}
+
+    out = Path(args.out or BUILD_DIR / "probe-smollm2-length")  # data/ only when asked (--out)
+    features = cached_features(model, tokenizer, requests, args.features or
+                               out / "features.safetensors", args.batch_size, args.quiet,
+                               num_layers=args.num_layers,
+                               max_prompt_tokens=args.max_prompt_tokens)
+    feature_s = time.perf_counter() - start
+    config = _probe_config(args, records, args.num_layers)
+    head, report = train_probe(features, config.target_lengths(records), config)
+    save_probe(head, out, {**report, "model": portable_fingerprint(model, tokenizer)})
+    return {"predictor": "probe", "out": str(out), "num_records": len(records),
+            "pooling": report["pooling"], "target": report["target"],
+            "candidates": report["candidates"], "feature_s": feature_s,
+            "wall_s": time.perf_counter() - start}
+
+
+def _probe_config(args: PerceptionConfig, records: Sequence[LengthRecord], num_layers: int | None):
+
+    return ProbeConfig(pooling=args.pooling, target=args.target, seed=args.seed,
+                       num_epochs=args.epochs or 200, learning_rate=args.lr or 1e-3,
+                       max_length=args.max_length or max(
+                           (r.max_new_tokens or 0) for r in records) or 512,
+                       num_layers=num_layers, max_prompt_tokens=args.max_prompt_tokens,
+                       length_target=args.length_target,
+                       decode=args.decode)
+
+
+def depth_sweep(args: PerceptionConfig) -> dict:
+    """Probes at several depths: features of every depth come from one prefill of the train
+    and of the validation prompts; each probe is scored on the validation records, and its
+    own truncated prefill is timed on the validation prompts (the cost a scheduler pays)."""
+    train_records = load_records(args.lengths, "train", args.num_data)
+    val_records = load_records(args.lengths, "val", args.num_data)
+    model, tokenizer = _load_model(args)
+    num_layers = num_decoder_layers(model)
+    depths = sorted(set(args.depths or default_depths(num_layers)))
+    val_requests = requests_for(val_records)
+    clip = {"max_prompt_tokens": args.max_prompt_tokens}
+    train_features = extract_features_by_depth(model, tokenizer, requests_for(train_records),
+                                               depths, args.batch_size, args.quiet, **clip)
+    val_features = extract_features_by_depth(model, tokenizer, val_requests, depths,
+                                             args.batch_size, args.quiet, **clip)
+    extract_features(model, tokenizer, val_requests[:2], quiet=True)  # warm-up
+    rows = []
+    for depth in tqdm(depths, desc="depths", disable=args.quiet):
+        config = _probe_config(args, train_records, depth)
+        head, report = train_probe(train_features[depth], config.target_lengths(train_records),
+                                   config)
+        pred = head.predict_lengths(pool_features(val_features[depth], head.config.pooling))
+        start = now_s(model.device)
+        extract_features(model, tokenizer, val_requests, args.batch_size, True, depth, **clip)
+        predict_s = (now_s(model.device) - start) / len(val_requests)
+        scores = evaluate_predictions(pred, [r.max_length for r in val_records])
+        rows.append({"num_layers": depth, "layer_share": depth / num_layers,
+                     "pooling": report["pooling"], "target": report["target"],
+                     **scores, **greedy_order_scores(pred, val_records), "predict_s": predict_s})
+    result = {"lengths": portable(args.lengths), "model": portable_fingerprint(model, tokenizer),
+              "num_train": len(train_records), "num_val": len(val_records),
+              "max_prompt_tokens": args.max_prompt_tokens, "depths": rows}
+    out = Path(args.out or BUILD_DIR / "probe-depth.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
+    return {"out": str(out), "depths": [
+        {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()
+         if k in ("num_layers", "error", "acc50", "acc100", "kendall_tau", "order_gain_greedy",
+                  "predict_s")}
+        for row in rows]}
+
+
+def portable_fingerprint(model, tokenizer) -> str:
+    """`seqsch.perception.features.model_fingerprint` with the model named as records name it (the
+    embedded model's name, not the folder of this machine's cache: `portable_model`)."""
+    name = str(model.config.name_or_path)
+    fingerprint = model_fingerprint(model, tokenizer)
+    return portable_model(name) + fingerprint.removeprefix(name)
+
+
+def default_depths(num_layers: int) -> list[int]:
+    """Embeddings, a few early layers, the quarters, and the last layer."""
+    depths = {0, 2, 4, num_layers // 4, num_layers // 2, 3 * num_layers // 4, num_layers}
+    return sorted(d for d in depths if d <= num_layers)
+
+
+def greedy_order_scores(predictions: Sequence[int | None],
+                        records: Sequence[LengthRecord]) -> dict[str, float]:
+    """How well `predictions` order the records by their greedy answer's length: Kendall's tau,
+    and the order's gain for a continuous batch of 16 (`seqsch.scheduling.priority.order_gain`); {}
+    when a
+    record has no greedy answer."""
+
+    if not all(0.0 in r.lengths for r in records):
+        return {}
+    greedy, filled = [r.greedy_length for r in records], fill_missing(predictions)
+    return {"kendall_tau_greedy": kendall_tau(filled, greedy),
+            "order_gain_greedy": order_gain(filled, greedy, 16)}
+
+
+def evaluate(args: PerceptionConfig) -> dict:
+    """Score a predictor on the validation records; save the results JSON; return a summary."""
+
+    records = load_records(args.lengths, "val", args.num_data)
+    true = [r.max_length for r in records]
+    results: dict = {"predictor": args.predictor, "lengths": portable(args.lengths)}
+    if args.predictor == "noise-floor":
+        summary = noise_floor([[r.lengths[t] for t in sorted(r.lengths)] for r in records])
+        summary["predict_s"] = 0.0
+    else:
+
+        requests, model, tokenizer = [Request(r.id, "") for r in records], None, None
+        if args.predictor != "constant":  # the constant needs neither prompts nor model
+            requests, (model, tokenizer) = requests_for(records), _load_model(args)
+            results["model"] = portable_model(model.config.name_or_path)
+        predictor = make_predictor(args.predictor, model, tokenizer, lengths=args.lengths,
+                                   adapter=args.adapter, probe=args.probe,
+                                   lora_decode=args.lora_decode,
+                                   batch_size=args.batch_size, quiet=args.quiet)
+        predictor.predict(requests[:2])  # warm-up, excluded from timing
+        predictions = predictor.predict(requests)
+        summary = evaluate_predictions(predictions, true)
+        summary["predict_s"] = predictor.last_predict_s / len(requests)
+        summary.update(greedy_order_scores(predictions, records))
+        outputs = getattr(predictor, "last_outputs", None) or [None] * len(records)
+        results["predictions"] = [{"id": r.id, "pred": p, "max_length": r.max_length,
+                                   "output": o} for r, p, o in zip(records, predictions, outputs)]
+    if args.predictor == "constant":  # the train mean too (the median has the smaller error)
+        train = [r.max_length for r in load_records(args.lengths, "train")]
+        mean = round(sum(train) / len(train))
+        results["train_mean_baseline"] = {"length": mean,
+                                          **evaluate_predictions([mean] * len(true), true)}
+    summary = {"predictor": args.predictor, **summary}
+    results["summary"] = summary
+    out = Path(args.out or BUILD_DIR / f"perception-eval-{args.predictor}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1))
+    return summary

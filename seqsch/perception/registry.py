@@ -1,0 +1,87 @@
+"""Build any length predictor by name: the one entry point the evaluation and benchmark use.
+
+Names: `constant` (median of the train lengths), `pia` (the zero-shot length query), `lora`
+(the same query with the tuned adapter), `probe` (a head on the prompt's hidden states).
+
+    predictor = make_predictor("probe", model, tokenizer, probe="data/probe-smollm2-length")
+    lengths = predictor.predict(requests)
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from seqsch.core.paths import DEFAULT_LENGTHS
+from seqsch.core.random_weights import require_trained_weights
+from seqsch.perception.predictors import ConstantPredictor, LengthPredictor
+from seqsch.perception.probe import DEFAULT_PROBE_DIR, ProbePredictor, load_probe
+from seqsch.perception.query import (
+    DEFAULT_ADAPTER_DIR,
+    DEFAULT_LORA_DECODE,
+    QueryPredictor,
+    load_length_adapter,
+)
+
+
+def _make_constant(model, tokenizer, lengths=DEFAULT_LENGTHS, **_) -> LengthPredictor:
+    return ConstantPredictor.from_length_file(lengths)
+
+
+def _make_pia(model, tokenizer, batch_size: int = 16, quiet: bool = True, **_) -> LengthPredictor:
+    return QueryPredictor(model, tokenizer, "pia", batch_size=batch_size, quiet=quiet)
+
+
+def _make_lora(model, tokenizer, adapter=None, batch_size: int = 16, quiet: bool = True,
+               lora_decode: str = DEFAULT_LORA_DECODE, **_) -> LengthPredictor:
+    adapter_dir = Path(adapter or DEFAULT_ADAPTER_DIR)
+    adapter_name = load_length_adapter(model, adapter_dir)
+    return QueryPredictor(model, tokenizer, "lora", adapter_name, batch_size, quiet=quiet,
+                          decode=lora_decode, max_length=adapter_max_length(adapter_dir))
+
+
+def adapter_max_length(adapter_dir: str | Path, default: int = 512) -> int:
+    """The generation cap of the answers an adapter was tuned on (recorded at training)."""
+    import json
+
+    config = Path(adapter_dir) / "train_config.json"
+    if config.is_file():
+        return int(json.loads(config.read_text()).get("max_length", default))
+    return default
+
+
+def _make_probe(model, tokenizer, probe=None, batch_size: int = 16, quiet: bool = True,
+                **_) -> LengthPredictor:
+
+    head = load_probe(probe or DEFAULT_PROBE_DIR)
+    return ProbePredictor(model, tokenizer, head, batch_size=batch_size, quiet=quiet)
+
+
+PREDICTOR_OPTIONS = ("lengths", "adapter", "probe", "batch_size", "quiet", "lora_decode")
+
+
+def make_predictor(name: str, model=None, tokenizer=None, **options) -> LengthPredictor:
+    """Build the predictor `name` (a key of PREDICTORS) for `model` and `tokenizer`.
+
+    Options (each predictor ignores the ones it does not need): `lengths` (length file, for
+    `constant`), `adapter` (LoRA folder, default data/lora-smollm2-length), `probe` (probe
+    folder, default data/probe-smollm2-length), `batch_size` (16), `quiet` (True: no progress
+    bars), `lora_decode` ("generate" or "score", see QueryPredictor). None means the default."""
+    if name not in PREDICTORS:
+        raise ValueError(f"unknown predictor {name!r}; choose one of {sorted(PREDICTORS)}")
+    unknown = set(options) - set(PREDICTOR_OPTIONS)
+    if unknown:
+        raise TypeError(f"unknown option(s) {sorted(unknown)}; known: {PREDICTOR_OPTIONS}")
+    if name != "constant" and (model is None or tokenizer is None):
+        raise ValueError(f"predictor {name!r} needs the model and its tokenizer")
+    if name != "constant":  # every other predictor reads the model's tokens or states
+        require_trained_weights(model, f"the {name!r} length predictor")
+    options = {k: v for k, v in options.items() if v is not None}
+    return PREDICTORS[name](model, tokenizer, **options)
+
+
+PREDICTORS: dict[str, Callable[..., LengthPredictor]] = {
+    "constant": _make_constant,
+    "pia": _make_pia,
+    "lora": _make_lora,
+    "probe": _make_probe,
+}

@@ -1,0 +1,128 @@
+"""Simulate scheduled batch inference from known response lengths, without a model.
+
+    python -m seqsch.scheduling --lengths data/paper/alpaca-val-10k-length.json \
+        --num-data 1024 --strategy vanilla sort bin --vbs --fcr
+
+The last line of output is a one-line JSON summary. The library behind it:
+`seqsch.scheduling.simulate`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Sequence
+
+from seqsch.core.length_records import load_length_file
+from seqsch.scheduling.cost_model import load_cost_model
+from seqsch.scheduling.metrics import completion_stats
+from seqsch.scheduling.scheduler import (
+    STRATEGIES,
+    SchedulerConfig,
+)
+from seqsch.scheduling.simulate import PAPER_TABLE, predict_lengths, simulate
+
+
+def _format(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lengths", required=True, help="length file, paper JSON or JSONL")
+    parser.add_argument(
+        "--strategy", nargs="+", choices=sorted(STRATEGIES), default=["vanilla", "sort", "bin"]
+    )
+    parser.add_argument("--predictor", choices=["gt", "greedy", "noisy"], default="gt")
+    parser.add_argument("--noise-std", type=float, default=60.0, help="tokens, for noisy")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--vbs", action="store_true", help="variable batch size (bin only)")
+    parser.add_argument("--fcr", action="store_true", help="failure collection (sort, bin)")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--num-data", type=int, default=None, help="first N prompts")
+    parser.add_argument("--max-new-tokens", type=int, default=512)
+    parser.add_argument("--bin-size", type=int, default=50)
+    parser.add_argument(
+        "--cost-model",
+        default=None,
+        help="name or JSON path; paper files default to a100-80gb-vicuna7b-hf",
+    )
+    parser.add_argument("--prompt-len", type=int, default=0, help="if the file has none")
+    parser.add_argument("--split", default=None, help="keep records of this split")
+    args = parser.parse_args(argv)
+
+    try:
+        length_file = load_length_file(args.lengths)
+        cost_model_arg = load_cost_model(args.cost_model) if args.cost_model else None
+    except (OSError, ValueError) as err:
+        parser.error(str(err))
+    # paper files hold one split each (named in the file name) and have no split field
+    records = [r for r in length_file.records if args.split in (None, r.split) or not r.split]
+    records = records[: args.num_data] if args.num_data is not None else records
+    if not records:
+        parser.error("no records left after --split/--num-data")
+    if any(
+        r.max_new_tokens is not None and r.max_new_tokens < args.max_new_tokens for r in records
+    ):
+        parser.error("the file was generated with a smaller cap than --max-new-tokens")
+    paper_default = "a100-80gb-vicuna7b-hf" if length_file.is_paper_format else None
+    cost_name = args.cost_model or paper_default
+    cost_model = cost_model_arg or (load_cost_model(paper_default) if paper_default else None)
+    true_lengths = [r.greedy_length for r in records]
+    predicted = predict_lengths(records, args.predictor, args.noise_std, args.seed)
+    prompt_lengths = [r.num_prompt_tokens or args.prompt_len for r in records]
+
+    print(
+        f"{len(records)} prompts from {args.lengths}; predictor {args.predictor}; "
+        f"cost model {cost_name or 'none (no times)'}"
+    )
+    print(
+        f"{'run':<16}{'batches':>8}{'avg_len':>9}{'ETR':>8}{'fail':>7}{'samp/s':>8}"
+        f"{'tok/s':>9}{'p90_s':>9}{'sim_ms':>8}"
+    )
+    results, simulate_seconds = {}, {}
+    for strategy in args.strategy:
+        config = SchedulerConfig(
+            strategy=strategy,
+            batch_size=args.batch_size,
+            max_new_tokens=args.max_new_tokens,
+            bin_size=args.bin_size,
+            vbs=args.vbs and strategy == "bin",
+            fcr=args.fcr and strategy != "vanilla",
+        )
+        label = strategy + ("+vbs" if config.vbs else "") + ("+fcr" if config.fcr else "")
+        start_s = time.perf_counter()
+        result = simulate(true_lengths, predicted, config, cost_model, prompt_lengths)
+        simulate_s = time.perf_counter() - start_s  # the slider's budget: well under a second
+        summary = result.summary
+        p90 = completion_stats(result.completion_s)["p90_completion_s"] if cost_model else None
+        print(
+            f"{label:<16}{len(result.plan):>8}{summary['avg_length']:>9.1f}"
+            f"{summary['effective_token_ratio']:>8.1%}{summary['failure_ratio']:>7.1%}"
+            f"{_format(summary['samples_per_s'], '.2f'):>8}"
+            f"{_format(summary['tokens_per_s'], '.0f'):>9}{_format(p90, '.0f'):>9}"
+            f"{simulate_s * 1000:>8.0f}"
+        )
+        results[label] = summary
+        simulate_seconds[label] = round(simulate_s, 4)
+    if length_file.is_paper_format:
+        print("paper's reported numbers (reference, measured, not simulated):")
+        for label, values in PAPER_TABLE.items():
+            etr = values.get("effective_token_ratio")
+            print(
+                f"  {label:<22} {values['samples_per_s']:.2f} samples/s  ETR {_format(etr, '.1%')}"
+            )
+    line = {
+        "lengths": str(args.lengths),
+        "num_samples": len(records),
+        "predictor": args.predictor,
+        "cost_model": cost_name,
+        "results": results,
+        "simulate_s": simulate_seconds,  # wall time of each simulation (varies run to run)
+    }
+    print(json.dumps(line))
+    return line
+
+
+if __name__ == "__main__":
+    main()
