@@ -27,4 +27,4 @@ lab:
 
 # The optional vLLM engine, in its own environment (.venv-vllm, ~3.4 GB): its tests, unskipped.
 vllm-test:
-	@PY=$$(bash scripts/setup_vllm.sh | tail -n 1) && $$PY -m pytest -q -ra tests/test_vllm.py
+	@PY=$$(bash scripts/setup_vllm.sh | tail -n 1) && $$PY -m pytest -q -ra tests/engines/test_vllm_engine.py

@@ -12,7 +12,7 @@ scheduling lever: input order (FIFO) or shortest-predicted-first from
     run = generate_continuous(model, tokenizer, requests, DecodingConfig(max_new_tokens=64))
     run = generate_continuous(model, tokenizer, requests, config, order=order_for_priority(lengths))
 
-What works with transformers 5.19 on CPU (fp32; tests/test_continuous.py):
+What works with transformers 5.19 on CPU (fp32; tests/engines/test_continuous.py):
 - Greedy decoding gives the tokens of `seqsch.engines.static.generate`, also with seqsch's
   repetition penalty (the "embedded" preset). The model keeps its attention ("sdpa"; "eager" runs as
   "paged|eager"): auto-switching to flash attention is off, and the original is restored. CUDA

@@ -4,7 +4,7 @@ Given each request's true output length (generated with the full cap) and a pred
 length, the simulator builds the schedule, counts the steps every batch runs, the FCR
 failures and recomputations, and prices the batches with a cost model. Run::
 
-    python -m seqsch.scheduling --lengths alpaca-val-10k-length.json \
+    python -m seqsch.scheduling --lengths data/paper/alpaca-val-10k-length.json \
         --num-data 1024 --strategy vanilla sort bin --vbs --fcr
 
 The last line of output is a one-line JSON summary.

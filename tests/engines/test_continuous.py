@@ -1,4 +1,4 @@
-"""Tests of seqsch.engines.continuous: transformers' continuous-batching engine behind seqsch's results.
+"""Tests of seqsch.engines.continuous: transformers' continuous batching behind seqsch's results.
 
 A tiny random Llama (with the embedded model's tokenizer) checks the mechanics in seconds; one
 slow check compares both engines on the embedded SmolLM2."""

@@ -1,4 +1,4 @@
-"""Tests of seqsch.bench.report: the table's ratios and the benchmark figure, from a JSONL record."""
+"""Tests of seqsch.bench.report: the table's ratios and the figure, from a JSONL record."""
 
 import json
 

@@ -98,6 +98,6 @@ def test_device_and_dtype_choices():
 
     assert resolve_device("cpu").type == "cpu"
     assert resolve_dtype("fp32") is torch.float32
-    assert resolve_dtype("auto", "cpu") is torch.float32  # on every CPU (tests/test_device.py)
+    assert resolve_dtype("auto", "cpu") is torch.float32  # on every CPU (tests/core/test_device.py)
     with pytest.raises(ValueError, match="unknown dtype"):
         resolve_dtype("float8")
