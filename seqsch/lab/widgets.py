@@ -38,6 +38,8 @@ class SchedulingPanel:
         self.vbs = widgets.Checkbox(False, description="VBS")
         self.fcr = widgets.Checkbox(False, description="FCR")
         self.output = widgets.Output()
+        self.numbers = widgets.HTML()  # the summary as text, ahead of the figure
+        self.numbers.add_class("seqsch-numbers")
         self.summaries: dict[str, dict] = {}
         for control in (self.batch_size, self.bin_size, self.group_size, self.vbs, self.fcr):
             control.observe(lambda _change: self.update(), names="value")
@@ -58,11 +60,21 @@ class SchedulingPanel:
             predicted = [None] * len(self.predicted) if name == "vanilla" else self.predicted
             self.summaries[name] = simulate(self.true_lengths, predicted, config,
                                             self.cost_model, self.prompt_lengths).summary
+        self.numbers.value = self.describe()
         with self.output:
             self.output.clear_output(wait=True)
             self.draw()
             plt.show()
         return self.summaries
+
+    def describe(self) -> str:
+        """The numbers the figure shows, as one line of text."""
+        vanilla, scheduled = self.summaries["vanilla"], self.summaries["scheduled"]
+        return (f"batch size {self.batch_size.value}: effective token ratio "
+                f"{vanilla['effective_token_ratio']:.1%} vanilla, "
+                f"{scheduled['effective_token_ratio']:.1%} scheduled; "
+                f"{vanilla['samples_per_s']:.3f} vs {scheduled['samples_per_s']:.3f} samples/s; "
+                f"simulated speed-up {scheduled['samples_per_s'] / vanilla['samples_per_s']:.2f}x")
 
     def draw(self):
         names = list(self.summaries)
@@ -82,6 +94,8 @@ class SchedulingPanel:
     def show(self):
         from IPython.display import display
 
+        # Wrapped, not squeezed: in one row of a narrow notebook the slider tracks shrink to
+        # nothing and only the keyboard can move them.
         controls = widgets.HBox([self.batch_size, self.bin_size, self.group_size, self.vbs,
-                                 self.fcr])
-        display(widgets.VBox([controls, self.output]))
+                                 self.fcr], layout=widgets.Layout(flex_flow="row wrap"))
+        display(widgets.VBox([controls, self.numbers, self.output]))
