@@ -143,6 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def headline(summaries: dict[str, dict]) -> dict[str, dict]:
+    """The JSON line's numbers: each spec's summary keys of `SUMMARY_KEYS`."""
+    return {name: {k: summary.get(k) for k in SUMMARY_KEYS} for name, summary in summaries.items()}
+
+
 def sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
     options = {k: v for k, v in vars(args).items()
                if k not in ("command", "strategy", "vbs", "fcr", "engine", "sweep")}
@@ -155,8 +160,7 @@ def sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
         parser.error(str(error))
     rounds = run_sweep(config)
     print_table(rounds)
-    return {name: {k: summary.get(k) for k in SUMMARY_KEYS}
-            for name, summary in median_summaries(rounds).items()}
+    return headline(median_summaries(rounds))
 
 
 def report(args: argparse.Namespace) -> dict:
@@ -167,7 +171,7 @@ def report(args: argparse.Namespace) -> dict:
     summaries = median_summaries(rounds)
     if args.figure:
         print(f"saved {save_figure(benchmark_chart(summaries, args.title), args.figure)}")
-    return {name: {k: summary.get(k) for k in SUMMARY_KEYS} for name, summary in summaries.items()}
+    return headline(summaries)
 
 
 def paper_table(args: argparse.Namespace) -> dict:

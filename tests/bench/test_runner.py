@@ -1,6 +1,7 @@
 """The benchmark CLI end to end on a tiny random model: rounds, resumption and the report."""
 
 import json
+import re
 
 import pytest
 import torch
@@ -280,8 +281,11 @@ def test_replay_sweep_measures_the_papers_rows_beside_the_simulator(tmp_path):
     for record in records.values():
         for key in ("effective_token_ratio", "avg_length", "failure_ratio"):
             assert record["simulated"][key] == pytest.approx(record["summary"][key], abs=1e-3)
-    fit = records["vanilla"]["cost_model"]
-    assert fit["prefill_per_token_s"] > 0  # calibration prefills at several batch sizes
+    # the fit also read calibration prefills at several batch sizes, not only vanilla's own (its
+    # fitted values are timings: their sign is not asserted on a shared machine)
+    num_prefills = int(re.search(r"(\d+) prefill timings", records["vanilla"]["cost_model"][
+        "source"]).group(1))
+    assert num_prefills > 48 // 4  # vanilla's 12 batches, and the calibration's
 
 
 def test_replay_refuses_learned_predictors_on_the_command_line(capsys):
