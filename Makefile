@@ -3,12 +3,12 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 PROFILE ?= cpu
 
-.PHONY: figures test test-fast lint setup lab vllm-test
+.PHONY: figures test test-fast lint setup lab vllm-test results
 
 setup:
 	@bash scripts/setup.sh >/dev/null
 
-# Main job: run every notebook headless and regenerate figures/.
+# Main job: run every notebook headless, regenerate figures/ and the results page (docs/results.md).
 figures:
 	@PY=$$(bash scripts/setup.sh | tail -n 1) && $$PY -m seqsch.lab --profile $(PROFILE)
 
@@ -28,3 +28,7 @@ lab:
 # The optional vLLM engine, in its own environment (.venv-vllm, ~3.4 GB): its tests, unskipped.
 vllm-test:
 	@PY=$$(bash scripts/setup_vllm.sh | tail -n 1) && $$PY -m pytest -q -ra tests/engines/test_vllm_engine.py
+
+# The results page alone, from data/ (instant; make figures also writes it).
+results:
+	@PY=$$(bash scripts/setup.sh | tail -n 1) && $$PY -m seqsch.lab --results

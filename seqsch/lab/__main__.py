@@ -1,7 +1,9 @@
-"""Run the numbered notebooks headless and regenerate figures/ (the README's `make figures`).
+"""Run the numbered notebooks headless and regenerate figures/ (the README's `make figures`),
+then the results page docs/results.md from data/.
 
-    python -m seqsch.lab --profile cpu
+    python -m seqsch.lab --profile cpu          # notebooks, then the results page
     python -m seqsch.lab --profile ci --only 03
+    python -m seqsch.lab --results              # the results page alone (instant)
 
 The last line is a JSON summary of each notebook's wall seconds.
 """
@@ -12,19 +14,26 @@ import json
 import sys
 
 from seqsch.lab.notebooks import PROFILES, run_all
+from seqsch.lab.results import write_results_page
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", choices=sorted(PROFILES), default="cpu")
     parser.add_argument("--only", nargs="+", help="notebook numbers, e.g. --only 01 04")
+    parser.add_argument("--results", action="store_true",
+                        help="only rewrite the results page docs/results.md from data/")
     args = parser.parse_args(argv)
+    if args.results:
+        print(json.dumps({"results_page": str(write_results_page())}))
+        return
     try:
         wall_s = run_all(args.profile, args.only)
     except RuntimeError as exc:
         print(exc, file=sys.stderr)
         raise SystemExit(1) from None
-    print(json.dumps({"profile": args.profile, "wall_s": wall_s,
+    page = write_results_page() if args.profile != "ci" and not args.only else None
+    print(json.dumps({"profile": args.profile, "wall_s": wall_s, "results_page": str(page),
                       "total_wall_s": round(sum(wall_s.values()), 1)}))
 
 

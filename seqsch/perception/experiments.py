@@ -18,11 +18,11 @@ and the model by name (`seqsch.core.paths.portable`), never by a machine's path.
     python -m seqsch.perception train --predictor lora --steps 75
     python -m seqsch.perception train --predictor probe
     python -m seqsch.perception train --predictor probe --length-target greedy --max-length 256 \
-        --num-layers 15 --target buckets --decode mean \
-        --out data/probe-smollm2-priority   # request order of a greedy workload
+        --num-layers 4 --target buckets --decode mean \
+        --out build/probe-priority   # request order of a greedy workload
     python -m seqsch.perception train --predictor probe --length-target greedy --max-length 256 \
         --num-layers 15 --max-prompt-tokens 64 --pooling last --target buckets --decode mean \
-        --out data/probe-smollm2-priority-clip64   # the same, reading a long prompt's two ends
+        --out build/probe-priority-clip64   # the same, reading a long prompt's two ends
     python -m seqsch.perception eval --predictor {lora,probe,pia,constant,noise-floor}
     python -m seqsch.perception depth --depths 0 4 8 30
 """

@@ -9,8 +9,8 @@ from seqsch.lab.notebooks import PROFILES, notebook_paths, parameter_names, run_
 NOTEBOOKS = notebook_paths()
 
 
-def test_there_are_six_numbered_notebooks():
-    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06"]
+def test_there_are_seven_numbered_notebooks():
+    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06", "07"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -1,0 +1,251 @@
+"""The results page (docs/results.md) and the README's headline numbers, read from data/.
+
+Every table on the page is computed here from a canonical file of data/ (data/MANIFEST.md lists
+them), never typed by hand, and names the file and the command that measured it. The README
+quotes five headline numbers; `headline_numbers` computes them from the same files and a test
+checks that the README's text still says what the data says.
+
+    python -m seqsch.lab --results          # rewrite docs/results.md (instant, no model)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from seqsch.bench.paper_table import (
+    REPLAY_KEYS,
+    SIMULATED_KEYS,
+    PaperTableConfig,
+    markdown,
+    replay_table,
+    simulate_paper_table,
+)
+from seqsch.bench.records import load_records, load_rounds
+from seqsch.bench.report import markdown_table
+from seqsch.core.paths import DATA_DIR, ROOT
+
+RESULTS_PAGE = ROOT / "docs" / "results.md"
+REPLAY_FILE = DATA_DIR / "replay-cpu-smollm2-135m.jsonl"
+STATIC_FILE = DATA_DIR / "benchmark-cpu-smollm2-sharegpt.jsonl"
+SORT_FILE = DATA_DIR / "benchmark-cpu-smollm2-sharegpt-sort-check.jsonl"
+VLLM_FILE = DATA_DIR / "benchmark-cpu-smollm2-sharegpt-vllm-l4.jsonl"
+STEP_FILES = {
+    "benchmark's prompts": DATA_DIR / "benchmark-cpu-smollm2-sharegpt-vllm-steps-l4.jsonl",
+    "second workload (--seed 1)":
+        DATA_DIR / "benchmark-cpu-smollm2-sharegpt-vllm-steps-seed1-l4.jsonl",
+}
+# row: (perception-eval-<file>.json, its field holding the summary, what was evaluated)
+EVALUATIONS = {
+    "lora": ("lora", "summary", "LoRA length perception module (median of its bucket "
+                                "distribution)"),
+    "lora-generate": ("lora-generate", "summary", "LoRA module, greedy answer (the paper's "
+                                                  "decoding)"),
+    "probe": ("probe", "summary", "hidden-state length head, layer 15 of 30"),
+    "probe-priority-l4": ("probe-priority-l4", "summary", "priority head, layer 4 of 30 "
+                          "(trained on greedy lengths at cap 256)"),
+    "constant": ("constant", "summary", "constant: the train median (the cap's bucket)"),
+    "constant-mean": ("constant", "train_mean_baseline", "constant: the train mean"),
+    "pia": ("pia", "summary", "zero-shot PiA query prompt"),
+    "noise-floor": ("noise-floor", "summary", "noise floor (one sample predicting another)"),
+}
+PAPER_PERCEPTION = {"error": 62, "acc50": 0.59, "acc100": 0.81}  # Vicuna-7B on Alpaca
+
+
+def perception_rows(data_dir: Path = DATA_DIR) -> dict[str, dict]:
+    """{evaluation name: its summary} for every shipped evaluation file."""
+    rows = {}
+    for name, (file, field, _) in EVALUATIONS.items():
+        path = data_dir / f"perception-eval-{file}.json"
+        try:
+            rows[name] = json.loads(path.read_text())[field]
+        except (OSError, KeyError, json.JSONDecodeError) as error:
+            raise ValueError(f"{path}: no readable {field!r} ({error})") from None
+    return rows
+
+
+def step_clock(path: Path) -> dict[str, dict[str, float]]:
+    """Per spec of a vLLM sweep with the engine's step clock: mean completion step over first
+    come's (`order_steps`), plus the prediction pass at first come's pace (`done_steps`), and
+    throughput over first come's; medians are not needed, every round gives the same steps."""
+    rounds = load_rounds(path)
+    one = rounds[0]
+    base = one["vllm"]["summary"]
+    rows = {}
+    for name, record in one.items():
+        summary = record["summary"]
+        order = summary["mean_completion_steps"] / base["mean_completion_steps"]
+        predict_s = record.get("extra", {}).get("prediction_s", 0.0)
+        rows[name] = {"order_steps": order,
+                      "throughput": summary["samples_per_s"] / base["samples_per_s"],
+                      "done_steps": order + predict_s / base["mean_completion_s"],
+                      "predict_s": predict_s, "num_rounds": len(rounds)}
+    return rows
+
+
+def headline_numbers(data_dir: Path = DATA_DIR) -> dict[str, float]:
+    """The README's headline numbers, each computed from its data file."""
+    replay = {row["spec"]: row for row in replay_table(load_records(
+        data_dir / REPLAY_FILE.name))}
+    static = load_records(data_dir / STATIC_FILE.name)
+    sort_check = load_records(data_dir / SORT_FILE.name)
+    perception = perception_rows(data_dir)
+    steps = {label: step_clock(data_dir / path.name) for label, path in STEP_FILES.items()}
+    first, second = steps.values()
+
+    def speedup(records: dict, name: str) -> float:
+        return records[name]["summary"]["samples_per_s"] / records["vanilla"]["summary"][
+            "samples_per_s"]
+
+    return {
+        "replay_oracle_x": replay["gt+vbs+fcr"]["x_vanilla"],
+        "replay_max_sim_gap": max(abs(r["sim_gap"]) for r in replay.values()),
+        "replay_vanilla_etr": replay["vanilla"]["effective_token_ratio"],
+        "static_oracle_x": speedup(static, "gt+vbs+fcr"),
+        "static_sort_x": speedup(sort_check, "gt"),
+        "static_vanilla_etr": static["vanilla"]["summary"]["effective_token_ratio"],
+        "head_error": perception["probe"]["error"],
+        "head_acc100": perception["probe"]["acc100"],
+        "lora_error": perception["lora"]["error"],
+        "head_ms": 1000 * perception["probe"]["predict_s"],
+        "lora_ms": 1000 * perception["lora"]["predict_s"],
+        "vllm_oracle_steps": first["vllm+gt"]["order_steps"],
+        "vllm_head_steps": first["vllm+probe"]["done_steps"],
+        "vllm_oracle_throughput": first["vllm+gt"]["throughput"],
+        "vllm_oracle_steps_second": second["vllm+gt"]["order_steps"],
+        "vllm_head_steps_second": second["vllm+probe"]["done_steps"],
+    }
+
+
+def _cell(summary: dict, key: str, spec: str) -> str:
+    return "-" if summary.get(key) is None else format(summary[key], spec)
+
+
+def _perception_table(data_dir: Path) -> str:
+    header = ("| predictor (200 validation prompts) | error (tokens) | Acc-50 | Acc-100 | "
+              "Kendall's tau | tau vs greedy length | order gain | ms per prompt |")
+    lines = [header, "|" + "---|" * 8]
+    for name, s in perception_rows(data_dir).items():
+        cells = [_cell(s, key, spec) for key, spec in (
+            ("error", ".1f"), ("acc50", ".1%"), ("acc100", ".1%"), ("kendall_tau", ".2f"),
+            ("kendall_tau_greedy", ".2f"), ("order_gain_greedy", ".2f"))]
+        lines.append(f"| {EVALUATIONS[name][2]} | {' | '.join(cells)} | "
+                     f"{1000 * (s.get('predict_s') or 0):.0f} |")
+    paper = PAPER_PERCEPTION
+    lines.append(f"| *the paper: tuned Vicuna-7B on Alpaca* | *{paper['error']}* | "
+                 f"*{paper['acc50']:.0%}* | *{paper['acc100']:.0%}* | - | - | - | - |")
+    return "\n".join(lines) + "\n"
+
+
+def _step_table(data_dir: Path) -> str:
+    lines = ["| workload | run | order only, steps | predict s | done, steps + predict |",
+             "|---|---|---|---|---|"]
+    for label, path in STEP_FILES.items():
+        for name, row in step_clock(data_dir / path.name).items():
+            lines.append(f"| {label} | {name} | {row['order_steps']:.2f} | "
+                         f"{row['predict_s']:.1f} | {row['done_steps']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def _section(title: str, what: str, data: str, command: str, table: str) -> str:
+    return (f"## {title}\n\n{what}\n\n- data: {data}\n- measured by:\n\n```bash\n{command}\n```\n\n"
+            f"{table}\n")
+
+
+def results_page(data_dir: Path = DATA_DIR) -> str:
+    """The results page's markdown: one section per claim, each with its file and command."""
+    numbers = headline_numbers(data_dir)
+    simulated = simulate_paper_table(PaperTableConfig())["rows"]
+    replay = replay_table(load_records(data_dir / REPLAY_FILE.name))
+    sections = [
+        _section(
+            "1. The paper's table, simulated",
+            "The paper's own workload (its Vicuna-7B lengths, its 1,024-prompt sample in groups "
+            "of 256, batch 16, cap 512) through seqsch's scheduler and simulator, priced by the "
+            "analytic A100 model whose fixed step cost is calibrated on the paper's vanilla row "
+            "only. Notebook 07 draws it.",
+            "`data/paper/alpaca-val-10k-length.json`",
+            "python -m seqsch.bench paper-table",
+            markdown(simulated, SIMULATED_KEYS)),
+        _section(
+            "2. The paper's lengths replayed on 2 CPU cores",
+            "Trace replay: every answer forced to Vicuna-7B's greedy length, the embedded "
+            "model's shape with random weights, the first group of 256 prompts, all rows in one "
+            "process. Beside each row, the simulator's prediction from a cost model fitted to "
+            f"the vanilla run: every row within {numbers['replay_max_sim_gap']:.0%}. Notebook 07 "
+            "draws it.",
+            "`data/replay-cpu-smollm2-135m.jsonl`",
+            "python -m seqsch.bench sweep --replay paper-val --model random:smollm2-135m "
+            "--dtype float32 \\\n    --num-data 256 --group-size 256 --sweep vanilla standin "
+            "standin+vbs+fcr gt+vbs+fcr gt \\\n    --out build/replay-cpu-smollm2-135m.jsonl   "
+            "# about 85 minutes",
+            markdown(replay, REPLAY_KEYS)),
+        _section(
+            "3. Length perception: 200 validation prompts",
+            "Error, Acc-50 and Acc-100 as the paper computes them, against the longest of four "
+            "sampled answers (cap 512); Kendall's tau against the same, and against the greedy "
+            "length censored at 256 (what a greedy workload's order depends on); order gain: "
+            "the share of the oracle's cut in mean completion time that a 16-slot continuous "
+            "replay in the predicted order recovers. Notebook 03 draws it.",
+            "`data/perception-eval-*.json` (every prediction), predictors in "
+            "`data/lora-smollm2-length/`, `data/probe-smollm2-length/`, "
+            "`data/probe-smollm2-priority-l4/`",
+            "python -m seqsch.perception eval --predictor lora "
+            "--out build/perception-eval-lora.json\n"
+            "# likewise --predictor probe | pia | constant | noise-floor, "
+            "--lora-decode generate,\n# --probe data/probe-smollm2-priority-l4 "
+            "(data/README.md lists each)",
+            _perception_table(data_dir)),
+        _section(
+            "4. Static scheduling on the embedded model: 128 ShareGPT prompts",
+            "Greedy at most 256 new tokens, batch 16, fp32 on 2 cores, every spec back to back "
+            "in one process; `gt` is the first-come run's own lengths. The cap censors the "
+            f"workload: vanilla's ETR is already {numbers['static_vanilla_etr']:.1%}. Sorting "
+            "without VBS or FCR was measured against its own vanilla in a second process (second "
+            "table). The learned rows (`seqsch`: the LoRA module read by its greedy answer; "
+            "`probe`; `po`: zero-shot PiA) used predictors trained on the first 105 prompts "
+            "of the length file, before the shipped ones (section 3), and these 128 prompts "
+            "have since joined the train split (the command now picks the 128 that follow the "
+            "length file's 1,000); the other rows need no predictor. Notebook 05 shows it "
+            "beside a live run.",
+            "`data/benchmark-cpu-smollm2-sharegpt.jsonl`, "
+            "`data/benchmark-cpu-smollm2-sharegpt-sort-check.jsonl`",
+            ".venv-vllm/bin/python -m seqsch.bench sweep --data sharegpt --num-data 128 "
+            "--max-new-tokens 256 \\\n    --batch-size 16 --sweep vanilla gt+vbs+fcr "
+            "seqsch+vbs+fcr probe+vbs+fcr po+vbs+fcr \\\n    continuous continuous+gt vllm vllm+gt "
+            "vllm+seqsch vllm+probe --out build/benchmark.jsonl\npython -m seqsch.bench sweep "
+            "--data sharegpt --num-data 128 --max-new-tokens 256 --sweep vanilla gt \\\n"
+            "    --out build/sort-check.jsonl",
+            markdown_table(load_rounds(data_dir / STATIC_FILE.name)) + "\n"
+            + markdown_table(load_rounds(data_dir / SORT_FILE.name))),
+        _section(
+            "5. Order under continuous batching: vLLM, 128 unseen prompts",
+            "First come against shortest-first by the oracle, the LoRA module and the layer-4 "
+            "priority head, 16 concurrent requests; every prediction is made before serving, "
+            "so its time delays every request. Three rounds in seconds (first table, medians and "
+            "ranges), then vLLM's step clock, which is the same for the same order however busy "
+            "the machine (second table). Notebook 06 draws it.",
+            "`data/benchmark-cpu-smollm2-sharegpt-vllm-l4.jsonl`, "
+            "`data/benchmark-cpu-smollm2-sharegpt-vllm-steps-l4.jsonl`, "
+            "`data/benchmark-cpu-smollm2-sharegpt-vllm-steps-seed1-l4.jsonl`",
+            "B=\".venv-vllm/bin/python -m seqsch.bench sweep --data sharegpt --num-data 128 "
+            "--max-new-tokens 256 --batch-size 16\"\n$B --probe data/probe-smollm2-priority-l4 "
+            "--repeats 3 --sweep vllm vllm+gt vllm+seqsch vllm+probe --out build/vllm.jsonl\n"
+            "$B --probe data/probe-smollm2-priority-l4 --repeats 2 --sweep vllm vllm+gt vllm+probe "
+            "--out build/steps.jsonl\n$B --probe data/probe-smollm2-priority-l4 --seed 1 --sweep "
+            "vllm vllm+gt vllm+probe --out build/steps-seed1.jsonl",
+            markdown_table(load_rounds(data_dir / VLLM_FILE.name)) + "\n"
+            + _step_table(data_dir)),
+    ]
+    intro = ("# Results\n\nGenerated by `python -m seqsch.lab --results` (part of `make figures`) "
+             "from the canonical files of `data/` ([`data/MANIFEST.md`](../data/MANIFEST.md)); "
+             "do not edit by hand. Each section names its file and the command that measured it "
+             "(commands write under `build/`; a shipped file is refreshed only by naming it in "
+             "`--out`). How the project got here: [`docs/log.md`](log.md).\n\n")
+    return intro + "\n".join(sections)
+
+
+def write_results_page(path: Path = RESULTS_PAGE, data_dir: Path = DATA_DIR) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(results_page(data_dir))
+    return path
