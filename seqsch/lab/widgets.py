@@ -1,52 +1,110 @@
-"""An interactive panel over the simulator: move a slider, see the waste and the speed-up.
+"""An interactive panel over the simulator: pick a workload, a predictor and a cost model, move
+a slider, see the waste, the FCR failures and the speed-up.
 
-Sliders for batch size, bin size and group size (the paper schedules groups of 256 requests
-apart; 0 here means all at once) and toggles for VBS and FCR redraw, instantly, what the simulator
-predicts for vanilla batching and for sequence scheduling on the given lengths.
+Choices (seqsch.lab.panel_data): the workload (SmolLM2's 200 validation prompts with every
+shipped predictor's predictions, or the paper's 1,024 Vicuna-7B prompts with the stand-in), the
+predictor, the cost model (the fitted CPU model or the analytic A100/H100 ones); sliders for
+batch, bin and group size (the paper schedules groups of 256 apart; 0 means all at once);
+toggles for VBS and FCR. Each change re-simulates vanilla batching and sequence scheduling and
+rewrites the numbers and an SVG chart in place (a few milliseconds in the browser); a warning
+shows when a batch is bigger than the batches a fitted cost model was timed at.
 
-    from seqsch.lab.widgets import SchedulingPanel
-    panel = SchedulingPanel(true_lengths, predicted_lengths, cost_model)
-    panel.show()            # in a notebook
-    panel.batch_size.value = 32; panel.summaries  # the same, without a browser
+    from seqsch.lab.widgets import shipped_panel
+    panel = shipped_panel()              # SmolLM2 validation lengths, oracle, CPU model, batch 16
+    panel.show()                         # in a notebook
+    panel.predictor.value = "lora"; panel.fcr.value = True; panel.summaries  # without a browser
+    panel.draw()                         # the same numbers as a matplotlib figure, for export
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from html import escape
 
 import ipywidgets as widgets
-import matplotlib.pyplot as plt
 
-from seqsch.scheduling.cost_model import CostModel
+from seqsch.lab.panel_data import (
+    COST_MODELS,
+    PREDICTORS,
+    WORKLOADS,
+    Workload,
+    calibration_note,
+    check_choice,
+    load_workload,
+)
+from seqsch.scheduling.cost_model import CostModel, load_cost_model
 from seqsch.scheduling.scheduler import SchedulerConfig
 from seqsch.scheduling.simulate import simulate
 
+COLOURS = {"vanilla": "#8c8c8c", "scheduled": "#1f77b4"}
+
 
 class SchedulingPanel:
-    def __init__(
-        self, true_lengths: Sequence[int], predicted_lengths: Sequence[float],
-        cost_model: CostModel, max_new_tokens: int = 512,
-        prompt_lengths: Sequence[int] | None = None,
-    ):
-        self.true_lengths, self.predicted = list(true_lengths), list(predicted_lengths)
-        self.cost_model, self.max_new_tokens = cost_model, max_new_tokens
-        self.prompt_lengths = prompt_lengths
-        self.batch_size = widgets.IntSlider(16, min=1, max=128, description="batch size")
-        self.bin_size = widgets.IntSlider(50, min=10, max=200, step=10, description="bin size")
-        self.group_size = widgets.IntSlider(0, min=0, max=max(16, len(self.true_lengths)),
-                                            step=16, description="group size")
-        self.vbs = widgets.Checkbox(False, description="VBS")
-        self.fcr = widgets.Checkbox(False, description="FCR")
-        self.output = widgets.Output()
-        self.numbers = widgets.HTML()  # the summary as text, ahead of the figure
-        self.numbers.add_class("seqsch-numbers")
+    """Widgets over `simulate`; `summaries` holds the last result of each strategy."""
+
+    def __init__(self, workload: str | Workload = "smollm2-val", predictor: str = "oracle",
+                 cost_model: str | CostModel = "cpu-smollm2-135m", batch_size: int = 16,
+                 bin_size: int = 50, group_size: int = 0, vbs: bool = False, fcr: bool = False,
+                 noise_std: float = 60.0, seed: int = 0, num_requests: int | None = None):
+        self.noise_std, self.seed, self.num_requests = noise_std, seed, num_requests
+        self._custom = {workload.name: workload} if isinstance(workload, Workload) else {}
+        name = workload.name if isinstance(workload, Workload) else workload
+        check_choice("workload", name, [*WORKLOADS, *self._custom])
+        self._models: dict[str, CostModel] = {}  # loaded once each
+        if isinstance(cost_model, CostModel):
+            self._models[cost_model.name] = cost_model
+            cost_model = cost_model.name
+        check_choice("cost model", cost_model, [*COST_MODELS, *self._models])
+        self.workload = widgets.Dropdown(options=[*WORKLOADS, *self._custom], value=name,
+                                         description="workload")
+        self.predictor = widgets.Dropdown(description="predictor")
+        own = [m for m in self._models if m not in COST_MODELS]  # a CostModel passed in
+        self.cost_model = widgets.Dropdown(options=[*COST_MODELS, *own], value=cost_model,
+                                           description="cost model")
+        self.batch_size = widgets.IntSlider(batch_size, min=1, max=128, description="batch size")
+        self.bin_size = widgets.IntSlider(bin_size, min=10, max=200, step=10,
+                                          description="bin size")
+        self.group_size = widgets.IntSlider(group_size, min=0, max=1024, step=16,
+                                            description="group size")
+        self.vbs = widgets.Checkbox(vbs, description="VBS")
+        self.fcr = widgets.Checkbox(fcr, description="FCR")
+        self.numbers = widgets.HTML()  # the summary as text
+        self.warning = widgets.HTML()  # empty unless a batch is past the cost model's range
+        self.chart = widgets.HTML()  # an SVG string: the browser swaps it in place
+        self.notes = widgets.HTML()  # what the cost model and the predictor are
+        for box, name_ in ((self.numbers, "numbers"), (self.warning, "warning"),
+                           (self.chart, "chart"), (self.notes, "notes")):
+            box.add_class(f"seqsch-{name_}")
         self.summaries: dict[str, dict] = {}
-        for control in (self.batch_size, self.bin_size, self.group_size, self.vbs, self.fcr):
+        self.biggest_batch, self.under_share = 0, 0.0
+        self._holding = False
+        self._set_workload(predictor, strict=True)
+        self.workload.observe(lambda _change: self._set_workload(self.predictor.value), "value")
+        for control in (self.predictor, self.cost_model, self.batch_size, self.bin_size,
+                        self.group_size, self.vbs, self.fcr):
             control.observe(lambda _change: self.update(), names="value")
+
+    def _set_workload(self, predictor: str, strict: bool = False) -> None:
+        """Load the chosen workload and offer only its predictors: keep `predictor` where it
+        has it, else the oracle (strict: a clear error instead)."""
+        name = self.workload.value
+        self.data = self._custom.get(name) or load_workload(name, self.num_requests)
+        if strict:
+            self.data.predicted(predictor)  # an unknown or unavailable predictor raises here
+        holding, self._holding = self._holding, True
+        self.predictor.options = self.data.predictors  # what each is: in the notes
+        self.predictor.value = predictor if predictor in self.data.predictors else "oracle"
+        self.group_size.max = max(16, len(self.data.records))
+        self._holding = holding
         self.update()
 
+    def model(self) -> CostModel:
+        name = self.cost_model.value
+        if name not in self._models:
+            self._models[name] = load_cost_model(name)
+        return self._models[name]
+
     def configs(self) -> dict[str, SchedulerConfig]:
-        common = {"batch_size": self.batch_size.value, "max_new_tokens": self.max_new_tokens,
+        common = {"batch_size": self.batch_size.value, "max_new_tokens": self.data.max_new_tokens,
                   "group_size": self.group_size.value or None}  # 0: one group of all
         return {
             "vanilla": SchedulerConfig("vanilla", **common),
@@ -54,48 +112,130 @@ class SchedulingPanel:
                                          vbs=self.vbs.value, fcr=self.fcr.value, **common),
         }
 
+    def predicted(self) -> list[int]:
+        return self.data.predicted(self.predictor.value, self.noise_std, self.seed)
+
     def update(self) -> dict[str, dict]:
-        """Re-simulate both strategies and redraw; returns the summaries."""
+        """Re-simulate both strategies and rewrite numbers, warning and chart."""
+        if self._holding:
+            return self.summaries
+        true, predicted, model = self.data.true_lengths, self.predicted(), self.model()
+        self.biggest_batch = 0
         for name, config in self.configs().items():
-            predicted = [None] * len(self.predicted) if name == "vanilla" else self.predicted
-            self.summaries[name] = simulate(self.true_lengths, predicted, config,
-                                            self.cost_model, self.prompt_lengths).summary
-        self.numbers.value = self.describe()
-        with self.output:
-            self.output.clear_output(wait=True)
-            self.draw()
-            plt.show()
+            result = simulate(true, [None] * len(true) if name == "vanilla" else predicted,
+                              config, model, self.data.prompt_lengths)
+            self.summaries[name] = result.summary
+            self.biggest_batch = max([self.biggest_batch] + [b.num_rows for b in result.batches])
+        self.under_share = sum(p < t for p, t in zip(predicted, true)) / len(true)
+        info, warning = calibration_note(model, self.biggest_batch)
+        self.numbers.value = escape(self.describe())
+        self.warning.value = (f"<b style='color:#b35900'>&#9888; {escape(warning)}</b>"
+                              if warning else "")
+        self.chart.value = self.chart_svg()
+        predictor = self.predictor.value
+        note = "; ".join(filter(None, (PREDICTORS[predictor], self.data.notes.get(predictor))))
+        refused = [p for p in PREDICTORS if p not in self.data.predictors and p != "given"]
+        self.notes.value = "<br>".join(escape(line) for line in (
+            f"{self.data.name}: {WORKLOADS.get(self.data.name, 'your lengths')}", info,
+            f"{predictor}: {note}",
+            f"not available for {self.data.name}: {', '.join(refused)}" if refused else "")
+            if line)
         return self.summaries
 
+    @property
+    def speedup(self) -> float:
+        return self.summaries["scheduled"]["samples_per_s"] / self.summaries["vanilla"][
+            "samples_per_s"]
+
     def describe(self) -> str:
-        """The numbers the figure shows, as one line of text."""
+        """The numbers the chart shows, as text."""
         vanilla, scheduled = self.summaries["vanilla"], self.summaries["scheduled"]
-        return (f"batch size {self.batch_size.value}: effective token ratio "
+        fcr = (f"FCR failures {scheduled['failure_ratio']:.1%} (recomputed)" if self.fcr.value
+               else "FCR off")
+        return (f"batch size {self.batch_size.value} ({self.data.name}, "
+                f"{self.predictor.value}, {self.cost_model.value}): effective token ratio "
                 f"{vanilla['effective_token_ratio']:.1%} vanilla, "
                 f"{scheduled['effective_token_ratio']:.1%} scheduled; "
                 f"{vanilla['samples_per_s']:.3f} vs {scheduled['samples_per_s']:.3f} samples/s; "
-                f"simulated speed-up {scheduled['samples_per_s'] / vanilla['samples_per_s']:.2f}x")
+                f"simulated speed-up {self.speedup:.2f}x; {fcr}; predictions below the true "
+                f"length {self.under_share:.0%}; biggest batch {self.biggest_batch} rows")
+
+    def title(self) -> str:
+        verdict = "faster" if self.speedup >= 1 else "slower"
+        return f"Scheduling runs {self.speedup:.2f}x the vanilla throughput ({verdict})"
+
+    def subtitle(self) -> str:
+        failures = self.summaries["scheduled"]["failure_ratio"]
+        return (f"FCR recomputes {failures:.0%} of the requests" if self.fcr.value else
+                "FCR off") + f"; biggest batch {self.biggest_batch} rows"
+
+    def chart_svg(self, width: int = 640, height: int = 250) -> str:
+        """Two bar panels, effective token ratio and throughput, as one SVG string."""
+        names = list(self.summaries)
+        panels = [("effective token ratio (%)", [100 * self.summaries[n][
+            "effective_token_ratio"] for n in names], 100.0, "{:.1f}%"),
+            ("throughput (samples/s)", [self.summaries[n]["samples_per_s"] for n in names],
+             None, "{:.3f}")]
+        top, bottom, panel_w = 66, 34, width / 2
+        plot_h = height - top - bottom
+        parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
+                 f"font-family='sans-serif' font-size='12'>",
+                 f"<text x='{width / 2}' y='16' text-anchor='middle' font-size='14' "
+                 f"font-weight='bold'>{escape(self.title())}</text><text x='{width / 2}' "
+                 f"y='34' text-anchor='middle'>{escape(self.subtitle())}</text>"]
+        for k, (label, values, limit, fmt) in enumerate(panels):
+            x0, limit = k * panel_w + 40, limit or max(values) * 1.25 or 1.0
+            parts.append(f"<text x='{x0 + (panel_w - 60) / 2}' y='54' text-anchor='middle'>"
+                         f"{label}</text><line x1='{x0}' y1='{top + plot_h}' "
+                         f"x2='{x0 + panel_w - 60}' y2='{top + plot_h}' stroke='black'/>")
+            for j, (name, value) in enumerate(zip(names, values)):
+                bar_h = max(1.0, plot_h * value / limit)  # a zero bar stays visible
+                x = x0 + 20 + j * (panel_w - 60) / 2
+                y = top + plot_h - bar_h
+                parts.append(
+                    f"<rect x='{x:.1f}' y='{y:.1f}' width='{(panel_w - 120) / 2:.1f}' "
+                    f"height='{bar_h:.1f}' fill='{COLOURS[name]}'/>"
+                    f"<text x='{x + (panel_w - 120) / 4:.1f}' y='{y - 4:.1f}' "
+                    f"text-anchor='middle'>{fmt.format(value)}</text>"
+                    f"<text x='{x + (panel_w - 120) / 4:.1f}' y='{top + plot_h + 16}' "
+                    f"text-anchor='middle'>{name}</text>")
+        return "".join(parts) + "</svg>"
 
     def draw(self):
+        """The chart as a matplotlib figure, for static export (save_figure)."""
+        import matplotlib.pyplot as plt
+
         names = list(self.summaries)
-        fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
-        left.bar(names, [self.summaries[n]["effective_token_ratio"] * 100 for n in names])
+        colours = [COLOURS[n] for n in names]
+        fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
+        left.bar(names, [self.summaries[n]["effective_token_ratio"] * 100 for n in names],
+                 color=colours)
         left.set_ylabel("effective token ratio (%)")
         left.set_ylim(0, 100)
         left.set_title("Useful share of decoding work")
-        right.bar(names, [self.summaries[n]["samples_per_s"] for n in names], color="tab:green")
+        right.bar(names, [self.summaries[n]["samples_per_s"] for n in names], color=colours)
         right.set_ylabel("throughput (samples/s)")
-        speedup = self.summaries["scheduled"]["samples_per_s"] / self.summaries["vanilla"][
-            "samples_per_s"]
-        right.set_title(f"Simulated speed-up {speedup:.2f}x")
+        right.set_title(f"{self.cost_model.value}, batch {self.batch_size.value}")
+        fig.suptitle(f"{self.title()}\n{self.subtitle()}")
         fig.tight_layout()
         return fig
 
-    def show(self):
+    def show(self) -> None:
         from IPython.display import display
 
         # Wrapped, not squeezed: in one row of a narrow notebook the slider tracks shrink to
         # nothing and only the keyboard can move them.
+        wrap = widgets.Layout(flex_flow="row wrap")
+        choices = widgets.HBox([self.workload, self.predictor, self.cost_model], layout=wrap)
         controls = widgets.HBox([self.batch_size, self.bin_size, self.group_size, self.vbs,
-                                 self.fcr], layout=widgets.Layout(flex_flow="row wrap"))
-        display(widgets.VBox([controls, self.numbers, self.output]))
+                                 self.fcr], layout=wrap)
+        display(widgets.VBox([choices, controls, self.numbers, self.warning, self.chart,
+                              self.notes]))
+
+
+def shipped_panel(workload: str = "smollm2-val", predictor: str = "oracle",
+                  cost_model: str = "cpu-smollm2-135m", batch_size: int = 16,
+                  **choices) -> SchedulingPanel:
+    """The panel on shipped data: SmolLM2's validation lengths, the oracle, the fitted CPU
+    model, batch 16 unless told otherwise (`choices`: any other SchedulingPanel argument)."""
+    return SchedulingPanel(workload, predictor, cost_model, batch_size, **choices)

@@ -2,20 +2,21 @@
 
 The test opens notebooks/playground.ipynb in JupyterLab, runs every cell from the Run menu,
 presses the right arrow key on the focused batch-size slider handle a few times and, for each
-press, waits for the panel's figure (a PNG inside the ipywidgets Output) to be replaced. The
-redraw time is measured in the page, from the key event's timestamp to the moment the new image
-is in the DOM (and, separately, decoded). The panel's numbers (`panel.summaries`, which the
-figure's bars and title are drawn from) are read from the notebook's own kernel after each
-redraw and must change with the slider; where the panel also shows them as text (an element
-with the class `seqsch-numbers`), that text must change too, and its time is recorded. Times
-land in build/browser/redraw.json (with a screenshot, panel.png) and on one JSON line on stdout.
+press, waits for the panel's chart (an SVG string in an HTML widget, class `seqsch-chart`) and
+its numbers (class `seqsch-numbers`) to be rewritten. The redraw time is measured in the page,
+from the key event's timestamp to the moment the new chart is in the DOM (and, separately, to
+the second animation frame after it, when it has been painted), and likewise for the numbers.
+The panel's state (`panel.summaries`, `panel.title()`, `panel.describe()`) is read from the
+notebook's own kernel after each redraw: it must change with the slider, the chart on the page
+must carry the kernel's title and the numbers on the page must be the kernel's text. Times land
+in build/browser/redraw.json (with a screenshot, panel.png) and on one JSON line on stdout.
 
 Needs Debian's chromium and chromium-driver (`apt-get install chromium chromium-driver`) and the
 dev extras (`pip install -e .[dev]`: jupyterlab, selenium). Missing pieces skip the test, unless
 SEQSCH_REQUIRE_BROWSER=1 (set by .ci/run), which makes them a failure. The notebook file is never
 written: autosave is off, and its bytes are restored if anything saved it anyway.
 
-    pytest -m browser -s tests/test_browser.py
+    pytest -m browser -s tests/lab/test_browser.py
 """
 
 from __future__ import annotations
@@ -48,17 +49,17 @@ REQUIRED = os.environ.get("SEQSCH_REQUIRE_BROWSER") == "1"
 
 TARGET_MS = 100  # the issue's target, reported
 BOUND_MS = 2000  # asserted: generous, so that a loaded 2-core machine does not fail it
-NUM_MOVES = 3  # arrow-key presses, one redraw each
+NUM_MOVES = 5  # arrow-key presses, one redraw each
 SERVER_START_S = 60
 NOTEBOOK_RUN_S = 120  # Run All Cells to an idle kernel, all waits together
 REDRAW_WAIT_S = 20
 
-# The batch-size slider of the panel: its noUiSlider handle, its readout; the panel's Output.
+# The batch-size slider of the panel: its noUiSlider handle, its readout; the panel's chart.
 SLIDER = ("//div[contains(@class,'widget-slider')]"
           "[.//label[normalize-space()='batch size']]")
 HANDLE = SLIDER + "//div[contains(@class,'noUi-handle')]"
 READOUT = SLIDER + "//div[contains(@class,'widget-readout')]"
-FIGURE = ".widget-output .jp-OutputArea-output img"
+CHART = ".seqsch-chart"
 NUMBERS = ".seqsch-numbers"
 # JupyterLab settings for the test's server: never save the notebook, never ask about news.
 SETTINGS = {"docmanager-extension/plugin": {"autosave": False},
@@ -268,9 +269,10 @@ class Page:
             return condition(driver)
         return check
 
-    def figure_src(self) -> str | None:
+    def chart_text(self) -> str | None:
+        """The chart's text (title, bar values, labels) where an SVG chart is on the page."""
         return self.driver.execute_script(
-            f"const i = document.querySelector('{FIGURE}'); return i ? i.src : null;")
+            f"const c = document.querySelector('{CHART} svg'); return c ? c.textContent : null;")
 
     def dom_numbers(self) -> str | None:
         return self.driver.execute_script(
@@ -278,7 +280,8 @@ class Page:
 
 
 def _kernel_numbers(lab: Lab) -> dict:
-    """`panel.summaries` and the slider's value, read from the notebook's kernel."""
+    """`panel.summaries`, its title and text and the slider's value, from the notebook's
+    kernel."""
     from jupyter_client import BlockingKernelClient
 
     kernels = lab.kernel_ids()
@@ -290,7 +293,8 @@ def _kernel_numbers(lab: Lab) -> dict:
     try:
         client.wait_for_ready(timeout=10)
         code = ("import json as _json; print(_json.dumps({'batch_size': panel.batch_size.value,"
-                " 'summaries': panel.summaries}))")
+                " 'summaries': panel.summaries, 'title': panel.title(),"
+                " 'text': panel.describe()}))")
         chunks = []
         reply = client.execute_interactive(
             code, store_history=False, timeout=30,
@@ -303,16 +307,15 @@ def _kernel_numbers(lab: Lab) -> dict:
 
 
 def _numbers(page: Page) -> dict:
-    """The panel's numbers: from its kernel (`panel.summaries`, which the figure is drawn from),
-    and the text the page shows of them where the panel shows any (NUMBERS)."""
+    """The panel's numbers: from its kernel (`panel.summaries`, which the chart is drawn from,
+    the chart's title, the numbers' text) and what the page shows (NUMBERS, CHART)."""
     numbers = _kernel_numbers(page.lab)
     summaries = numbers["summaries"]
-    speedup = summaries["scheduled"]["samples_per_s"] / summaries["vanilla"]["samples_per_s"]
-    return {"batch_size": numbers["batch_size"],
-            "title": f"Simulated speed-up {speedup:.2f}x",  # as the figure's title reads it
+    return {"batch_size": numbers["batch_size"], "title": numbers["title"],
+            "text": numbers["text"],
             "etr": {k: round(v["effective_token_ratio"], 4) for k, v in summaries.items()},
             "samples_per_s": {k: round(v["samples_per_s"], 4) for k, v in summaries.items()},
-            "page": page.dom_numbers()}
+            "page": page.dom_numbers(), "chart": page.chart_text()}
 
 
 NOTEBOOK_ERRORS = r"""
@@ -334,30 +337,26 @@ return !!name && !!name.textContent.trim() && !name.textContent.includes('No Ker
 """
 
 # Armed before each key press: records the key event's timestamp on the handle and, through a
-# MutationObserver on the panel's cell, when a figure with a new src is in the DOM, when it is
-# decoded and when the panel's numbers text (if any) changes, all on the page's clock.
+# MutationObserver on the panel's cell, when the chart's markup changes, the second animation
+# frame after that (the new chart painted) and when the numbers change, all on the page's clock.
 ARM = """
-const [handle, before, figure, numbers] = arguments;
-const cell = document.querySelector(figure).closest('.jp-Cell');
-const textOf = () => (cell.querySelector(numbers) || {}).textContent;
-const numbersBefore = textOf();
-const t = window.__redraw = {key: null, dom: null, decoded: null, src: null, numbers: null};
+const [handle, chart, numbers] = arguments;
+const cell = document.querySelector(chart).closest('.jp-Cell');
+const htmlOf = sel => (cell.querySelector(sel) || {}).innerHTML;
+const chartBefore = htmlOf(chart), numbersBefore = htmlOf(numbers);
+const t = window.__redraw = {key: null, dom: null, painted: null, numbers: null};
 handle.addEventListener('keydown', e => { if (t.key === null) t.key = e.timeStamp; },
                         {capture: true, once: true});
 const observer = new MutationObserver(() => {
   const now = performance.now();
-  if (t.numbers === null && numbersBefore !== undefined && textOf() !== numbersBefore)
-    t.numbers = now;
-  const img = cell.querySelector(figure);
-  if (t.dom === null && img && img.src && img.src !== before) {
-    t.dom = now; t.src = img.src;
-    img.decode().catch(() => null).then(() => { t.decoded = performance.now(); });
+  if (t.numbers === null && htmlOf(numbers) !== numbersBefore) t.numbers = now;
+  if (t.dom === null && htmlOf(chart) !== chartBefore) {
+    t.dom = now;
+    requestAnimationFrame(() => requestAnimationFrame(() => { t.painted = performance.now(); }));
   }
-  if (t.dom !== null && (numbersBefore === undefined || t.numbers !== null))
-    observer.disconnect();
+  if (t.dom !== null && t.numbers !== null) observer.disconnect();
 });
-observer.observe(cell, {childList: true, subtree: true, characterData: true,
-                        attributes: true, attributeFilter: ['src']});
+observer.observe(cell, {childList: true, subtree: true, characterData: true});
 """
 
 
@@ -366,7 +365,7 @@ def _ms(timing: dict, key: str) -> float | None:
 
 
 @pytest.mark.browser
-def test_batch_size_slider_redraws_the_figure(lab, driver):
+def test_batch_size_slider_redraws_the_chart(lab, driver):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
@@ -387,8 +386,8 @@ def test_batch_size_slider_redraws_the_figure(lab, driver):
                10, "the Run menu").click()
     page.xpath("//div[contains(@class,'lm-Menu-itemLabel')][normalize-space()='Run All Cells']",
                10, "Run All Cells in the Run menu").click()
-    page.until(page.running(lambda _: page.kernel_idle() and page.figure_src()), left(),
-               "the notebook to finish running and the panel's figure")
+    page.until(page.running(lambda _: page.kernel_idle() and page.chart_text()), left(),
+               "the notebook to finish running and the panel's chart")
     page.raise_on_error()
     handle = page.xpath(HANDLE, 10, "the batch-size slider")
     run_s = time.monotonic() - started
@@ -398,37 +397,36 @@ def test_batch_size_slider_redraws_the_figure(lab, driver):
     numbers, redraws = [_numbers(page)], []
     assert numbers[0]["batch_size"] == first
     for move in range(1, NUM_MOVES + 1):
-        before = page.figure_src()
-        driver.execute_script(ARM, handle, before, FIGURE, NUMBERS)
+        driver.execute_script(ARM, handle, CHART, NUMBERS)
         handle.send_keys(Keys.ARROW_RIGHT)  # the focused handle steps by one
         timing = page.until(
-            lambda d: (lambda t: t if t["dom"] is not None and t["decoded"] is not None
+            lambda d: (lambda t: t if None not in (t["dom"], t["painted"], t["numbers"])
                        else None)(d.execute_script("return window.__redraw;")),
-            REDRAW_WAIT_S, f"the figure to redraw after key press {move}")
+            REDRAW_WAIT_S, f"the chart and numbers to redraw after key press {move}")
         assert timing["key"] is not None, "the key press never reached the slider handle"
-        assert timing["src"] != before
         page.until(lambda _, m=move: readout.text == str(first + m), 5,
                    f"the batch-size readout to show {first + move}")
-        if numbers[0]["page"] is not None:
-            page.until(lambda _, last=numbers[-1]["page"]: page.dom_numbers() != last, 5,
-                       "the numbers on the page to change")
-        redraws.append({"ms": _ms(timing, "dom"), "decoded_ms": _ms(timing, "decoded"),
+        redraws.append({"ms": _ms(timing, "dom"), "painted_ms": _ms(timing, "painted"),
                         "numbers_ms": _ms(timing, "numbers")})
         numbers.append(_numbers(page))
 
     assert [n["batch_size"] for n in numbers] == list(range(first, first + NUM_MOVES + 1))
+    for shown in numbers:  # the page shows the kernel's state, not a stale one
+        assert shown["title"] in shown["chart"], (shown["title"], shown["chart"])
+        assert shown["page"] == shown["text"], (shown["page"], shown["text"])
     for last, new in zip(numbers, numbers[1:]):
         assert (new["etr"], new["samples_per_s"]) != (last["etr"], last["samples_per_s"]), (
             f"the panel's numbers did not change: {new}")
-        assert new["page"] != last["page"] or new["page"] is None
+        assert new["page"] != last["page"] and new["chart"] != last["chart"]
 
     redraw_ms = [r["ms"] for r in redraws]
     record = {
         "test": "browser_redraw", "redraw_ms": redraw_ms,
-        "redraw_decoded_ms": [r["decoded_ms"] for r in redraws],
+        "redraw_painted_ms": [r["painted_ms"] for r in redraws],
         "numbers_ms": [r["numbers_ms"] for r in redraws],
         "median_ms": statistics.median(redraw_ms), "max_ms": max(redraw_ms),
-        "target_ms": TARGET_MS, "meets_target": max(redraw_ms) < TARGET_MS, "bound_ms": BOUND_MS,
+        "target_ms": TARGET_MS, "meets_target": max(redraw_ms) < TARGET_MS,
+        "median_meets_target": statistics.median(redraw_ms) < TARGET_MS, "bound_ms": BOUND_MS,
         "server_start_s": round(lab.start_s, 2), "open_s": round(open_s, 2),
         "run_all_s": round(run_s, 2), "numbers": numbers,
         "chromium": driver.capabilities.get("browserVersion"),
@@ -455,4 +453,4 @@ def test_playground_notebook_is_committed_clean():
     assert len(tagged) == 1
     names = re.findall(r"^([A-Za-z_]\w*)\s*=", "".join(tagged[0]["source"]), re.M)
     assert names and all(name.isupper() for name in names)
-    assert any("SchedulingPanel" in "".join(c["source"]) for c in book["cells"])
+    assert any("shipped_panel(" in "".join(c["source"]) for c in book["cells"])
