@@ -26,17 +26,23 @@ NOTEBOOK_DIR = ROOT / "notebooks"
 PROFILES: dict[str, dict[str, object]] = {
     "ci": {"NUM_SEEDS": 2, "NUM_DATA": 8, "MAX_NEW_TOKENS": 32, "BATCH_SIZE": 4,
            "NUM_STEPS": 3, "NUM_SIM_DATA": 512, "NUM_BENCH_DATA": 8, "BENCH_MAX_NEW_TOKENS": 32,
-           "NUM_REPLAY_DATA": 8, "REPLAY_MAX_NEW_TOKENS": 16, "STEP_ROWS": [1, 4, 16]},
-    # notebook 06 replays a short slice live on a CPU; its committed 256-prompt run is the
+           "RUN_LIVE": True,  # notebook 03: tune and evaluate live too
+           "NUM_REPLAY_DATA": 8, "REPLAY_MAX_NEW_TOKENS": 16, "STEP_ROWS": [1, 4, 16],
+           "NUM_CB_DATA": 6, "CB_MAX_NEW_TOKENS": 16, "CB_SLOTS": 2},
+    # notebook 07 replays a short slice live on a CPU; its committed 256-prompt run is the
     # full measurement (README: trace replay)
     "cpu": {"NUM_SEEDS": 8, "NUM_DATA": 24, "MAX_NEW_TOKENS": 128, "BATCH_SIZE": 16,
             "NUM_STEPS": 5, "NUM_SIM_DATA": 1024, "NUM_BENCH_DATA": 24,
+            "RUN_LIVE": False,  # notebook 03: tune and evaluate live too
             "BENCH_MAX_NEW_TOKENS": 256, "NUM_REPLAY_DATA": 32, "REPLAY_MAX_NEW_TOKENS": 128,
-            "STEP_ROWS": [1, 4, 16, 64, 256]},
+            "STEP_ROWS": [1, 4, 16, 64, 256],
+            "NUM_CB_DATA": 12, "CB_MAX_NEW_TOKENS": 96, "CB_SLOTS": 3},
     "gpu": {"NUM_SEEDS": 16, "NUM_DATA": 256, "MAX_NEW_TOKENS": 512, "BATCH_SIZE": 16,
             "NUM_STEPS": 200, "NUM_SIM_DATA": 10000, "NUM_BENCH_DATA": 1024,
+            "RUN_LIVE": True,  # notebook 03: tune and evaluate live too
             "BENCH_MAX_NEW_TOKENS": 512, "NUM_REPLAY_DATA": 256, "REPLAY_MAX_NEW_TOKENS": 512,
-            "STEP_ROWS": [1, 4, 16, 64, 256]},
+            "STEP_ROWS": [1, 4, 16, 64, 256],
+            "NUM_CB_DATA": 128, "CB_MAX_NEW_TOKENS": 256, "CB_SLOTS": 16},
 }
 
 

@@ -1,0 +1,142 @@
+"""Figures of notebooks 05 and 06: throughput beside mean completion time, ratios against a
+baseline run, and what a request order does to completion times.
+
+`seqsch.lab.plots` holds the suite's general plots; these are the ones that compare runs by
+both of their measured costs (how fast the whole workload ends, how long a request waits) and
+orders of one workload. Each returns a matplotlib figure; save it with
+`seqsch.lab.plots.save_figure(fig, "06_name")`.
+
+    fig = throughput_and_completion(summaries, "vanilla", "Sorting cuts the waiting")
+    fig = completion_curves({"first come": [3.1, 5.0], "oracle": [1.2, 5.0]}, "seconds", "...")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+
+ENGINE_COLOURS = {"static": "tab:blue", "continuous": "tab:orange", "vllm": "tab:green"}
+
+
+def engine_of(spec: str) -> str:
+    """The engine a run spec names ("continuous+gt" -> continuous; no engine part: static)."""
+    first = spec.split("+")[0]
+    return first if first in ENGINE_COLOURS else "static"
+
+
+def _rotate(ax) -> None:
+    ax.tick_params(axis="x", rotation=30)
+    for tick in ax.get_xticklabels():
+        tick.set_horizontalalignment("right")
+
+
+def throughput_and_completion(summaries: dict[str, dict], reference: str, title: str):
+    """Measured throughput and mean completion time per run spec, side by side, one colour per
+    engine; a dashed line marks the `reference` run's value in each panel; one legend under
+    the panels."""
+    if reference not in summaries:
+        raise ValueError(f"reference run {reference!r} is not among {sorted(summaries)}")
+    names = list(summaries)
+    fig, axes = plt.subplots(1, 2, figsize=(max(10, 1.2 * len(names) + 4), 4.5))
+    panels = (("samples_per_s", "throughput (samples/s, higher is better)"),
+              ("mean_completion_s", "mean completion time (s, lower is better)"))
+    for ax, (key, label) in zip(axes, panels):
+        for engine, colour in ENGINE_COLOURS.items():
+            shown = [n for n in names if engine_of(n) == engine]
+            if shown:
+                ax.bar(shown, [summaries[n][key] for n in shown], color=colour,
+                       label=f"{engine} batching")
+        ax.axhline(summaries[reference][key], color="grey", linestyle="--",
+                   label=f"{reference} (reference)")
+        ax.set_ylabel(label)
+        ax.set_ylim(bottom=0)
+        _rotate(ax)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize="small")
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.08, 1, 0.94))
+    return fig
+
+
+def ratio_panels(rows: Sequence[dict], series: dict[str, str], metrics: dict[str, str],
+                 title: str, reference_label: str = "reference run (1x)"):
+    """Grouped bars of ratios against a reference run: one panel per `metrics` key (its value is
+    the panel's axis label), one bar colour per `series` key (its value the legend label). Each
+    row holds "label" and `rows[i][series_key][metric_key]`; a missing value leaves its bar out.
+    The dashed line marks 1x; one legend under the panels."""
+    width = 0.8 / max(1, len(series))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(
+        min(18, max(9, 1.6 * len(rows) * len(metrics))), 5), squeeze=False)
+    for ax, (metric, label) in zip(axes[0], metrics.items()):
+        for k, (key, legend) in enumerate(series.items()):
+            kept = [(i + (k - (len(series) - 1) / 2) * width, row[key][metric])
+                    for i, row in enumerate(rows)
+                    if row.get(key) and row[key].get(metric) is not None]
+            bars = ax.bar([x for x, _ in kept], [v for _, v in kept], width, label=legend,
+                          color=f"C{k}")
+            ax.bar_label(bars, fmt="%.2f", fontsize=8)
+        ax.axhline(1.0, color="grey", linestyle="--", linewidth=1, label=reference_label)
+        ax.set_xticks(range(len(rows)), [row["label"] for row in rows])
+        _rotate(ax)
+        ax.set_ylabel(label)
+        ax.set_ylim(bottom=0)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize="small")
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.1, 1, 0.94))
+    return fig
+
+
+def completion_curves(times_by_label: dict[str, Sequence[float]], unit: str, title: str):
+    """Requests completed against time, one step line per order, with each order's mean
+    completion time as a dotted vertical line: the area left of a curve is the waiting that
+    shortest-first removes."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    for label, times in times_by_label.items():
+        if not times:
+            raise ValueError(f"no completion times for {label!r}")
+        ordered = sorted(times)
+        mean = sum(ordered) / len(ordered)
+        line, = ax.step([0.0, *ordered], range(len(ordered) + 1), where="post",
+                        label=f"{label} (mean {mean:.1f} {unit})")
+        ax.axvline(mean, color=line.get_color(), linestyle=":", linewidth=1.5)
+    ax.set_xlabel(f"time since the run started ({unit}); dotted: each order's mean")
+    ax.set_ylabel("requests completed")
+    ax.set_xlim(left=0)
+    ax.set_ylim(bottom=0)
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize="small")
+    return fig
+
+
+def order_scores_chart(rows: Sequence[dict], title: str):
+    """Per ordering (row "label"): mean completion relative to first come ("relative", with
+    1 = first come dashed) and the share of the oracle's cut recovered ("order_gain") beside
+    Kendall's tau ("kendall_tau"), both on a 0-1 scale."""
+    labels = [row["label"] for row in rows]
+    xs = range(len(rows))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(max(10, 2.2 * len(rows)), 4.5))
+    bars = left.bar(xs, [row["relative"] for row in rows], color="tab:blue",
+                    label="ordered by this predictor")
+    left.bar_label(bars, fmt="%.2f", fontsize=8)
+    left.axhline(1.0, color="grey", linestyle="--", label="first come (1x)")
+    left.set_ylabel("mean completion / first come's")
+    left.set_ylim(0, 1.3)
+    left.legend(loc="upper left", fontsize="small")
+    width = 0.4
+    for offset, key, legend in ((-width / 2, "order_gain", "order gain (share of oracle's cut)"),
+                                (width / 2, "kendall_tau", "Kendall's tau vs true lengths")):
+        bars = right.bar([x + offset for x in xs], [row[key] for row in rows], width,
+                         label=legend)
+        right.bar_label(bars, fmt="%.2f", fontsize=8)
+    right.axhline(0.0, color="black", linewidth=0.8)
+    right.set_ylabel("score (0: first come, 1: oracle)")
+    right.set_ylim(0, 1.3)
+    right.legend(loc="upper right", fontsize="small")
+    for ax in (left, right):
+        ax.set_xticks(list(xs), labels)
+        _rotate(ax)
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
+    return fig
