@@ -6,10 +6,13 @@
         --num-layers 15 --target buckets --decode mean --out build/probe-priority
     python -m seqsch.perception eval --predictor {lora,probe,pia,constant,noise-floor}
     python -m seqsch.perception depth --depths 0 4 8 30
+    python -m seqsch.perception select --depths 15 20 25 --targets rank log_mse \
+        --length-targets greedy mean --max-length 256   # a priority head, chosen on train only
 
 Every command writes under build/ by default; `--out data/...` refreshes a shipped file (the
 data card lists those commands). The last line is a JSON summary. The library behind it:
-`seqsch.perception.experiments` (`train`, `evaluate`, `depth_sweep` with a `PerceptionConfig`).
+`seqsch.perception.experiments` (`train`, `evaluate`, `depth_sweep` with a `PerceptionConfig`),
+`seqsch.perception.selection` (`select_head` with a `SelectionConfig`).
 """
 from __future__ import annotations
 
@@ -20,14 +23,19 @@ from pathlib import Path
 
 from seqsch.core.paths import DEFAULT_LENGTHS
 from seqsch.perception.experiments import PerceptionConfig, depth_sweep, evaluate, train
-from seqsch.perception.probe import DECODES, LENGTH_TARGETS
+from seqsch.perception.probe import DECODES, LENGTH_TARGETS, POOLINGS, TARGETS
 from seqsch.perception.query import DEFAULT_LORA_DECODE, QUERY_DECODES
+from seqsch.perception.selection import SelectionConfig, select_head
+
+SELECT_ONLY = ("targets", "length_targets", "poolings", "num_folds")
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["train", "eval", "depth"],
-                        help="depth: probes at several depths, accuracy against prefill cost")
+    parser.add_argument("command", choices=["train", "eval", "depth", "select"],
+                        help="depth: probes at several depths, accuracy against prefill cost; "
+                             "select: a priority head's depth, label and loss by k-fold "
+                             "cross-validation on the train prompts")
     parser.add_argument("--predictor", choices=["lora", "probe", "pia", "constant",
                                                 "noise-floor"], help="train and eval: which one")
     parser.add_argument("--lengths", type=Path, default=DEFAULT_LENGTHS)
@@ -53,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--checkpoint-every", type=int, default=25)
     parser.add_argument("--no-resume", action="store_true", help="train lora: start afresh")
     parser.add_argument("--pooling", default="auto", choices=["auto", "mean", "last", "mean+last"])
-    parser.add_argument("--target", default="auto", choices=["auto", "l1", "log_mse", "buckets"])
+    parser.add_argument("--target", default="auto", choices=["auto", *TARGETS])
     parser.add_argument("--num-layers", type=int,
                         help="train probe: read the state after this many layers (default all)")
     parser.add_argument("--max-prompt-tokens", type=int,
@@ -62,16 +70,26 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--depths", type=int, nargs="+", help="depth: the depths to compare")
     parser.add_argument("--length-target", choices=LENGTH_TARGETS, default="max",
                         help="train probe: learn the longest sampled answer's length (the "
-                             "paper's) or the greedy answer's (a greedy workload's order)")
+                             "paper's), the greedy answer's (a greedy workload's order) or the "
+                             "geometric mean of all sampled answers (a steadier label)")
     parser.add_argument("--max-length", type=int,
                         help="train probe: censor lengths at this cap (default: the file's)")
     parser.add_argument("--decode", choices=DECODES, default="median",
                         help="train probe (buckets): predict the median of the distribution "
                              "(least error) or its mean (the expected length: orders a queue)")
+    parser.add_argument("--targets", nargs="+", choices=TARGETS, default=["rank", "log_mse"],
+                        help="select: the losses to compare")
+    parser.add_argument("--length-targets", nargs="+", choices=LENGTH_TARGETS,
+                        default=["greedy", "mean"], help="select: the labels to compare")
+    parser.add_argument("--poolings", nargs="+", choices=POOLINGS, default=["mean+last"],
+                        help="select: the poolings to compare")
+    parser.add_argument("--num-folds", type=int, default=5, help="select: folds of the train split")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
-    options = {k: v for k, v in vars(args).items() if k != "command"}
+    if args.command == "select":
+        return _select(args, parser)
+    options = {k: v for k, v in vars(args).items() if k not in ("command", *SELECT_ONLY)}
     try:
         config = PerceptionConfig(**options)
         config.check_for(args.command)
@@ -82,6 +100,29 @@ def main(argv: Sequence[str] | None = None) -> dict:
     rounded = {k: round(v, 4) if isinstance(v, float) else v for k, v in summary.items()}
     print("\n".join(f"{k:>20}: {v}" for k, v in rounded.items() if k != "candidates"))
     print(json.dumps(rounded))
+    return summary
+
+
+def _select(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
+    options = {"lengths": args.lengths, "poolings": tuple(args.poolings),
+               "targets": tuple(args.targets), "length_targets": tuple(args.length_targets),
+               "max_length": args.max_length or 256, "num_folds": args.num_folds,
+               "num_epochs": args.epochs or 60, "num_train": args.num_data, "seed": args.seed,
+               "max_prompt_tokens": args.max_prompt_tokens}
+    options.update({k: v for k, v in (("model", args.model), ("out", args.out),
+                                      ("depths", tuple(args.depths or ()))) if v})
+    try:
+        config = SelectionConfig(**options)
+    except ValueError as error:
+        parser.error(str(error))
+    result = select_head(config)
+    for row in result["rows"]:
+        print(f"layers {row['num_layers']:>2} {row['pooling']:>9} {row['target']:>8} "
+              f"{row['length_target']:>6}: tau {row['cv_kendall_tau']:.3f}, "
+              f"order gain {row['cv_order_gain']:.3f}")
+    summary = {"best": result["best"], "num_train": result["num_train"],
+               "out": str(config.out), "wall_s": round(result["wall_s"], 1)}
+    print(json.dumps(summary))
     return summary
 
 

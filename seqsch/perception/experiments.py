@@ -60,6 +60,8 @@ from seqsch.perception.lora import LoraTrainConfig, build_tuning_set, train_lora
 from seqsch.perception.probe import (
     DECODES,
     LENGTH_TARGETS,
+    POOLINGS,
+    TARGETS,
     ProbeConfig,
     pool_features,
     save_probe,
@@ -70,8 +72,8 @@ from seqsch.perception.registry import make_predictor
 from seqsch.scheduling.priority import order_gain
 
 PREDICTOR_CHOICES = ("lora", "probe", "pia", "constant", "noise-floor")
-POOLING_CHOICES = ("auto", "mean", "last", "mean+last")
-TARGET_CHOICES = ("auto", "l1", "log_mse", "buckets")
+POOLING_CHOICES = ("auto", *POOLINGS)
+TARGET_CHOICES = ("auto", *TARGETS)
 
 
 @dataclass
@@ -103,7 +105,7 @@ class PerceptionConfig:
     num_layers: int | None = None  # probe depth (default: all layers)
     max_prompt_tokens: int | None = None  # probe: read a long prompt's two ends only
     depths: list[int] | None = None  # depth_sweep: the depths to compare
-    length_target: str = "max"  # max (the paper's) | greedy (a greedy workload's order)
+    length_target: str = "max"  # max (the paper's) | greedy (a workload's order) | mean
     max_length: int | None = None  # probe: censor lengths here (default: the file's cap)
     decode: str = "median"  # probe buckets: median (least error) | mean (orders a queue)
     seed: int = 0

@@ -6,13 +6,16 @@ runs anyway: the hidden states (after the final norm) of the chat-formatted prom
 shallower layer and skips the rest of the prefill (`seqsch.perception.features`), and
 `max_prompt_tokens` reads only the two ends of a long prompt. Two poolings are kept per prompt, the
 mean over prompt tokens and the last token (the state the first answer token is read from); the head
-uses "mean", "last" or both concatenated. Three training targets are offered:
+uses "mean", "last" or both concatenated. Four training targets are offered:
 
 * `l1`: the length divided by the cap, absolute error (a median regressor, best for "Error");
 * `log_mse`: log of the max length with a squared loss (a geometric-mean regressor);
 * `buckets`: softmax over 50-token buckets, predicting the median of that distribution, or
   with `decode="mean"` its expected length, the key by which Smith's rule orders one server's
-  queue for the least mean completion time (for priority heads; with many slots, a heuristic).
+  queue for the least mean completion time (for priority heads; with many slots, a heuristic);
+* `rank`: a score trained only to order prompts (a pairwise logistic loss over every pair of a
+  minibatch whose lengths differ, as learning-to-rank predictors are); a line fitted on the
+  train records maps the score to a length, keeping the order.
 
 `ProbeConfig(pooling="auto", target="auto")` fits every combination on 80% of the train
 records, keeps the one with the smallest error on the other 20% (the highest Kendall's tau for a
@@ -39,14 +42,16 @@ from seqsch.perception.buckets import bucket_of, mean_of_buckets, median_of_buck
 from seqsch.perception.evaluation import kendall_tau, length_error
 from seqsch.perception.features import extract_features
 from seqsch.perception.predictors import LengthPredictor
+from seqsch.perception.ranking import pairwise_rank_loss, score_to_log_length
 
 DEFAULT_PROBE_DIR = DEFAULT_PROBE
 POOLINGS = ("mean", "last", "mean+last")
-TARGETS = ("l1", "log_mse", "buckets")
+TARGETS = ("l1", "log_mse", "buckets", "rank")
 # Which length of a record the head learns: the longest sampled answer (the paper's target,
-# what a static batch must make room for) or the greedy answer's (what a greedy workload's
-# request order depends on), censored at `max_length`.
-LENGTH_TARGETS = ("max", "greedy")
+# what a static batch must make room for), the greedy answer's (what a greedy workload's
+# request order depends on), or the geometric mean of all its sampled answers (a label with
+# less sampling noise than any one answer), each answer censored at `max_length`.
+LENGTH_TARGETS = ("max", "greedy", "mean")
 # How a bucket head reads its distribution: its median (least absolute error) or its mean
 # (the expected length: shortest expected first is Smith's rule for the least mean completion
 # time of a queue).
@@ -101,6 +106,10 @@ class ProbeConfig:
 
     def target_lengths(self, records) -> list[int]:
         """The lengths this head learns from `records` (LengthRecords), censored at the cap."""
+        if self.length_target == "mean":
+            return [max(1, round(math.exp(sum(math.log(max(1, min(n, self.max_length)))
+                                              for n in r.lengths.values()) / len(r.lengths))))
+                    for r in records]
         lengths = [r.max_length if self.length_target == "max" else r.greedy_length
                    for r in records]
         return [min(length, self.max_length) for length in lengths]
@@ -125,6 +134,8 @@ class LengthHead(nn.Module):
         num_outputs = config.num_buckets if target == "buckets" else 1
         self.register_buffer("feature_mean", torch.zeros(num_inputs))
         self.register_buffer("feature_std", torch.ones(num_inputs))
+        # rank: log length = score_scale * score + score_shift, fitted after training
+        self.register_buffer("score_to_log_length", torch.tensor([1.0, 0.0]))
         self.mlp = nn.Sequential(nn.Linear(num_inputs, config.num_hidden), nn.GELU(),
                                  nn.Dropout(config.dropout),
                                  nn.Linear(config.num_hidden, num_outputs))
@@ -139,6 +150,8 @@ class LengthHead(nn.Module):
             return nn.functional.cross_entropy(outputs, buckets)
         if self.target == "log_mse":
             return (outputs.squeeze(-1) - torch.log(lengths.clamp_min(1))).pow(2).mean()
+        if self.target == "rank":
+            return pairwise_rank_loss(outputs.squeeze(-1), lengths)
         return (outputs.squeeze(-1) - lengths / self.config.max_length).abs().mean()
 
     @torch.no_grad()
@@ -153,6 +166,9 @@ class LengthHead(nn.Module):
             lengths = self._median_of_buckets(outputs.softmax(-1))
         elif self.target == "log_mse":
             lengths = outputs.squeeze(-1).exp()
+        elif self.target == "rank":
+            scale, shift = self.score_to_log_length.tolist()
+            lengths = (outputs.squeeze(-1) * scale + shift).exp()
         else:
             lengths = outputs.squeeze(-1) * self.config.max_length
         lengths = lengths.clamp(1, self.config.max_length)
@@ -164,6 +180,8 @@ class LengthHead(nn.Module):
 
 def _output_bias(head: LengthHead, lengths: torch.Tensor) -> torch.Tensor:
     """The constant that is optimal before any feature is used: training starts from it."""
+    if head.target == "rank":
+        return torch.zeros(1)
     if head.target == "buckets":
         buckets = torch.ceil(lengths / head.config.bucket_size).long()
         counts = torch.bincount(buckets.clamp(0, head.config.num_buckets - 1),
@@ -199,6 +217,9 @@ def fit_head(features: torch.Tensor, lengths: Sequence[int], config: ProbeConfig
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+        if target == "rank":
+            head.eval()
+            head.score_to_log_length.copy_(score_to_log_length(head(inputs).squeeze(-1), targets))
     finally:
         torch.set_num_threads(num_threads)
     return head.eval()

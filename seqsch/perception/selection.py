@@ -1,0 +1,119 @@
+"""Choose a priority head on the train split alone: k-fold cross-validation over a grid.
+
+A priority head is judged by the order it gives a greedy workload: Kendall's tau against the
+greedy length censored at the workload's cap, and the order gain of a 16-slot continuous
+replay (`seqsch.scheduling.priority`). Choosing depth, label and loss by those numbers on the
+validation prompts would make the validation numbers optimistic, so `select_head` scores every
+combination on held-out folds of the *train* prompts only, and never reads the validation
+split. The features of every depth come from one prefill of the train prompts.
+
+    python -m seqsch.perception select --depths 15 20 25 --targets rank log_mse \
+        --length-targets greedy mean --max-length 256          # writes build/probe-selection.json
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from seqsch.core.models import load_model
+from seqsch.core.paths import BUILD_DIR, DEFAULT_LENGTHS
+from seqsch.perception.evaluation import kendall_tau
+from seqsch.perception.experiments import load_records, requests_for
+from seqsch.perception.features import extract_features_by_depth
+from seqsch.perception.probe import (
+    LENGTH_TARGETS,
+    POOLINGS,
+    TARGETS,
+    ProbeConfig,
+    fit_head,
+    pool_features,
+)
+from seqsch.scheduling.priority import order_gain
+
+
+@dataclass
+class SelectionConfig:
+    lengths: Path = DEFAULT_LENGTHS
+    model: str = "smollm2-135m-embedded"
+    depths: tuple[int, ...] = (15, 20, 25)
+    poolings: tuple[str, ...] = ("mean+last",)
+    targets: tuple[str, ...] = ("rank", "log_mse")
+    length_targets: tuple[str, ...] = ("greedy", "mean")
+    max_length: int = 256  # the workload's cap: labels and the greedy length are censored here
+    max_prompt_tokens: int | None = None
+    num_folds: int = 5
+    num_epochs: int = 60
+    num_train: int | None = None  # the first N train prompts (a learning curve); None: all
+    seed: int = 0
+    out: Path = field(default_factory=lambda: BUILD_DIR / "probe-selection.json")
+
+    def __post_init__(self) -> None:
+        for name, allowed in (("poolings", POOLINGS), ("targets", TARGETS),
+                              ("length_targets", LENGTH_TARGETS)):
+            unknown = set(getattr(self, name)) - set(allowed)
+            if unknown or not getattr(self, name):
+                raise ValueError(f"{name}: {sorted(unknown) or 'none given'}; choose from "
+                                 f"{allowed}")
+        if not self.depths or min(self.depths) < 0:
+            raise ValueError(f"depths must be >= 0, got {self.depths}")
+        if self.num_folds < 2 or self.max_length < 1 or self.num_epochs < 1:
+            raise ValueError("num_folds must be >= 2, max_length and num_epochs >= 1")
+
+
+def fold_scores(inputs: torch.Tensor, labels: list[int], greedy: list[int],
+                probe: ProbeConfig, num_folds: int, seed: int) -> dict[str, float]:
+    """Mean held-out Kendall's tau and order gain over `num_folds` seeded folds: the head
+    learns `labels`, and is scored against `greedy` (the censored greedy lengths)."""
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed)).tolist()
+    taus, gains = [], []
+    for k in range(num_folds):
+        held = order[k::num_folds]
+        kept = sorted(set(order) - set(held))
+        head = fit_head(inputs[kept], [labels[i] for i in kept], probe, probe.target)
+        with torch.no_grad():
+            scores = head(inputs[held].float())
+            scores = scores.squeeze(-1) if probe.target != "buckets" else (
+                scores.softmax(-1) @ torch.arange(scores.shape[-1], dtype=torch.float32))
+        scores = (scores - scores.min()).tolist()  # a priority key: only the order matters
+        true = [greedy[i] for i in held]
+        taus.append(kendall_tau(scores, true))
+        gains.append(order_gain(scores, true))
+    return {"cv_kendall_tau": statistics.mean(taus), "cv_order_gain": statistics.mean(gains)}
+
+
+def select_head(config: SelectionConfig) -> dict:
+    """Score every combination of the grid by k-fold cross-validation on the train prompts;
+    write and return the scores, best first by tau."""
+    start = time.perf_counter()
+    records = load_records(config.lengths, "train", config.num_train)
+    model, tokenizer = load_model(config.model)
+    features = extract_features_by_depth(model, tokenizer, requests_for(records),
+                                         sorted(set(config.depths)),
+                                         max_prompt_tokens=config.max_prompt_tokens)
+    greedy = [min(r.greedy_length, config.max_length) for r in records]
+    rows = []
+    for depth, pooling, target, length_target in itertools.product(
+            config.depths, config.poolings, config.targets, config.length_targets):
+        probe = ProbeConfig(pooling=pooling, target=target, length_target=length_target,
+                            max_length=config.max_length, num_layers=depth,
+                            num_epochs=config.num_epochs, seed=config.seed)
+        scores = fold_scores(pool_features(features[depth], pooling),
+                             probe.target_lengths(records), greedy, probe, config.num_folds,
+                             config.seed)
+        rows.append({"num_layers": depth, "pooling": pooling, "target": target,
+                     "length_target": length_target, **scores})
+    rows.sort(key=lambda r: -r["cv_kendall_tau"])
+    result = {"config": {k: str(v) if isinstance(v, Path) else v
+                         for k, v in asdict(config).items()},
+              "num_train": len(records), "rows": rows, "best": rows[0],
+              "wall_s": time.perf_counter() - start}
+    config.out.parent.mkdir(parents=True, exist_ok=True)
+    config.out.write_text(json.dumps(result, indent=1))
+    return result
