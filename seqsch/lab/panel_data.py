@@ -48,7 +48,8 @@ WORKLOADS = {
 }
 # The shipped predictors' validation predictions (smollm2-val only).
 PERCEPTION_EVALS = {name: DATA_DIR / f"perception-eval-{name}.json"
-                    for name in ("lora", "lora-generate", "probe", "probe-priority-l4", "pia")}
+                    for name in ("lora", "lora-generate", "probe", "probe-priority-l4", "probe-rank",
+                                 "pia")}
 PREDICTORS = {
     "oracle": "the true (greedy) length: a perfect predictor",
     "given": "the predictions given to custom_workload",
@@ -58,6 +59,7 @@ PREDICTORS = {
     "lora-generate": "LoRA length module (generated number)",
     "probe": "layer-15 hidden-state length head",
     "probe-priority-l4": "layer-4 priority head (trained censored at 256)",
+    "probe-rank": "layer-25 rank head (pairwise ranking loss, censored at 256)",
     "pia": "PiA: the model asked for its own answer length",
     "standin": "stand-in for the paper's module (its accuracy)",
     "constant-median": "constant: median gt of the training prompts",

@@ -47,6 +47,8 @@ EVALUATIONS = {
     "probe": ("probe", "summary", "hidden-state length head, layer 15 of 30"),
     "probe-priority-l4": ("probe-priority-l4", "summary", "priority head, layer 4 of 30 "
                           "(trained on greedy lengths at cap 256)"),
+    "probe-rank": ("probe-rank", "summary", "rank head, layer 25 of 30 (pairwise ranking loss; "
+                   "depth, label and loss chosen on the train split)"),
     "constant": ("constant", "summary", "constant: the train median (the cap's bucket)"),
     "constant-mean": ("constant", "train_mean_baseline", "constant: the train mean"),
     "pia": ("pia", "summary", "zero-shot PiA query prompt"),
@@ -213,7 +215,7 @@ def results_page(data_dir: Path = DATA_DIR) -> str:
             "oracle). A constant's order is first come. Notebooks 03 and 06 draw it.",
             "`data/perception-eval-*.json` (every prediction), predictors in "
             "`data/lora-smollm2-length/`, `data/probe-smollm2-length/`, "
-            "`data/probe-smollm2-priority-l4/`",
+            "`data/probe-smollm2-priority-l4/`, `data/probe-smollm2-rank/`",
             "python -m seqsch.perception eval --predictor lora "
             "--out build/perception-eval-lora.json\n"
             "# likewise --predictor probe | pia | constant | noise-floor, "
