@@ -131,6 +131,8 @@ def headline_numbers(data_dir: Path = DATA_DIR) -> dict[str, float]:
         "head_error": perception["probe"]["error"],
         "head_acc100": perception["probe"]["acc100"],
         "lora_error": perception["lora"]["error"],
+        "rank_tau": perception["probe-rank"]["tau_greedy_cap"],
+        "rank_order_gain": perception["probe-rank"]["order_gain_cap"],
         "head_ms": 1000 * perception["probe"]["predict_s"],
         "lora_ms": 1000 * perception["lora"]["predict_s"],
         "vllm_oracle_steps": first["vllm+gt"]["order_steps"],

@@ -25,6 +25,8 @@ def test_readme_headline_numbers_come_from_the_data():
         f"gives {n['vllm_head_steps']:.2f} with",
         f"but {n['vllm_head_steps_second']:.2f} on a second workload",
         f"the oracle gives {n['vllm_oracle_steps_second']:.2f}",
+        f"order gain {n['rank_order_gain']:.2f} of the oracle's cut",
+        f"Kendall's tau {n['rank_tau']:.2f})",
     ]
     missing = [phrase for phrase in expected if phrase not in text]
     assert not missing, f"README.md no longer says what data/ says: {missing}"
