@@ -48,8 +48,8 @@ WORKLOADS = {
 }
 # The shipped predictors' validation predictions (smollm2-val only).
 PERCEPTION_EVALS = {name: DATA_DIR / f"perception-eval-{name}.json"
-                    for name in ("lora", "lora-generate", "probe", "probe-priority-l4", "probe-rank",
-                                 "pia")}
+                    for name in ("lora", "lora-generate", "probe", "probe-priority-l4",
+                                 "probe-rank", "pia")}
 PREDICTORS = {
     "oracle": "the true (greedy) length: a perfect predictor",
     "given": "the predictions given to custom_workload",

@@ -134,8 +134,8 @@ class LengthHead(nn.Module):
         num_outputs = config.num_buckets if target == "buckets" else 1
         self.register_buffer("feature_mean", torch.zeros(num_inputs))
         self.register_buffer("feature_std", torch.ones(num_inputs))
-        # rank: log length = score_scale * score + score_shift, fitted after training
-        self.register_buffer("score_to_log_length", torch.tensor([1.0, 0.0]))
+        if target == "rank":  # log length = scale * score + shift, fitted after training
+            self.register_buffer("score_to_log_length", torch.tensor([1.0, 0.0]))
         self.mlp = nn.Sequential(nn.Linear(num_inputs, config.num_hidden), nn.GELU(),
                                  nn.Dropout(config.dropout),
                                  nn.Linear(config.num_hidden, num_outputs))

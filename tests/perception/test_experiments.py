@@ -11,6 +11,7 @@ import torch
 
 from seqsch.core.decoding import DecodingConfig
 from seqsch.core.length_records import LengthRecord, write_length_header, write_length_record
+from seqsch.core.paths import DATA_DIR
 from seqsch.core.requests import Request
 from seqsch.engines.static import generate
 from seqsch.perception.__main__ import main
@@ -25,6 +26,7 @@ from seqsch.perception.lora import (
     train_lora,
 )
 from seqsch.perception.predictors import ConstantPredictor
+from seqsch.perception.probe import TARGETS as PROBE_TARGETS
 from seqsch.perception.probe import (
     ProbeConfig,
     best_candidate,
@@ -265,7 +267,7 @@ def test_probe_learns_synthetic_lengths_and_round_trips(tmp_path):
     train = {k: v[:400] for k, v in features.items()}
     config = ProbeConfig(num_epochs=60, holdout_fraction=0.25)
     head, report = train_probe(train, lengths[:400], config)
-    assert len(report["candidates"]) == 9
+    assert len(report["candidates"]) == 3 * len(PROBE_TARGETS)  # poolings x targets
     best = min(c["holdout_error"] for c in report["candidates"])
     assert (report["pooling"], report["target"]) == next(
         (c["pooling"], c["target"]) for c in report["candidates"] if c["holdout_error"] == best)
@@ -276,6 +278,15 @@ def test_probe_learns_synthetic_lengths_and_round_trips(tmp_path):
     assert all(isinstance(p, int) and 1 <= p <= 512 for p in pred)
     save_probe(head, tmp_path, report)
     assert load_probe(tmp_path).predict_lengths(test_inputs) == pred
+
+
+@pytest.mark.parametrize("probe_dir", sorted(DATA_DIR.glob("probe-*/")), ids=lambda p: p.name)
+def test_every_shipped_head_loads(probe_dir):
+    head = load_probe(probe_dir)
+    num_inputs = head.feature_mean.numel()
+    lengths = head.predict_lengths(torch.zeros(3, num_inputs))
+    assert len(lengths) == 3 and all(1 <= n <= head.config.max_length for n in lengths)
+    assert hasattr(head, "score_to_log_length") == (head.target == "rank")
 
 
 @pytest.mark.parametrize("target", ["l1", "log_mse", "buckets"])
