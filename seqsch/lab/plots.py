@@ -1,12 +1,18 @@
 """Figures for the notebooks: one function per kind of plot, every axis titled with its unit.
 
 Figures are saved as PNG under `$SEQSCH_FIGURES` (set by `python -m seqsch.lab`), else
-the repository's `figures/`, named after the notebook and the figure.
+the repository's `figures/`, named after the notebook and the figure. Titles state the
+conclusion (the notebooks compute them), reference lines carry a legend entry, and a bar of
+height zero still shows its value.
+
+    from seqsch.lab.plots import bar_chart, save_figure
+    save_figure(bar_chart({"a": 1.0, "b": 0.0}, "tokens", "b is zero"), "00_example")
 """
 
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,33 +37,74 @@ def save_figure(fig, name: str) -> Path:
     return path
 
 
+def wrap_label(label: str, width: int = 14) -> str:
+    """A long tick label broken into lines of at most `width` characters."""
+    return "\n".join(textwrap.wrap(str(label), width)) or str(label)
+
+
+def _labelled_bars(ax, names: Sequence[str], values: Sequence[float], fmt: str,
+                   horizontal: bool = False, **bar_options):
+    """Bars with their values written on them (so a zero bar is seen) and a zero line."""
+    draw, zero = (ax.barh, ax.axvline) if horizontal else (ax.bar, ax.axhline)
+    bars = draw([n if horizontal else wrap_label(n) for n in names], values, **bar_options)
+    ax.bar_label(bars, labels=[format(v, fmt) for v in values], fontsize=8, padding=2)
+    zero(0, color="black", linewidth=0.8)
+    return bars
+
+
+def _reference_lines(ax, references: dict[str, float] | None, vertical: bool = False) -> None:
+    styles = ("--", ":", "-.", (0, (5, 1)))
+    for k, (label, value) in enumerate((references or {}).items()):
+        line = ax.axvline if vertical else ax.axhline
+        line(value, color="dimgray", linestyle=styles[k % len(styles)], linewidth=1.2, label=label)
+
+
 def length_histogram(
     lengths_by_label: dict[str, Sequence[int]], max_new_tokens: int, bin_size: int = 50,
-    title: str = "Response lengths",
+    title: str = "Response lengths", at_cap: int | None = None,
+    at_cap_label: str = "cut at the cap",
 ):
-    """Histogram of answer lengths; the last bar holds answers cut by the cap (censored)."""
+    """Histogram of answer lengths; the last bar holds answers cut by the cap (censored). The
+    legend gives each series' share at or above `at_cap` (default: the cap)."""
+    at_cap = max_new_tokens if at_cap is None else at_cap
     fig, ax = plt.subplots(figsize=(7, 4))
     bins = list(range(0, max_new_tokens + bin_size, bin_size))
     for label, lengths in lengths_by_label.items():
-        num_capped = sum(n >= max_new_tokens for n in lengths)
-        share = num_capped / max(1, len(lengths))
-        ax.hist(lengths, bins=bins, alpha=0.55, label=f"{label} ({share:.0%} cut at the cap)")
-    ax.set_xlabel("answer length (tokens)")
-    ax.set_ylabel("number of prompts")
-    ax.set_title(title)
-    ax.legend()
+        share = sum(n >= at_cap for n in lengths) / max(1, len(lengths))
+        shown = format(share, ".1%" if 0 < share < 0.1 else ".0%")
+        ax.hist(lengths, bins=bins, alpha=0.55, label=f"{label} ({shown} {at_cap_label})")
+    _reference_lines(ax, {f"cap ({max_new_tokens} tokens)": max_new_tokens}, vertical=True)
+    ax.set(xlabel="length (tokens)", ylabel="number of prompts", title=title)
+    ax.legend(fontsize="small")
     return fig
 
 
-def predicted_vs_actual(predicted: Sequence[float], actual: Sequence[float], title: str):
-    fig, ax = plt.subplots(figsize=(5, 5))
-    ax.scatter(actual, predicted, s=12, alpha=0.6)
+def predicted_vs_actual(predicted: Sequence[float], actual: Sequence[float], title: str,
+                        ax=None, xlabel: str = "actual length (tokens)", legend: bool = True):
+    """Scatter of predictions against the truth, with the diagonal of a perfect predictor."""
+    fig, ax = plt.subplots(figsize=(5, 5)) if ax is None else (ax.figure, ax)
+    ax.scatter(actual, predicted, s=12, alpha=0.5, label="one prompt")
     top = max(max(actual, default=1), max(predicted, default=1))
     ax.plot([0, top], [0, top], color="gray", linestyle="--", label="perfect prediction")
-    ax.set_xlabel("actual length (tokens)")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("predicted length (tokens)")
-    ax.set_title(title)
-    ax.legend()
+    ax.set_title(title, fontsize="medium")
+    if legend:
+        ax.legend(fontsize="small", loc="best")
+    return fig
+
+
+def predicted_vs_actual_panels(panels: dict[str, tuple[Sequence[float], Sequence[float], str]],
+                               title: str):
+    """One `predicted_vs_actual` per entry: panel title -> (predicted, actual, x label)."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4.6), squeeze=False)
+    for ax, (name, (predicted, actual, xlabel)) in zip(axes[0], panels.items()):
+        predicted_vs_actual(predicted, actual, wrap_label(name, 40), ax=ax, xlabel=xlabel,
+                            legend=False)
+    fig.legend(*axes[0][0].get_legend_handles_labels(), loc="lower center", ncol=2,
+               bbox_to_anchor=(0.5, -0.02))
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig
 
 
@@ -68,37 +115,64 @@ def step_time_by_position(batches, title: str = "Time per decoding step"):
         positions = range(2, len(batch.step_s) + 2)
         ax.plot(positions, [s * 1000 for s in batch.step_s], alpha=0.7,
                 label=f"batch {index} ({batch.num_rows} rows)")
-    ax.set_xlabel("output token position")
-    ax.set_ylabel("step time (ms)")
-    ax.set_title(title)
+    ax.set(xlabel="output token position", ylabel="step time (ms)", title=title)
+    ax.set_ylim(bottom=0)
     ax.legend(fontsize="small", ncol=2)
     return fig
 
 
-def bar_chart(values: dict[str, float], ylabel: str, title: str, reference: float | None = None):
+def bar_chart(values: dict[str, float], ylabel: str, title: str, reference: float | None = None,
+              reference_label: str = "reference", fmt: str = ".3g"):
+    """One bar per key, its value written on it; an optional labelled reference line."""
     fig, ax = plt.subplots(figsize=(max(6, len(values) * 1.1), 4))
-    ax.bar(list(values), list(values.values()), color="tab:blue")
+    _labelled_bars(ax, list(values), list(values.values()), fmt, color="tab:blue")
     if reference is not None:
-        ax.axhline(reference, color="gray", linestyle="--")
+        _reference_lines(ax, {reference_label: reference})
+        ax.legend(fontsize="small")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.tick_params(axis="x", rotation=30)
+    return fig
+
+
+def metric_panels(results: dict[str, dict[str, float]], metrics: dict[str, str], title: str,
+                  references: dict[str, dict[str, float]] | None = None,
+                  groups: dict[str, str] | None = None):
+    """One panel per metric (key -> axis label), a horizontal bar per predictor (`results`:
+    name -> metrics, first on top); `references[metric]` (label -> value) adds labelled lines,
+    `groups` (name -> group) colours the bars, with a legend."""
+    names, groups, references = list(results), groups or {}, references or {}
+    palette = dict(zip(dict.fromkeys(groups.get(n, "") for n in names), sns.color_palette()))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(2.9 * len(metrics) + 2.5,
+                                                       1.5 + 0.42 * len(names)), sharey=True)
+    for ax, (key, label) in zip(axes, metrics.items()):
+        values = [results[n][key] for n in names]
+        _labelled_bars(ax, names, values, ".2f" if max(map(abs, values)) < 2 else ".0f",
+                       horizontal=True, color=[palette[groups.get(n, "")] for n in names])
+        _reference_lines(ax, references.get(key), vertical=True)
+        ax.set_xlabel(label)
+        ax.margins(x=0.25)
+    axes[0].invert_yaxis()
+    legend = {g: plt.Rectangle((0, 0), 1, 1, color=c) for g, c in palette.items() if g}
+    for ax in axes:  # each reference line once
+        legend.update(zip(*reversed(ax.get_legend_handles_labels())))
+    if legend:
+        fig.legend(legend.values(), legend.keys(), loc="lower center", ncol=len(legend),
+                   fontsize="small", bbox_to_anchor=(0.5, -0.02))
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
 
 
 def benchmark_chart(summaries: dict[str, dict], title: str):
     """Throughput and mean completion time per run spec, side by side, one colour per engine."""
     names = list(summaries)
-    engines = [n.split("+")[0] if n.split("+")[0] in ("continuous", "vllm") else "static"
-               for n in names]
     palette = {"static": "tab:blue", "continuous": "tab:orange", "vllm": "tab:green"}
-    colors = [palette[e] for e in engines]
+    colors = [palette.get(n.split("+")[0], palette["static"]) for n in names]
     fig, axes = plt.subplots(1, 2, figsize=(max(10, len(names) * 1.3), 4.5))
     for ax, key, label in ((axes[0], "samples_per_s", "throughput (samples/s)"),
                            (axes[1], "mean_completion_s", "mean completion time (s)")):
         ax.bar(names, [summaries[n][key] for n in names], color=colors)
-        ax.set_ylabel(label)
-        ax.set_xlabel("run (engine + length source + options)")
+        ax.set(ylabel=label, xlabel="run (engine + length source + options)")
         ax.tick_params(axis="x", rotation=45)
         for tick in ax.get_xticklabels():
             tick.set_horizontalalignment("right")
@@ -108,14 +182,15 @@ def benchmark_chart(summaries: dict[str, dict], title: str):
 
 
 def line_chart(x: Sequence[float], series: dict[str, Sequence[float]], xlabel: str,
-               ylabel: str, title: str):
+               ylabel: str, title: str, references: dict[str, float] | None = None,
+               marker: str | None = "o", ylim: tuple[float, float] | None = None):
+    """One line per series over the same x; `references` adds labelled horizontal lines."""
     fig, ax = plt.subplots(figsize=(7, 4))
     for label, ys in series.items():
-        ax.plot(x, ys, marker="o", label=label)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.legend()
+        ax.plot(x, ys, marker=marker, label=label)
+    _reference_lines(ax, references)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title, ylim=ylim or ax.get_ylim())
+    ax.legend(fontsize="small")
     return fig
 
 
@@ -126,16 +201,15 @@ def probe_depth_chart(rows: Sequence[dict], title: str):
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot(depths, [row["kendall_tau"] for row in rows], marker="o", label="Kendall's tau")
     ax.plot(depths, [row["acc100"] for row in rows], marker="s", label="Acc-100")
-    ax.set_xlabel("decoder layers the probe reads through (0 = token embeddings)")
-    ax.set_ylabel("score on validation prompts (0-1)")
+    ax.set(xlabel="decoder layers the probe reads through (0 = token embeddings)",
+           ylabel="score on validation prompts (0-1)")
     cost = ax.twinx()
     cost.plot(depths, [1000 * row["predict_s"] for row in rows], color="grey", linestyle="--",
               marker="x", label="prefill cost")
     cost.set_ylabel("prefill cost (ms per prompt)")
     cost.set_ylim(bottom=0)
-    lines = ax.get_legend_handles_labels()
-    more = cost.get_legend_handles_labels()
-    ax.legend(lines[0] + more[0], lines[1] + more[1], loc="lower right")
+    (lines, labels), (more, more_labels) = (a.get_legend_handles_labels() for a in (ax, cost))
+    ax.legend(lines + more, labels + more_labels, loc="lower right")
     ax.set_title(title)
     return fig
 
@@ -161,18 +235,16 @@ def speedup_chart(rows: Sequence[dict], series: dict[str, str], title: str):
     return fig
 
 
-def step_cost_chart(curves: dict[str, dict[int, float]], title: str):
+def step_cost_chart(curves: dict[str, dict[int, float]], title: str, base_rows: int = 16):
     """Seconds of one decoding step against the rows in the batch, one line per machine/model,
-    each normalised to its own 16-row step: how much a bigger batch costs (flat on a GPU that
-    reads its weights once per step, rising on a CPU that computes every row)."""
+    each normalised to its own `base_rows`-row step: how much a bigger batch costs (flat on a GPU
+    that reads its weights once per step, rising on a CPU that computes every row)."""
     fig, ax = plt.subplots(figsize=(7, 4))
     for label, by_rows in curves.items():
         rows = sorted(by_rows)
-        base = by_rows[16] if 16 in by_rows else by_rows[rows[0]]
+        base = by_rows[base_rows] if base_rows in by_rows else by_rows[rows[0]]
         ax.plot(rows, [by_rows[r] / base for r in rows], marker="o", label=label)
     ax.set_xscale("log", base=2)
-    ax.set_xlabel("rows in the batch")
-    ax.set_ylabel("step time / 16-row step time")
-    ax.set_title(title)
+    ax.set(xlabel="rows in the batch", ylabel=f"step time / {base_rows}-row step time", title=title)
     ax.legend()
     return fig
