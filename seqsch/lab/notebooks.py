@@ -31,12 +31,13 @@ PROFILES: dict[str, dict[str, object]] = {
            "NUM_CB_DATA": 6, "CB_MAX_NEW_TOKENS": 16, "CB_SLOTS": 2},
     # notebook 07 replays a short slice live on a CPU; its committed 256-prompt run is the
     # full measurement (README: trace replay)
-    "cpu": {"NUM_SEEDS": 8, "NUM_DATA": 24, "MAX_NEW_TOKENS": 128, "BATCH_SIZE": 16,
-            "NUM_STEPS": 5, "NUM_SIM_DATA": 1024, "NUM_BENCH_DATA": 24,
+    # sized so that `make figures` runs all seven in about 20 minutes on 2 cores
+    "cpu": {"NUM_SEEDS": 8, "NUM_DATA": 16, "MAX_NEW_TOKENS": 128, "BATCH_SIZE": 16,
+            "NUM_STEPS": 5, "NUM_SIM_DATA": 1024, "NUM_BENCH_DATA": 16,
             "RUN_LIVE": False,  # notebook 03: tune and evaluate live too
-            "BENCH_MAX_NEW_TOKENS": 256, "NUM_REPLAY_DATA": 32, "REPLAY_MAX_NEW_TOKENS": 128,
+            "BENCH_MAX_NEW_TOKENS": 256, "NUM_REPLAY_DATA": 16, "REPLAY_MAX_NEW_TOKENS": 128,
             "STEP_ROWS": [1, 4, 16, 64, 256],
-            "NUM_CB_DATA": 12, "CB_MAX_NEW_TOKENS": 96, "CB_SLOTS": 3},
+            "NUM_CB_DATA": 9, "CB_MAX_NEW_TOKENS": 96, "CB_SLOTS": 3},
     "gpu": {"NUM_SEEDS": 16, "NUM_DATA": 256, "MAX_NEW_TOKENS": 512, "BATCH_SIZE": 16,
             "NUM_STEPS": 200, "NUM_SIM_DATA": 10000, "NUM_BENCH_DATA": 1024,
             "RUN_LIVE": True,  # notebook 03: tune and evaluate live too

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 
 ENGINE_COLOURS = {"static": "tab:blue", "continuous": "tab:orange", "vllm": "tab:green"}
+ENGINE_LABELS = {"static": "static batches", "continuous": "transformers' continuous batching",
+                 "vllm": "vLLM (continuous batching)"}
 
 
 def engine_of(spec: str) -> str:
@@ -39,14 +41,14 @@ def throughput_and_completion(summaries: dict[str, dict], reference: str, title:
         raise ValueError(f"reference run {reference!r} is not among {sorted(summaries)}")
     names = list(summaries)
     fig, axes = plt.subplots(1, 2, figsize=(max(10, 1.2 * len(names) + 4), 4.5))
-    panels = (("samples_per_s", "throughput (samples/s, higher is better)"),
-              ("mean_completion_s", "mean completion time (s, lower is better)"))
+    panels = (("samples_per_s", "throughput (samples/s)\nhigher is better"),
+              ("mean_completion_s", "mean completion time (s)\nlower is better"))
     for ax, (key, label) in zip(axes, panels):
         for engine, colour in ENGINE_COLOURS.items():
             shown = [n for n in names if engine_of(n) == engine]
             if shown:
                 ax.bar(shown, [summaries[n][key] for n in shown], color=colour,
-                       label=f"{engine} batching")
+                       label=ENGINE_LABELS[engine])
         ax.axhline(summaries[reference][key], color="grey", linestyle="--",
                    label=f"{reference} (reference)")
         ax.set_ylabel(label)

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from seqsch.core.models import load_model
-from seqsch.core.paths import BUILD_DIR, DEFAULT_LENGTHS
+from seqsch.core.paths import BUILD_DIR, DEFAULT_LENGTHS, portable
 from seqsch.perception.evaluation import kendall_tau
 from seqsch.perception.experiments import load_records, requests_for
 from seqsch.perception.features import extract_features_by_depth
@@ -110,7 +110,7 @@ def select_head(config: SelectionConfig) -> dict:
         rows.append({"num_layers": depth, "pooling": pooling, "target": target,
                      "length_target": length_target, **scores})
     rows.sort(key=lambda r: -r["cv_kendall_tau"])
-    result = {"config": {k: str(v) if isinstance(v, Path) else v
+    result = {"config": {k: portable(v) if isinstance(v, Path) else v
                          for k, v in asdict(config).items()},
               "num_train": len(records), "rows": rows, "best": rows[0],
               "wall_s": time.perf_counter() - start}
