@@ -13,6 +13,7 @@ import argparse
 import json
 import sys
 
+from seqsch.core.paths import portable
 from seqsch.lab.notebooks import PROFILES, run_all
 from seqsch.lab.results import write_results_page
 
@@ -25,7 +26,7 @@ def main(argv=None) -> None:
                         help="only rewrite the results page docs/results.md from data/")
     args = parser.parse_args(argv)
     if args.results:
-        print(json.dumps({"results_page": str(write_results_page())}))
+        print(json.dumps({"results_page": portable(write_results_page())}))
         return
     try:
         wall_s = run_all(args.profile, args.only)
@@ -33,7 +34,8 @@ def main(argv=None) -> None:
         print(exc, file=sys.stderr)
         raise SystemExit(1) from None
     page = write_results_page() if args.profile != "ci" and not args.only else None
-    print(json.dumps({"profile": args.profile, "wall_s": wall_s, "results_page": str(page),
+    print(json.dumps({"profile": args.profile, "wall_s": wall_s,
+                      "results_page": portable(page) if page else None,
                       "total_wall_s": round(sum(wall_s.values()), 1)}))
 
 

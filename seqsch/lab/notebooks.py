@@ -32,10 +32,11 @@ PROFILES: dict[str, dict[str, object]] = {
     # notebook 07 replays a short slice live on a CPU; its committed 256-prompt run is the
     # full measurement (README: trace replay)
     # sized so that `make figures` runs all seven in about 20 minutes on 2 cores
-    "cpu": {"NUM_SEEDS": 8, "NUM_DATA": 16, "MAX_NEW_TOKENS": 128, "BATCH_SIZE": 16,
+    "cpu": {"NUM_SEEDS": 8, "NUM_DATA": 16, "MAX_NEW_TOKENS": 96, "BATCH_SIZE": 16,
             "NUM_STEPS": 5, "NUM_SIM_DATA": 1024, "NUM_BENCH_DATA": 16,
-            "RUN_LIVE": False,  # notebook 03: tune and evaluate live too
+            "RUN_LIVE": False,  # notebook 03 reads the shipped runs only, no live tuning
             "BENCH_MAX_NEW_TOKENS": 256, "NUM_REPLAY_DATA": 16, "REPLAY_MAX_NEW_TOKENS": 128,
+            "REPLAY_SPECS": ["vanilla", "gt+vbs+fcr"],  # notebook 07's live slice: a smoke check
             "STEP_ROWS": [1, 4, 16, 64, 256],
             "NUM_CB_DATA": 9, "CB_MAX_NEW_TOKENS": 96, "CB_SLOTS": 3},
     "gpu": {"NUM_SEEDS": 16, "NUM_DATA": 256, "MAX_NEW_TOKENS": 512, "BATCH_SIZE": 16,

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 ENGINE_COLOURS = {"static": "tab:blue", "continuous": "tab:orange", "vllm": "tab:green"}
 ENGINE_LABELS = {"static": "static batches", "continuous": "transformers' continuous batching",
@@ -33,7 +34,7 @@ def _rotate(ax) -> None:
         tick.set_horizontalalignment("right")
 
 
-def throughput_and_completion(summaries: dict[str, dict], reference: str, title: str):
+def throughput_and_completion(summaries: dict[str, dict], reference: str, title: str) -> Figure:
     """Measured throughput and mean completion time per run spec, side by side, one colour per
     engine; a dashed line marks the `reference` run's value in each panel; one legend under
     the panels."""
@@ -62,7 +63,7 @@ def throughput_and_completion(summaries: dict[str, dict], reference: str, title:
 
 
 def ratio_panels(rows: Sequence[dict], series: dict[str, str], metrics: dict[str, str],
-                 title: str, reference_label: str = "reference run (1x)"):
+                 title: str, reference_label: str = "reference run (1x)") -> Figure:
     """Grouped bars of ratios against a reference run: one panel per `metrics` key (its value is
     the panel's axis label), one bar colour per `series` key (its value the legend label). Each
     row holds "label" and `rows[i][series_key][metric_key]`; a missing value leaves its bar out.
@@ -90,7 +91,7 @@ def ratio_panels(rows: Sequence[dict], series: dict[str, str], metrics: dict[str
     return fig
 
 
-def completion_curves(times_by_label: dict[str, Sequence[float]], unit: str, title: str):
+def completion_curves(times_by_label: dict[str, Sequence[float]], unit: str, title: str) -> Figure:
     """Requests completed against time, one step line per order, with each order's mean
     completion time as a dotted vertical line: the area left of a curve is the waiting that
     shortest-first removes."""
@@ -112,7 +113,7 @@ def completion_curves(times_by_label: dict[str, Sequence[float]], unit: str, tit
     return fig
 
 
-def order_scores_chart(rows: Sequence[dict], title: str):
+def order_scores_chart(rows: Sequence[dict], title: str) -> Figure:
     """Per ordering (row "label"): mean completion relative to first come ("relative", with
     1 = first come dashed) and the share of the oracle's cut recovered ("order_gain") beside
     Kendall's tau ("kendall_tau"), both on a 0-1 scale."""
@@ -124,7 +125,7 @@ def order_scores_chart(rows: Sequence[dict], title: str):
     left.bar_label(bars, fmt="%.2f", fontsize=8)
     left.axhline(1.0, color="grey", linestyle="--", label="first come (1x)")
     left.set_ylabel("mean completion / first come's")
-    left.set_ylim(0, 1.3)
+    left.set_ylim(0, max(1.3, 1.1 * max(row["relative"] for row in rows)))
     left.legend(loc="upper left", fontsize="small")
     width = 0.4
     for offset, key, legend in ((-width / 2, "order_gain", "order gain (share of oracle's cut)"),
@@ -134,7 +135,8 @@ def order_scores_chart(rows: Sequence[dict], title: str):
         right.bar_label(bars, fmt="%.2f", fontsize=8)
     right.axhline(0.0, color="black", linewidth=0.8)
     right.set_ylabel("score (0: first come, 1: oracle)")
-    right.set_ylim(0, 1.3)
+    lowest = min(min(row["order_gain"], row["kendall_tau"]) for row in rows)
+    right.set_ylim(min(0.0, lowest - 0.1), 1.3)  # an order worse than first come scores below 0
     right.legend(loc="upper right", fontsize="small")
     for ax in (left, right):
         ax.set_xticks(list(xs), labels)

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import seaborn as sns
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from seqsch.core.paths import FIGURES_DIR
 
@@ -63,7 +65,7 @@ def length_histogram(
     lengths_by_label: dict[str, Sequence[int]], max_new_tokens: int, bin_size: int = 50,
     title: str = "Response lengths", at_cap: int | None = None,
     at_cap_label: str = "cut at the cap",
-):
+) -> Figure:
     """Histogram of answer lengths; the last bar holds answers cut by the cap (censored). The
     legend gives each series' share at or above `at_cap` (default: the cap)."""
     at_cap = max_new_tokens if at_cap is None else at_cap
@@ -80,7 +82,8 @@ def length_histogram(
 
 
 def predicted_vs_actual(predicted: Sequence[float], actual: Sequence[float], title: str,
-                        ax=None, xlabel: str = "actual length (tokens)", legend: bool = True):
+                        ax: Axes | None = None, xlabel: str = "actual length (tokens)",
+                        legend: bool = True) -> Figure:
     """Scatter of predictions against the truth, with the diagonal of a perfect predictor."""
     fig, ax = plt.subplots(figsize=(5, 5)) if ax is None else (ax.figure, ax)
     ax.scatter(actual, predicted, s=12, alpha=0.5, label="one prompt")
@@ -95,7 +98,7 @@ def predicted_vs_actual(predicted: Sequence[float], actual: Sequence[float], tit
 
 
 def predicted_vs_actual_panels(panels: dict[str, tuple[Sequence[float], Sequence[float], str]],
-                               title: str):
+                               title: str) -> Figure:
     """One `predicted_vs_actual` per entry: panel title -> (predicted, actual, x label)."""
     fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4.6), squeeze=False)
     for ax, (name, (predicted, actual, xlabel)) in zip(axes[0], panels.items()):
@@ -108,7 +111,7 @@ def predicted_vs_actual_panels(panels: dict[str, tuple[Sequence[float], Sequence
     return fig
 
 
-def step_time_by_position(batches, title: str = "Time per decoding step"):
+def step_time_by_position(batches, title: str = "Time per decoding step") -> Figure:
     """Each batch's step times against the token position (the context grows by one per step)."""
     fig, ax = plt.subplots(figsize=(7, 4))
     for index, batch in enumerate(batches):
@@ -122,7 +125,7 @@ def step_time_by_position(batches, title: str = "Time per decoding step"):
 
 
 def bar_chart(values: dict[str, float], ylabel: str, title: str, reference: float | None = None,
-              reference_label: str = "reference", fmt: str = ".3g"):
+              reference_label: str = "reference", fmt: str = ".3g") -> Figure:
     """One bar per key, its value written on it; an optional labelled reference line."""
     fig, ax = plt.subplots(figsize=(max(6, len(values) * 1.1), 4))
     _labelled_bars(ax, list(values), list(values.values()), fmt, color="tab:blue")
@@ -136,14 +139,16 @@ def bar_chart(values: dict[str, float], ylabel: str, title: str, reference: floa
 
 def metric_panels(results: dict[str, dict[str, float]], metrics: dict[str, str], title: str,
                   references: dict[str, dict[str, float]] | None = None,
-                  groups: dict[str, str] | None = None):
+                  groups: dict[str, str] | None = None) -> Figure:
     """One panel per metric (key -> axis label), a horizontal bar per predictor (`results`:
     name -> metrics, first on top); `references[metric]` (label -> value) adds labelled lines,
     `groups` (name -> group) colours the bars, with a legend."""
     names, groups, references = list(results), groups or {}, references or {}
     palette = dict(zip(dict.fromkeys(groups.get(n, "") for n in names), sns.color_palette()))
     fig, axes = plt.subplots(1, len(metrics), figsize=(2.9 * len(metrics) + 2.5,
-                                                       1.5 + 0.42 * len(names)), sharey=True)
+                                                       1.5 + 0.42 * len(names)), sharey=True,
+                             squeeze=False)
+    axes = axes[0]
     for ax, (key, label) in zip(axes, metrics.items()):
         values = [results[n][key] for n in names]
         _labelled_bars(ax, names, values, ".2f" if max(map(abs, values)) < 2 else ".0f",
@@ -163,7 +168,7 @@ def metric_panels(results: dict[str, dict[str, float]], metrics: dict[str, str],
     return fig
 
 
-def benchmark_chart(summaries: dict[str, dict], title: str):
+def benchmark_chart(summaries: dict[str, dict], title: str) -> Figure:
     """Throughput and mean completion time per run spec, side by side, one colour per engine."""
     names = list(summaries)
     palette = {"static": "tab:blue", "continuous": "tab:orange", "vllm": "tab:green"}
@@ -183,7 +188,7 @@ def benchmark_chart(summaries: dict[str, dict], title: str):
 
 def line_chart(x: Sequence[float], series: dict[str, Sequence[float]], xlabel: str,
                ylabel: str, title: str, references: dict[str, float] | None = None,
-               marker: str | None = "o", ylim: tuple[float, float] | None = None):
+               marker: str | None = "o", ylim: tuple[float, float] | None = None) -> Figure:
     """One line per series over the same x; `references` adds labelled horizontal lines."""
     fig, ax = plt.subplots(figsize=(7, 4))
     for label, ys in series.items():
@@ -194,7 +199,7 @@ def line_chart(x: Sequence[float], series: dict[str, Sequence[float]], xlabel: s
     return fig
 
 
-def probe_depth_chart(rows: Sequence[dict], title: str):
+def probe_depth_chart(rows: Sequence[dict], title: str) -> Figure:
     """Accuracy (Kendall's tau, Acc-100) against depth, with the prefill cost on a second axis;
     `rows` as `python -m seqsch.perception depth` writes them."""
     depths = [row["num_layers"] for row in rows]
@@ -214,7 +219,7 @@ def probe_depth_chart(rows: Sequence[dict], title: str):
     return fig
 
 
-def speedup_chart(rows: Sequence[dict], series: dict[str, str], title: str):
+def speedup_chart(rows: Sequence[dict], series: dict[str, str], title: str) -> Figure:
     """Grouped bars of the speed-up over vanilla per run: `series` maps a key of the rows (e.g.
     "x_vanilla", "paper_x_vanilla", as `seqsch.bench.paper_table` makes them) to its legend label; a
     missing value leaves its bar out. The dashed line marks vanilla (1x)."""
@@ -235,14 +240,17 @@ def speedup_chart(rows: Sequence[dict], series: dict[str, str], title: str):
     return fig
 
 
-def step_cost_chart(curves: dict[str, dict[int, float]], title: str, base_rows: int = 16):
+def step_cost_chart(curves: dict[str, dict[int, float]], title: str, base_rows: int = 16) -> Figure:
     """Seconds of one decoding step against the rows in the batch, one line per machine/model,
     each normalised to its own `base_rows`-row step: how much a bigger batch costs (flat on a GPU
     that reads its weights once per step, rising on a CPU that computes every row)."""
     fig, ax = plt.subplots(figsize=(7, 4))
     for label, by_rows in curves.items():
         rows = sorted(by_rows)
-        base = by_rows[base_rows] if base_rows in by_rows else by_rows[rows[0]]
+        if base_rows not in by_rows:
+            raise ValueError(f"curve {label!r} has no {base_rows}-row step to normalise by "
+                             f"(it has {rows})")
+        base = by_rows[base_rows]
         ax.plot(rows, [by_rows[r] / base for r in rows], marker="o", label=label)
     ax.set_xscale("log", base=2)
     ax.set(xlabel="rows in the batch", ylabel=f"step time / {base_rows}-row step time", title=title)

@@ -275,5 +275,5 @@ def results_page(data_dir: Path = DATA_DIR) -> str:
 
 def write_results_page(path: Path = RESULTS_PAGE, data_dir: Path = DATA_DIR) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(results_page(data_dir))
+    path.write_text(results_page(data_dir), encoding="utf-8")
     return path

@@ -47,10 +47,14 @@ from seqsch.perception.ranking import pairwise_rank_loss, score_to_log_length
 DEFAULT_PROBE_DIR = DEFAULT_PROBE
 POOLINGS = ("mean", "last", "mean+last")
 TARGETS = ("l1", "log_mse", "buckets", "rank")
+# target="auto" tries these (the shipped length head was chosen among them); a rank head is
+# chosen by `seqsch.perception.selection` instead
+AUTO_TARGETS = ("l1", "log_mse", "buckets")
 # Which length of a record the head learns: the longest sampled answer (the paper's target,
 # what a static batch must make room for), the greedy answer's (what a greedy workload's
 # request order depends on), or the geometric mean of all its sampled answers (a label with
-# less sampling noise than any one answer), each answer censored at `max_length`.
+# less sampling noise than any one answer) of the greedy and the sampled answers, each
+# censored at `max_length`.
 LENGTH_TARGETS = ("max", "greedy", "mean")
 # How a bucket head reads its distribution: its median (least absolute error) or its mean
 # (the expected length: shortest expected first is Smith's rule for the least mean completion
@@ -242,7 +246,7 @@ def train_probe(features: dict[str, torch.Tensor], lengths: Sequence[int],
     error and Kendall tau."""
     config = config or ProbeConfig()
     poolings = POOLINGS if config.pooling == "auto" else (config.pooling,)
-    targets = TARGETS if config.target == "auto" else (config.target,)
+    targets = AUTO_TARGETS if config.target == "auto" else (config.target,)
     report: dict = {"candidates": []}
     if len(poolings) * len(targets) > 1:
         order = torch.randperm(len(lengths), generator=torch.Generator().manual_seed(config.seed))

@@ -20,7 +20,7 @@ from seqsch.lab.panel_data import (
 from seqsch.lab.widgets import SchedulingPanel, shipped_panel
 from seqsch.scheduling.cost_model import fit_cost_model, load_cost_model
 
-LEARNED = ("lora", "lora-generate", "probe", "probe-priority-l4", "pia")
+LEARNED = ("lora", "lora-generate", "probe", "probe-priority-l4", "probe-rank", "pia")
 
 
 @pytest.fixture(scope="module")
