@@ -23,11 +23,13 @@ NOTEBOOK_DIR = ROOT / "notebooks"
 
 # Values for the UPPER_CASE constants of each notebook's parameters cell; a notebook receives
 # only the names its parameters cell defines.
+ALL_REPLAY_SPECS = ("vanilla", "standin", "standin+vbs+fcr", "gt+vbs+fcr", "gt")  # the paper's rows
 PROFILES: dict[str, dict[str, object]] = {
     "ci": {"NUM_SEEDS": 2, "NUM_DATA": 8, "MAX_NEW_TOKENS": 32, "BATCH_SIZE": 4,
            "NUM_STEPS": 3, "NUM_SIM_DATA": 512, "NUM_BENCH_DATA": 8, "BENCH_MAX_NEW_TOKENS": 32,
            "RUN_LIVE": True,  # notebook 03: tune and evaluate live too
            "NUM_REPLAY_DATA": 8, "REPLAY_MAX_NEW_TOKENS": 16, "STEP_ROWS": [1, 4, 16],
+           "REPLAY_SPECS": list(ALL_REPLAY_SPECS),
            "NUM_CB_DATA": 6, "CB_MAX_NEW_TOKENS": 16, "CB_SLOTS": 2},
     # notebook 07 replays a short slice live on a CPU; its committed 256-prompt run is the
     # full measurement (README: trace replay)
@@ -43,6 +45,7 @@ PROFILES: dict[str, dict[str, object]] = {
             "NUM_STEPS": 200, "NUM_SIM_DATA": 10000, "NUM_BENCH_DATA": 1024,
             "RUN_LIVE": True,  # notebook 03: tune and evaluate live too
             "BENCH_MAX_NEW_TOKENS": 512, "NUM_REPLAY_DATA": 256, "REPLAY_MAX_NEW_TOKENS": 512,
+            "REPLAY_SPECS": list(ALL_REPLAY_SPECS),
             "STEP_ROWS": [1, 4, 16, 64, 256],
             "NUM_CB_DATA": 128, "CB_MAX_NEW_TOKENS": 256, "CB_SLOTS": 16},
 }
