@@ -38,6 +38,12 @@ STEP_FILES = {
     "second workload (--seed 1)":
         DATA_DIR / "benchmark-cpu-smollm2-sharegpt-vllm-steps-seed1-l4.jsonl",
 }
+# the same two workloads, first come against the rank head's order (data/probe-smollm2-rank)
+RANK_STEP_FILES = {
+    "benchmark's prompts": DATA_DIR / "benchmark-cpu-smollm2-sharegpt-vllm-steps-rank.jsonl",
+    "second workload (--seed 1)":
+        DATA_DIR / "benchmark-cpu-smollm2-sharegpt-vllm-steps-seed1-rank.jsonl",
+}
 # row: (perception-eval-<file>.json, its field holding the summary, what was evaluated)
 EVALUATIONS = {
     "lora": ("lora", "summary", "LoRA length perception module (median of its bucket "
@@ -116,6 +122,8 @@ def headline_numbers(data_dir: Path = DATA_DIR) -> dict[str, float]:
     perception = perception_rows(data_dir)
     steps = {label: step_clock(data_dir / path.name) for label, path in STEP_FILES.items()}
     first, second = steps.values()
+    rank_first, rank_second = (step_clock(data_dir / path.name)["vllm+probe"]
+                               for path in RANK_STEP_FILES.values())
 
     def speedup(records: dict, name: str) -> float:
         return records[name]["summary"]["samples_per_s"] / records["vanilla"]["summary"][
@@ -140,6 +148,10 @@ def headline_numbers(data_dir: Path = DATA_DIR) -> dict[str, float]:
         "vllm_oracle_throughput": first["vllm+gt"]["throughput"],
         "vllm_oracle_steps_second": second["vllm+gt"]["order_steps"],
         "vllm_head_steps_second": second["vllm+probe"]["done_steps"],
+        "vllm_rank_order_steps": rank_first["order_steps"],
+        "vllm_rank_order_steps_second": rank_second["order_steps"],
+        "vllm_rank_steps": rank_first["done_steps"],
+        "vllm_rank_steps_second": rank_second["done_steps"],
     }
 
 
@@ -167,10 +179,13 @@ def _perception_table(data_dir: Path) -> str:
 def _step_table(data_dir: Path) -> str:
     lines = ["| workload | run | order only, steps | predict s | done, steps + predict |",
              "|---|---|---|---|---|"]
-    for label, path in STEP_FILES.items():
-        for name, row in step_clock(data_dir / path.name).items():
-            lines.append(f"| {label} | {name} | {row['order_steps']:.2f} | "
-                         f"{row['predict_s']:.1f} | {row['done_steps']:.2f} |")
+    rows = [(label, name, row) for label, path in STEP_FILES.items()
+            for name, row in step_clock(data_dir / path.name).items()]
+    rows += [(label, "vllm+probe, rank head", step_clock(data_dir / path.name)["vllm+probe"])
+             for label, path in RANK_STEP_FILES.items()]
+    for label, name, row in rows:
+        lines.append(f"| {label} | {name} | {row['order_steps']:.2f} | "
+                     f"{row['predict_s']:.1f} | {row['done_steps']:.2f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -248,20 +263,27 @@ def results_page(data_dir: Path = DATA_DIR) -> str:
             + markdown_table(load_rounds(data_dir / SORT_FILE.name))),
         _section(
             "5. Order under continuous batching: vLLM, 128 unseen prompts",
-            "First come against shortest-first by the oracle, the LoRA module and the layer-4 "
-            "priority head, 16 concurrent requests; every prediction is made before serving, "
-            "so its time delays every request. Three rounds in seconds (first table, medians and "
-            "ranges), then vLLM's step clock, which is the same for the same order however busy "
-            "the machine (second table). Notebook 06 draws it.",
+            "First come against shortest-first by the oracle, the LoRA module, the layer-4 "
+            "priority head (`vllm+probe`) and the rank head, 16 concurrent requests; every "
+            "prediction is made before serving, so its time delays every request. Three rounds "
+            "in seconds (first table, medians and ranges), then vLLM's step clock, which is the "
+            "same for the same order however busy the machine (second table). Notebook 06 draws "
+            "it.",
             "`data/benchmark-cpu-smollm2-sharegpt-vllm-l4.jsonl`, "
             "`data/benchmark-cpu-smollm2-sharegpt-vllm-steps-l4.jsonl`, "
-            "`data/benchmark-cpu-smollm2-sharegpt-vllm-steps-seed1-l4.jsonl`",
+            "`data/benchmark-cpu-smollm2-sharegpt-vllm-steps-seed1-l4.jsonl`, "
+            "`data/benchmark-cpu-smollm2-sharegpt-vllm-steps-rank.jsonl`, "
+            "`data/benchmark-cpu-smollm2-sharegpt-vllm-steps-seed1-rank.jsonl`",
             "B=\".venv-vllm/bin/python -m seqsch.bench sweep --data sharegpt --num-data 128 "
             "--max-new-tokens 256 --batch-size 16\"\n$B --probe data/probe-smollm2-priority-l4 "
             "--repeats 3 --sweep vllm vllm+gt vllm+seqsch vllm+probe --out build/vllm.jsonl\n"
             "$B --probe data/probe-smollm2-priority-l4 --repeats 2 --sweep vllm vllm+gt vllm+probe "
             "--out build/steps.jsonl\n$B --probe data/probe-smollm2-priority-l4 --seed 1 --sweep "
-            "vllm vllm+gt vllm+probe --out build/steps-seed1.jsonl",
+            "vllm vllm+gt vllm+probe --out build/steps-seed1.jsonl\n"
+            "$B --probe data/probe-smollm2-rank --sweep vllm vllm+probe "
+            "--out build/steps-rank.jsonl\n"
+            "$B --probe data/probe-smollm2-rank --seed 1 --sweep vllm vllm+probe "
+            "--out build/steps-seed1-rank.jsonl",
             markdown_table(load_rounds(data_dir / VLLM_FILE.name)) + "\n"
             + _step_table(data_dir)),
     ]

@@ -27,6 +27,9 @@ def test_readme_headline_numbers_come_from_the_data():
         f"the oracle gives {n['vllm_oracle_steps_second']:.2f}",
         f"order gain {n['rank_order_gain']:.2f} of the oracle's cut",
         f"Kendall's tau {n['rank_tau']:.2f})",
+        f"order alone gives {n['vllm_rank_order_steps']:.2f} and "
+        f"{n['vllm_rank_order_steps_second']:.2f}",
+        f"ends at {n['vllm_rank_steps']:.2f} and {n['vllm_rank_steps_second']:.2f} of first come",
     ]
     missing = [phrase for phrase in expected if phrase not in text]
     assert not missing, f"README.md no longer says what data/ says: {missing}"
