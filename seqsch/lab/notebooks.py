@@ -33,7 +33,7 @@ PROFILES: dict[str, dict[str, object]] = {
            "NUM_CB_DATA": 6, "CB_MAX_NEW_TOKENS": 16, "CB_SLOTS": 2},
     # notebook 07 replays a short slice live on a CPU; its committed 256-prompt run is the
     # full measurement (README: trace replay)
-    # sized so that `make figures` runs all seven in about 20 minutes on 2 cores
+    # sized so that `make figures` runs all seven in about 17 minutes on 2 cores
     "cpu": {"NUM_SEEDS": 8, "NUM_DATA": 16, "MAX_NEW_TOKENS": 96, "BATCH_SIZE": 16,
             "NUM_STEPS": 5, "NUM_SIM_DATA": 1024, "NUM_BENCH_DATA": 16,
             "RUN_LIVE": False,  # notebook 03 reads the shipped runs only, no live tuning

@@ -52,9 +52,8 @@ TARGETS = ("l1", "log_mse", "buckets", "rank")
 AUTO_TARGETS = ("l1", "log_mse", "buckets")
 # Which length of a record the head learns: the longest sampled answer (the paper's target,
 # what a static batch must make room for), the greedy answer's (what a greedy workload's
-# request order depends on), or the geometric mean of all its sampled answers (a label with
-# less sampling noise than any one answer) of the greedy and the sampled answers, each
-# censored at `max_length`.
+# request order depends on), or the geometric mean of its greedy and sampled answers (a label
+# with less sampling noise than any one answer), each answer censored at `max_length`.
 LENGTH_TARGETS = ("max", "greedy", "mean")
 # How a bucket head reads its distribution: its median (least absolute error) or its mean
 # (the expected length: shortest expected first is Smith's rule for the least mean completion
