@@ -39,7 +39,8 @@ from seqsch.core.decoding import DECODING_PRESETS
 from seqsch.core.length_records import load_length_file
 from seqsch.core.models import DEFAULT as DEFAULT_MODEL
 from seqsch.core.paths import BUILD_DIR, DEFAULT_LENGTHS, DEFAULT_PROBE
-from seqsch.lab.plots import benchmark_chart, save_figure, speedup_chart
+from seqsch.lab.order_plots import throughput_and_completion
+from seqsch.lab.plots import save_figure, speedup_chart
 from seqsch.perception.query import DEFAULT_LORA_DECODE, QUERY_DECODES
 
 
@@ -170,7 +171,9 @@ def report(args: argparse.Namespace) -> dict:
         args.markdown.write_text(markdown_table(rounds))
     summaries = median_summaries(rounds)
     if args.figure:
-        print(f"saved {save_figure(benchmark_chart(summaries, args.title), args.figure)}")
+        reference = "vanilla" if "vanilla" in summaries else next(iter(summaries))
+        fig = throughput_and_completion(summaries, reference, args.title)
+        print(f"saved {save_figure(fig, args.figure)}")
     return headline(summaries)
 
 

@@ -168,24 +168,6 @@ def metric_panels(results: dict[str, dict[str, float]], metrics: dict[str, str],
     return fig
 
 
-def benchmark_chart(summaries: dict[str, dict], title: str) -> Figure:
-    """Throughput and mean completion time per run spec, side by side, one colour per engine."""
-    names = list(summaries)
-    palette = {"static": "tab:blue", "continuous": "tab:orange", "vllm": "tab:green"}
-    colors = [palette.get(n.split("+")[0], palette["static"]) for n in names]
-    fig, axes = plt.subplots(1, 2, figsize=(max(10, len(names) * 1.3), 4.5))
-    for ax, key, label in ((axes[0], "samples_per_s", "throughput (samples/s)"),
-                           (axes[1], "mean_completion_s", "mean completion time (s)")):
-        ax.bar(names, [summaries[n][key] for n in names], color=colors)
-        ax.set(ylabel=label, xlabel="run (engine + length source + options)")
-        ax.tick_params(axis="x", rotation=45)
-        for tick in ax.get_xticklabels():
-            tick.set_horizontalalignment("right")
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
-
-
 def line_chart(x: Sequence[float], series: dict[str, Sequence[float]], xlabel: str,
                ylabel: str, title: str, references: dict[str, float] | None = None,
                marker: str | None = "o", ylim: tuple[float, float] | None = None) -> Figure:
