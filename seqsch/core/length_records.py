@@ -28,6 +28,11 @@ from pathlib import Path
 from typing import IO, Any
 
 PAPER_MAX_NEW_TOKENS = 512
+# Which length of a record a predictor learns or is scored against: the longest sampled answer
+# (the paper's target, what a static batch must make room for), the greedy answer's (what a
+# greedy workload's request order depends on), or the geometric mean of its greedy and sampled
+# answers (a label with less sampling noise than any one answer).
+LENGTH_TARGETS = ("max", "greedy", "mean")
 _PAPER_KEY = re.compile(r"^L_t(\d+(?:\.\d+)?)$")
 
 
@@ -53,6 +58,21 @@ class LengthRecord:
         if 0.0 not in self.lengths:
             raise ValueError(f"record {self.id!r} has no temperature-0 sample")
         return self.lengths[0.0]
+
+
+def target_lengths(records, length_target: str = "max",
+                   max_length: int | None = None) -> list[int]:
+    """One length per record (`LengthRecord`s) by `length_target` (one of LENGTH_TARGETS), each
+    answer censored at `max_length` (None: as recorded)."""
+    if length_target not in LENGTH_TARGETS:
+        raise ValueError(f"length_target must be one of {LENGTH_TARGETS}, got {length_target!r}")
+    cap = max_length if max_length is not None else math.inf
+    if length_target == "mean":
+        return [max(1, round(math.exp(sum(math.log(max(1, min(n, cap)))
+                                          for n in r.lengths.values()) / len(r.lengths))))
+                for r in records]
+    lengths = [r.max_length if length_target == "max" else r.greedy_length for r in records]
+    return [int(min(length, cap)) for length in lengths]
 
 
 @dataclass

@@ -10,7 +10,6 @@ checks that the README's text still says what the data says.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from seqsch.bench.paper_table import (
@@ -23,94 +22,22 @@ from seqsch.bench.paper_table import (
 )
 from seqsch.bench.records import load_records, load_rounds
 from seqsch.bench.report import markdown_table
-from seqsch.core.length_records import read_length_file
-from seqsch.core.paths import DATA_DIR, ROOT
-from seqsch.perception.evaluation import fill_missing, kendall_tau
-from seqsch.scheduling.priority import order_gain
-
-RESULTS_PAGE = ROOT / "docs" / "results.md"
-REPLAY_FILE = DATA_DIR / "replay-cpu-smollm2-135m.jsonl"
-STATIC_FILE = DATA_DIR / "benchmark-cpu-smollm2-sharegpt.jsonl"
-SORT_FILE = DATA_DIR / "benchmark-cpu-smollm2-sharegpt-sort-check.jsonl"
-VLLM_FILE = DATA_DIR / "benchmark-cpu-smollm2-sharegpt-vllm-l4.jsonl"
-STEP_FILES = {
-    "benchmark's prompts": DATA_DIR / "benchmark-cpu-smollm2-sharegpt-vllm-steps-l4.jsonl",
-    "second workload (--seed 1)":
-        DATA_DIR / "benchmark-cpu-smollm2-sharegpt-vllm-steps-seed1-l4.jsonl",
-}
-# the same two workloads, first come against the rank head's order (data/probe-smollm2-rank)
-RANK_STEP_FILES = {
-    "benchmark's prompts": DATA_DIR / "benchmark-cpu-smollm2-sharegpt-vllm-steps-rank.jsonl",
-    "second workload (--seed 1)":
-        DATA_DIR / "benchmark-cpu-smollm2-sharegpt-vllm-steps-seed1-rank.jsonl",
-}
-# row: (perception-eval-<file>.json, its field holding the summary, what was evaluated)
-EVALUATIONS = {
-    "lora": ("lora", "summary", "LoRA length perception module (median of its bucket "
-                                "distribution)"),
-    "lora-generate": ("lora-generate", "summary", "LoRA module, greedy answer (the paper's "
-                                                  "decoding)"),
-    "probe": ("probe", "summary", "hidden-state length head, layer 15 of 30"),
-    "probe-priority-l4": ("probe-priority-l4", "summary", "priority head, layer 4 of 30 "
-                          "(trained on greedy lengths at cap 256)"),
-    "probe-rank": ("probe-rank", "summary", "rank head, layer 25 of 30 (pairwise ranking loss; "
-                   "depth, label and loss chosen on the train split)"),
-    "constant": ("constant", "summary", "constant: the train median (the cap's bucket)"),
-    "constant-mean": ("constant", "train_mean_baseline", "constant: the train mean"),
-    "pia": ("pia", "summary", "zero-shot PiA query prompt"),
-    "noise-floor": ("noise-floor", "summary", "noise floor (one sample predicting another)"),
-}
-PAPER_PERCEPTION = {"error": 62, "acc50": 0.59, "acc100": 0.81}  # Vicuna-7B on Alpaca
-ORDER_CAP = 256  # the benchmarks' cap: the greedy lengths an order is scored against
-
-
-def order_scores(predictions: list[dict], lengths: Path) -> dict[str, float]:
-    """Kendall's tau and the 16-slot order gain of `predictions` (an eval file's list) against
-    the same prompts' greedy lengths censored at ORDER_CAP: what a greedy workload at the
-    benchmarks' cap is ordered by."""
-    records = {r.id: r for r in read_length_file(lengths)}
-    try:
-        greedy = [min(records[p["id"]].greedy_length, ORDER_CAP) for p in predictions]
-    except KeyError as error:
-        raise ValueError(f"{lengths}: no record {error} of the evaluation") from None
-    predicted = fill_missing([p["pred"] for p in predictions])
-    return {"tau_greedy_cap": kendall_tau(predicted, greedy),
-            "order_gain_cap": order_gain(predicted, greedy)}
-
-
-def perception_rows(data_dir: Path = DATA_DIR) -> dict[str, dict]:
-    """{evaluation name: its summary, with its order scores at ORDER_CAP where the file holds
-    predictions} for every shipped evaluation file."""
-    rows = {}
-    for name, (file, field, _) in EVALUATIONS.items():
-        path = data_dir / f"perception-eval-{file}.json"
-        try:
-            saved = json.loads(path.read_text())
-            rows[name] = dict(saved[field])
-        except (OSError, KeyError, json.JSONDecodeError) as error:
-            raise ValueError(f"{path}: no readable {field!r} ({error})") from None
-        if field == "summary" and saved.get("predictions"):
-            rows[name].update(order_scores(saved["predictions"], ROOT / saved["lengths"]))
-    return rows
-
-
-def step_clock(path: Path) -> dict[str, dict[str, float]]:
-    """Per spec of a vLLM sweep with the engine's step clock: mean completion step over first
-    come's (`order_steps`), plus the prediction pass at first come's pace (`done_steps`), and
-    throughput over first come's; medians are not needed, every round gives the same steps."""
-    rounds = load_rounds(path)
-    one = rounds[0]
-    base = one["vllm"]["summary"]
-    rows = {}
-    for name, record in one.items():
-        summary = record["summary"]
-        order = summary["mean_completion_steps"] / base["mean_completion_steps"]
-        predict_s = record.get("extra", {}).get("prediction_s", 0.0)
-        rows[name] = {"order_steps": order,
-                      "throughput": summary["samples_per_s"] / base["samples_per_s"],
-                      "done_steps": order + predict_s / base["mean_completion_s"],
-                      "predict_s": predict_s, "num_rounds": len(rounds)}
-    return rows
+from seqsch.core.paths import DATA_DIR
+from seqsch.lab.result_files import (
+    EVALUATIONS,
+    ORDER_CAP,
+    PAPER_PERCEPTION,
+    RANK_STEP_FILES,
+    REPLAY_FILE,
+    RESULTS_PAGE,
+    SORT_FILE,
+    STATIC_FILE,
+    STEP_FILES,
+    VLLM_FILE,
+    perception_rows,
+    step_clock,
+)
+from seqsch.lab.scorecard import anchors_table, ceiling_table, targets_table
 
 
 def headline_numbers(data_dir: Path = DATA_DIR) -> dict[str, float]:
@@ -286,6 +213,31 @@ def results_page(data_dir: Path = DATA_DIR) -> str:
             "--out build/steps-seed1-rank.jsonl",
             markdown_table(load_rounds(data_dir / VLLM_FILE.name)) + "\n"
             + _step_table(data_dir)),
+        _section(
+            "6. Length perception against its targets",
+            "Each target beside what was measured and by how much it was missed (first table). "
+            "The paper's module, retrained on the greedy answer's bucket at cap 512 (25% of the "
+            "train answers reach that cap, against 56% of the longest of four), is scored "
+            "against that label beside the median constant of the same label. Then how far an "
+            "order read from the prompt can go here: the model's own sampled answers used as "
+            "priorities for its greedy answers, and the rank head's learning curve "
+            "(cross-validated on the train split, the same held-out folds, each fold's head "
+            "trained on fewer prompts). Last, public anchors measured on other models and "
+            "workloads.",
+            "`data/perception-eval-lora-greedy.json`, `data/perception-eval-constant-greedy.json`"
+            ", `data/probe-smollm2-rank/learning-curve.json`, the files of sections 3 and 5",
+            "python -m seqsch.perception train --predictor lora --length-target greedy "
+            "--epochs 2 \\\n    --micro-batch-size 1 --grad-accum 8 --lr 5e-4 "
+            "--out build/lora-greedy   # about 35 minutes\n"
+            "python -m seqsch.perception eval --predictor lora --adapter build/lora-greedy "
+            "--length-target greedy \\\n    --out build/perception-eval-lora-greedy.json\n"
+            "python -m seqsch.perception eval --predictor constant --length-target greedy \\\n"
+            "    --out build/perception-eval-constant-greedy.json\n"
+            "python -m seqsch.perception select --depths 25 --targets rank --length-targets mean "
+            "\\\n    --max-length 256 --train-sizes 80 160 320 640 "
+            "--out build/learning-curve.json",
+            targets_table(data_dir) + "\n" + ceiling_table(data_dir) + "\n"
+            + anchors_table()),
     ]
     intro = ("# Results\n\nGenerated by `python -m seqsch.lab --results` (part of `make figures`) "
              "from the canonical files of `data/` ([`data/MANIFEST.md`](../data/MANIFEST.md)); "

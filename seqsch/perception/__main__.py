@@ -1,6 +1,7 @@
 """Train and evaluate length perception from the command line.
 
     python -m seqsch.perception train --predictor lora --steps 75
+    python -m seqsch.perception train --predictor lora --length-target greedy  # less censored
     python -m seqsch.perception train --predictor probe
     python -m seqsch.perception train --predictor probe --length-target greedy --max-length 256 \
         --num-layers 15 --target buckets --decode mean --out build/probe-priority
@@ -27,7 +28,7 @@ from seqsch.perception.probe import DECODES, LENGTH_TARGETS, POOLINGS, TARGETS
 from seqsch.perception.query import DEFAULT_LORA_DECODE, QUERY_DECODES
 from seqsch.perception.selection import SelectionConfig, select_head
 
-SELECT_ONLY = ("targets", "length_targets", "poolings", "num_folds")
+SELECT_ONLY = ("targets", "length_targets", "poolings", "num_folds", "train_sizes")
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
@@ -69,11 +70,13 @@ def main(argv: Sequence[str] | None = None) -> dict:
                              "many prompt tokens (bounds the cost of long prompts; default all)")
     parser.add_argument("--depths", type=int, nargs="+", help="depth: the depths to compare")
     parser.add_argument("--length-target", choices=LENGTH_TARGETS, default="max",
-                        help="train probe: learn the longest sampled answer's length (the "
+                        help="train: learn the longest sampled answer's length (the "
                              "paper's), the greedy answer's (a greedy workload's order) or the "
-                             "geometric mean of all sampled answers (a steadier label)")
+                             "geometric mean of all sampled answers (a steadier label); eval: "
+                             "score against it (the constant: its train median)")
     parser.add_argument("--max-length", type=int,
-                        help="train probe: censor lengths at this cap (default: the file's)")
+                        help="train, eval: censor those lengths at this cap (default: the "
+                             "file's; select: 256)")
     parser.add_argument("--decode", choices=DECODES, default="median",
                         help="train probe (buckets): predict the median of the distribution "
                              "(least error) or its mean (the expected length: orders a queue)")
@@ -84,6 +87,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--poolings", nargs="+", choices=POOLINGS, default=["mean+last"],
                         help="select: the poolings to compare")
     parser.add_argument("--num-folds", type=int, default=5, help="select: folds of the train split")
+    parser.add_argument("--train-sizes", type=int, nargs="+", default=[],
+                        help="select: the best head's learning curve, each fold trained on "
+                             "this many prompts")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
@@ -108,7 +114,8 @@ def _select(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
                "targets": tuple(args.targets), "length_targets": tuple(args.length_targets),
                "max_length": args.max_length or 256, "num_folds": args.num_folds,
                "num_epochs": args.epochs or 60, "num_train": args.num_data, "seed": args.seed,
-               "max_prompt_tokens": args.max_prompt_tokens}
+               "max_prompt_tokens": args.max_prompt_tokens,
+               "train_sizes": tuple(args.train_sizes)}
     options.update({k: v for k, v in (("model", args.model), ("out", args.out),
                                       ("depths", tuple(args.depths or ()))) if v})
     try:
@@ -120,6 +127,9 @@ def _select(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
         print(f"layers {row['num_layers']:>2} {row['pooling']:>9} {row['target']:>8} "
               f"{row['length_target']:>6}: tau {row['cv_kendall_tau']:.3f}, "
               f"order gain {row['cv_order_gain']:.3f}")
+    for point in result["learning_curve"]:
+        print(f"learning curve, {point['num_train']:>4} train prompts per fold: tau "
+              f"{point['cv_kendall_tau']:.3f}, order gain {point['cv_order_gain']:.3f}")
     summary = {"best": result["best"], "num_train": result["num_train"],
                "out": str(config.out), "wall_s": round(result["wall_s"], 1)}
     print(json.dumps(summary))

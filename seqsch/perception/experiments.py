@@ -20,9 +20,6 @@ and the model by name (`seqsch.core.paths.portable`), never by a machine's path.
     python -m seqsch.perception train --predictor probe --length-target greedy --max-length 256 \
         --num-layers 4 --target buckets --decode mean \
         --out build/probe-priority   # request order of a greedy workload
-    python -m seqsch.perception train --predictor probe --length-target greedy --max-length 256 \
-        --num-layers 15 --max-prompt-tokens 64 --pooling last --target buckets --decode mean \
-        --out build/probe-priority-clip64   # the same, reading a long prompt's two ends
     python -m seqsch.perception eval --predictor {lora,probe,pia,constant,noise-floor}
     python -m seqsch.perception depth --depths 0 4 8 30
 """
@@ -38,7 +35,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from seqsch.core.device import now_s
-from seqsch.core.length_records import LengthRecord, load_length_file
+from seqsch.core.length_records import LengthRecord, load_length_file, target_lengths
 from seqsch.core.models import DEFAULT, load_model, portable_model
 from seqsch.core.paths import BUILD_DIR, DEFAULT_LENGTHS, portable
 from seqsch.core.requests import Request
@@ -106,7 +103,7 @@ class PerceptionConfig:
     max_prompt_tokens: int | None = None  # probe: read a long prompt's two ends only
     depths: list[int] | None = None  # depth_sweep: the depths to compare
     length_target: str = "max"  # max (the paper's) | greedy (a workload's order) | mean
-    max_length: int | None = None  # probe: censor lengths here (default: the file's cap)
+    max_length: int | None = None  # censor labels (train) or true lengths (eval) here
     decode: str = "median"  # probe buckets: median (least error) | mean (orders a queue)
     seed: int = 0
     quiet: bool = False
@@ -164,20 +161,23 @@ def train(args: PerceptionConfig) -> dict:
     requests, (model, tokenizer) = requests_for(records), _load_model(args)
     start = time.perf_counter()
     if args.predictor == "lora":
-
         out = args.out or BUILD_DIR / "lora-smollm2-length"  # data/ only when asked (--out)
         config = LoraTrainConfig(
             num_steps=args.steps, num_epochs=args.epochs or 3, batch_size=args.micro_batch_size,
             grad_accum_steps=args.grad_accum, learning_rate=args.lr or 2e-4,
             checkpoint_every=args.checkpoint_every, seed=args.seed)
-        examples, steps_run = build_tuning_set(records, requests), []
+        file_cap = max((r.max_new_tokens or 0) for r in records) or 512
+        labels = target_lengths(records, args.length_target, args.max_length or file_cap)
+        examples, steps_run = build_tuning_set(records, requests, lengths=labels), []
         losses = train_lora(model, tokenizer, examples, out, config, resume=not args.no_resume,
                             quiet=args.quiet, on_step=lambda step, _: steps_run.append(step))
         wall_s = time.perf_counter() - start
         saved = Path(out) / "train_config.json"  # the cap bounds the labels the module learnt
-        saved.write_text(json.dumps({**json.loads(saved.read_text()), "max_length": max(
-            (r.max_new_tokens or 0) for r in records) or 512, "lengths": Path(args.lengths).name,
-            "wall_s": round(wall_s, 1)}, indent=1))
+        saved.write_text(json.dumps({**json.loads(saved.read_text()), "max_length": file_cap,
+                                     "length_target": args.length_target,
+                                     "label_max_length": args.max_length or file_cap,
+                                     "lengths": Path(args.lengths).name,
+                                     "wall_s": round(wall_s, 1)}, indent=1))
         return {"predictor": "lora", "out": str(out), "num_examples": len(examples),
                 "num_steps": len(losses), "first_loss": losses[0]["loss"],
                 "final_loss": losses[-1]["loss"], "wall_s": wall_s,
@@ -199,14 +199,12 @@ def train(args: PerceptionConfig) -> dict:
 
 
 def _probe_config(args: PerceptionConfig, records: Sequence[LengthRecord], num_layers: int | None):
-
     return ProbeConfig(pooling=args.pooling, target=args.target, seed=args.seed,
                        num_epochs=args.epochs or 200, learning_rate=args.lr or 1e-3,
                        max_length=args.max_length or max(
                            (r.max_new_tokens or 0) for r in records) or 512,
                        num_layers=num_layers, max_prompt_tokens=args.max_prompt_tokens,
-                       length_target=args.length_target,
-                       decode=args.decode)
+                       length_target=args.length_target, decode=args.decode)
 
 
 def depth_sweep(args: PerceptionConfig) -> dict:
@@ -268,10 +266,8 @@ def default_depths(num_layers: int) -> list[int]:
 def greedy_order_scores(predictions: Sequence[int | None],
                         records: Sequence[LengthRecord]) -> dict[str, float]:
     """How well `predictions` order the records by their greedy answer's length: Kendall's tau,
-    and the order's gain for a continuous batch of 16 (`seqsch.scheduling.priority.order_gain`); {}
-    when a
-    record has no greedy answer."""
-
+    and the order's gain for a continuous batch of 16 (`seqsch.scheduling.priority.order_gain`);
+    {} when a record has no greedy answer."""
     if not all(0.0 in r.lengths for r in records):
         return {}
     greedy, filled = [r.greedy_length for r in records], fill_missing(predictions)
@@ -281,15 +277,14 @@ def greedy_order_scores(predictions: Sequence[int | None],
 
 def evaluate(args: PerceptionConfig) -> dict:
     """Score a predictor on the validation records; save the results JSON; return a summary."""
-
     records = load_records(args.lengths, "val", args.num_data)
-    true = [r.max_length for r in records]
-    results: dict = {"predictor": args.predictor, "lengths": portable(args.lengths)}
+    true = target_lengths(records, args.length_target, args.max_length)  # the paper's: max
+    results: dict = {"predictor": args.predictor, "lengths": portable(args.lengths),
+                     "length_target": args.length_target, "label_max_length": args.max_length}
     if args.predictor == "noise-floor":
         summary = noise_floor([[r.lengths[t] for t in sorted(r.lengths)] for r in records])
         summary["predict_s"] = 0.0
     else:
-
         requests, model, tokenizer = [Request(r.id, "") for r in records], None, None
         if args.predictor != "constant":  # the constant needs neither prompts nor model
             requests, (model, tokenizer) = requests_for(records), _load_model(args)
@@ -297,7 +292,9 @@ def evaluate(args: PerceptionConfig) -> dict:
         predictor = make_predictor(args.predictor, model, tokenizer, lengths=args.lengths,
                                    adapter=args.adapter, probe=args.probe,
                                    lora_decode=args.lora_decode,
-                                   batch_size=args.batch_size, quiet=args.quiet)
+                                   length_target=args.length_target,
+                                   max_length=args.max_length, batch_size=args.batch_size,
+                                   quiet=args.quiet)
         predictor.predict(requests[:2])  # warm-up, excluded from timing
         predictions = predictor.predict(requests)
         summary = evaluate_predictions(predictions, true)
@@ -305,9 +302,11 @@ def evaluate(args: PerceptionConfig) -> dict:
         summary.update(greedy_order_scores(predictions, records))
         outputs = getattr(predictor, "last_outputs", None) or [None] * len(records)
         results["predictions"] = [{"id": r.id, "pred": p, "max_length": r.max_length,
-                                   "output": o} for r, p, o in zip(records, predictions, outputs)]
+                                   "true_length": t, "output": o}
+                                  for r, p, t, o in zip(records, predictions, true, outputs)]
     if args.predictor == "constant":  # the train mean too (the median has the smaller error)
-        train = [r.max_length for r in load_records(args.lengths, "train")]
+        train = target_lengths(load_records(args.lengths, "train"), args.length_target,
+                               args.max_length)
         mean = round(sum(train) / len(train))
         results["train_mean_baseline"] = {"length": mean,
                                           **evaluate_predictions([mean] * len(true), true)}

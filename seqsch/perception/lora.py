@@ -266,9 +266,15 @@ def train_lora(
 
 
 def build_tuning_set(records: Sequence[LengthRecord], requests: Sequence[Request],
-                     bucket_size: int = DEFAULT_BUCKET_SIZE) -> list[dict[str, str]]:
-    """One `build_tuning_example` per record: query prompt -> bucket of its max length."""
+                     bucket_size: int = DEFAULT_BUCKET_SIZE,
+                     lengths: Sequence[int] | None = None) -> list[dict[str, str]]:
+    """One `build_tuning_example` per record: query prompt -> bucket of its length, by default
+    the longest sampled answer (the paper's target); `lengths` gives another label per record
+    (`seqsch.core.length_records.target_lengths`)."""
     if [r.id for r in records] != [q.id for q in requests]:
         raise ValueError("records and requests must hold the same ids in the same order")
-    return [build_tuning_example(q.prompt, r.max_length, bucket_size)
-            for r, q in zip(records, requests)]
+    lengths = [r.max_length for r in records] if lengths is None else list(lengths)
+    if len(lengths) != len(records):
+        raise ValueError(f"{len(lengths)} lengths for {len(records)} records")
+    return [build_tuning_example(q.prompt, length, bucket_size)
+            for length, q in zip(lengths, requests)]

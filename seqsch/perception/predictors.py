@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from seqsch.core.device import synchronize
-from seqsch.core.length_records import read_length_file
+from seqsch.core.length_records import read_length_file, target_lengths
 from seqsch.core.paths import DEFAULT_LENGTHS
 from seqsch.core.requests import Request
 from seqsch.perception.evaluation import constant_baseline
@@ -57,12 +57,14 @@ class ConstantPredictor(LengthPredictor):
         self.length = int(length)
 
     @classmethod
-    def from_length_file(cls, path: str | Path = DEFAULT_LENGTHS) -> ConstantPredictor:
-
+    def from_length_file(cls, path: str | Path = DEFAULT_LENGTHS, length_target: str = "max",
+                         max_length: int | None = None) -> ConstantPredictor:
+        """The median train length by `length_target` (the paper's: the longest answer)."""
         records = [r for r in read_length_file(path) if r.split == "train"]
         if not records:
             raise ValueError(f"{path} has no records with split 'train'")
-        return cls(constant_baseline([r.max_length for r in records], 1)[0])
+        lengths = target_lengths(records, length_target, max_length)
+        return cls(constant_baseline(lengths, 1)[0])
 
     def _predict(self, requests: list[Request]) -> list[int | None]:
         return [self.length] * len(requests)

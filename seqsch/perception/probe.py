@@ -36,6 +36,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from seqsch.core.length_records import LENGTH_TARGETS, target_lengths
 from seqsch.core.paths import DEFAULT_PROBE
 from seqsch.core.requests import Request
 from seqsch.perception.buckets import bucket_of, mean_of_buckets, median_of_buckets
@@ -50,11 +51,6 @@ TARGETS = ("l1", "log_mse", "buckets", "rank")
 # target="auto" tries these (the shipped length head was chosen among them); a rank head is
 # chosen by `seqsch.perception.selection` instead
 AUTO_TARGETS = ("l1", "log_mse", "buckets")
-# Which length of a record the head learns: the longest sampled answer (the paper's target,
-# what a static batch must make room for), the greedy answer's (what a greedy workload's
-# request order depends on), or the geometric mean of its greedy and sampled answers (a label
-# with less sampling noise than any one answer), each answer censored at `max_length`.
-LENGTH_TARGETS = ("max", "greedy", "mean")
 # How a bucket head reads its distribution: its median (least absolute error) or its mean
 # (the expected length: shortest expected first is Smith's rule for the least mean completion
 # time of a queue).
@@ -109,13 +105,7 @@ class ProbeConfig:
 
     def target_lengths(self, records) -> list[int]:
         """The lengths this head learns from `records` (LengthRecords), censored at the cap."""
-        if self.length_target == "mean":
-            return [max(1, round(math.exp(sum(math.log(max(1, min(n, self.max_length)))
-                                              for n in r.lengths.values()) / len(r.lengths))))
-                    for r in records]
-        lengths = [r.max_length if self.length_target == "max" else r.greedy_length
-                   for r in records]
-        return [min(length, self.max_length) for length in lengths]
+        return target_lengths(records, self.length_target, self.max_length)
 
     @property
     def num_buckets(self) -> int:

@@ -23,8 +23,9 @@ from seqsch.perception.query import (
 )
 
 
-def _make_constant(model, tokenizer, lengths=DEFAULT_LENGTHS, **_) -> LengthPredictor:
-    return ConstantPredictor.from_length_file(lengths)
+def _make_constant(model, tokenizer, lengths=DEFAULT_LENGTHS, length_target: str = "max",
+                   max_length: int | None = None, **_) -> LengthPredictor:
+    return ConstantPredictor.from_length_file(lengths, length_target, max_length)
 
 
 def _make_pia(model, tokenizer, batch_size: int = 16, quiet: bool = True, **_) -> LengthPredictor:
@@ -56,15 +57,18 @@ def _make_probe(model, tokenizer, probe=None, batch_size: int = 16, quiet: bool 
     return ProbePredictor(model, tokenizer, head, batch_size=batch_size, quiet=quiet)
 
 
-PREDICTOR_OPTIONS = ("lengths", "adapter", "probe", "batch_size", "quiet", "lora_decode")
+PREDICTOR_OPTIONS = ("lengths", "adapter", "probe", "batch_size", "quiet", "lora_decode",
+                     "length_target", "max_length")
 
 
 def make_predictor(name: str, model=None, tokenizer=None, **options) -> LengthPredictor:
     """Build the predictor `name` (a key of PREDICTORS) for `model` and `tokenizer`.
 
     Options (each predictor ignores the ones it does not need): `lengths` (length file, for
-    `constant`), `adapter` (LoRA folder, default data/lora-smollm2-length), `probe` (probe
-    folder, default data/probe-smollm2-length), `batch_size` (16), `quiet` (True: no progress
+    `constant`, with `length_target` and `max_length`: the train median of which length, see
+    `seqsch.core.length_records.target_lengths`), `adapter` (LoRA folder, default
+    data/lora-smollm2-length), `probe` (probe folder, default data/probe-smollm2-length),
+    `batch_size` (16), `quiet` (True: no progress
     bars), `lora_decode` ("generate" or "score", see QueryPredictor). None means the default."""
     if name not in PREDICTORS:
         raise ValueError(f"unknown predictor {name!r}; choose one of {sorted(PREDICTORS)}")

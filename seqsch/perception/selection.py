@@ -9,6 +9,9 @@ split. The features of every depth come from one prefill of the train prompts.
 
     python -m seqsch.perception select --depths 15 20 25 --targets rank log_mse \
         --length-targets greedy mean --max-length 256          # writes build/probe-selection.json
+
+`--train-sizes 160 320 640` adds the best combination's learning curve: the same held-out
+folds, each fold's head trained on fewer prompts; whether more data would pay.
 """
 
 from __future__ import annotations
@@ -50,7 +53,10 @@ class SelectionConfig:
     max_prompt_tokens: int | None = None
     num_folds: int = 5
     num_epochs: int = 60
-    num_train: int | None = None  # the first N train prompts (a learning curve); None: all
+    num_train: int | None = None  # the first N train prompts; None: all
+    # a learning curve of the best combination: each fold's head trained on only this many of
+    # its training prompts (scored on the same held-out folds); () for none
+    train_sizes: tuple[int, ...] = ()
     seed: int = 0
     out: Path = field(default_factory=lambda: BUILD_DIR / "probe-selection.json")
 
@@ -65,17 +71,23 @@ class SelectionConfig:
             raise ValueError(f"depths must be >= 0, got {self.depths}")
         if self.num_folds < 2 or self.max_length < 1 or self.num_epochs < 1:
             raise ValueError("num_folds must be >= 2, max_length and num_epochs >= 1")
+        if any(size < 2 for size in self.train_sizes):
+            raise ValueError(f"train_sizes must be >= 2, got {self.train_sizes}")
 
 
 def fold_scores(inputs: torch.Tensor, labels: list[int], greedy: list[int],
-                probe: ProbeConfig, num_folds: int, seed: int) -> dict[str, float]:
+                probe: ProbeConfig, num_folds: int, seed: int,
+                max_train: int | None = None) -> dict[str, float]:
     """Mean held-out Kendall's tau and order gain over `num_folds` seeded folds: the head
-    learns `labels`, and is scored against `greedy` (the censored greedy lengths)."""
+    learns `labels`, and is scored against `greedy` (the censored greedy lengths). With
+    `max_train`, each fold's head learns from only that many of its training prompts (a
+    point of the learning curve; the held-out folds stay the same)."""
     order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed)).tolist()
     taus, gains = [], []
     for k in range(num_folds):
         held = order[k::num_folds]
-        kept = sorted(set(order) - set(held))
+        held_set = set(held)
+        kept = sorted([i for i in order if i not in held_set][:max_train])
         head = fit_head(inputs[kept], [labels[i] for i in kept], probe, probe.target)
         with torch.no_grad():
             scores = head(inputs[held].float())
@@ -110,9 +122,18 @@ def select_head(config: SelectionConfig) -> dict:
         rows.append({"num_layers": depth, "pooling": pooling, "target": target,
                      "length_target": length_target, **scores})
     rows.sort(key=lambda r: -r["cv_kendall_tau"])
+    best = rows[0]
+    probe = ProbeConfig(pooling=best["pooling"], target=best["target"],
+                        length_target=best["length_target"], max_length=config.max_length,
+                        num_layers=best["num_layers"], num_epochs=config.num_epochs,
+                        seed=config.seed)
+    inputs = pool_features(features[best["num_layers"]], best["pooling"])
+    curve = [{"num_train": size, **fold_scores(inputs, probe.target_lengths(records), greedy,
+                                               probe, config.num_folds, config.seed, size)}
+             for size in config.train_sizes]
     result = {"config": {k: portable(v) if isinstance(v, Path) else v
                          for k, v in asdict(config).items()},
-              "num_train": len(records), "rows": rows, "best": rows[0],
+              "num_train": len(records), "rows": rows, "best": best, "learning_curve": curve,
               "wall_s": time.perf_counter() - start}
     config.out.parent.mkdir(parents=True, exist_ok=True)
     config.out.write_text(json.dumps(result, indent=1))

@@ -9,6 +9,7 @@ from seqsch.core.length_records import (
     LengthRecord,
     load_length_file,
     read_length_file,
+    target_lengths,
     write_length_header,
     write_length_record,
 )
@@ -94,6 +95,18 @@ def test_write_then_read_round_trip(tmp_path):
     path = tmp_path / "out.jsonl"
     path.write_text(buffer.getvalue())
     assert read_length_file(path) == [record]
+
+
+def test_target_lengths_censor_each_answer_at_the_cap():
+    records = [LengthRecord(id="a", lengths={0.0: 100, 0.7: 400}, is_capped={}),
+               LengthRecord(id="b", lengths={0.0: 300, 0.7: 25}, is_capped={})]
+    assert target_lengths(records) == [400, 300]
+    assert target_lengths(records, "max", 256) == [256, 256]
+    assert target_lengths(records, "greedy", 256) == [100, 256]
+    assert target_lengths(records, "mean") == [200, round((300 * 25) ** 0.5)]
+    assert target_lengths(records, "mean", 256) == [160, 80]
+    with pytest.raises(ValueError, match="length_target"):
+        target_lengths(records, "longest")
 
 
 def test_greedy_length_needs_temperature_zero():

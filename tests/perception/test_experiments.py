@@ -105,6 +105,10 @@ def test_tuning_set_from_a_hand_made_length_file(length_file):
     assert [r.id for r in load_records(length_file, "val", num_data=2)] == ["c", "e"]
     with pytest.raises(ValueError, match="same ids"):
         build_tuning_set(records, requests[::-1])
+    relabelled = build_tuning_set(records, requests, lengths=[10, 60, 120, 600])
+    assert [e["target"] for e in relabelled] == ["50", "100", "150", "600"]
+    with pytest.raises(ValueError, match="3 lengths for 4 records"):
+        build_tuning_set(records, requests, lengths=[1, 2, 3])
 
 
 def test_only_the_target_and_eos_carry_labels(tiny):
@@ -457,7 +461,16 @@ def test_cli_eval_ends_with_a_json_summary(length_file, tmp_path, capsys):
     assert summary["num_prompts"] == 3
     assert summary["error"] == pytest.approx((213 + 77 + 53) / 3, abs=1e-3)  # pred 97
     assert json.loads(out.read_text())["predictions"][0] == {
-        "id": "c", "pred": 97, "max_length": 310, "output": None}
+        "id": "c", "pred": 97, "max_length": 310, "true_length": 310, "output": None}
+    # against the greedy answer censored at 256, by that label's train median (50, 120 -> 85)
+    with pytest.warns(UserWarning, match="truncated last line"):
+        main(["eval", "--predictor", "constant", "--lengths", str(length_file), "--out",
+              str(out), "--length-target", "greedy", "--max-length", "256"])
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["error"] == pytest.approx((171 + 75 + 15) / 3, abs=1e-3)
+    saved = json.loads(out.read_text())
+    assert (saved["length_target"], saved["label_max_length"]) == ("greedy", 256)
+    assert [p["true_length"] for p in saved["predictions"]] == [256, 10, 100]
     main(["eval", "--predictor", "noise-floor", "--lengths", str(length_file),
           "--out", str(tmp_path / "noise.json")])
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

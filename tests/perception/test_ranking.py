@@ -58,6 +58,9 @@ def test_cross_validation_scores_a_learnable_order_above_noise():
     shuffled = fold_scores(torch.randn(100, 8), lengths, lengths, probe, num_folds=4, seed=0)
     assert learnable["cv_kendall_tau"] > 0.4 > shuffled["cv_kendall_tau"]
     assert learnable["cv_order_gain"] > shuffled["cv_order_gain"]
+    # a learning curve's point: each fold learns from 3 prompts, scored on the same folds
+    starved = fold_scores(features, lengths, lengths, probe, num_folds=4, seed=0, max_train=3)
+    assert starved["cv_kendall_tau"] < learnable["cv_kendall_tau"]
 
 
 def test_selection_config_names_a_bad_choice():
@@ -65,3 +68,5 @@ def test_selection_config_names_a_bad_choice():
         SelectionConfig(targets=("ranking",))
     with pytest.raises(ValueError, match="num_folds"):
         SelectionConfig(num_folds=1)
+    with pytest.raises(ValueError, match="train_sizes"):
+        SelectionConfig(train_sizes=(1,))

@@ -1,0 +1,160 @@
+"""Length perception against its targets: what was met, what was missed, by how much, and why.
+
+The results page's last section. Three tables, each computed from data/:
+
+* the targets: the priority predictor's Kendall's tau and order gain on the validation prompts,
+  the paper's module (retrained on the greedy answer's bucket) against the median constant,
+  and the priority predictors' mean completion under vLLM, prediction pass included;
+* how far a prompt-only order can go here: the model's own sampled answers used as a predictor
+  of its greedy answer, and the rank head's learning curve on the train split;
+* public anchors (other models, other workloads): learning-to-rank predictors scored by tau.
+
+    python -m seqsch.lab --results        # rewrites docs/results.md, this section included
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from seqsch.core.length_records import read_length_file, target_lengths
+from seqsch.core.paths import DATA_DIR, ROOT
+from seqsch.lab.result_files import ORDER_CAP, perception_rows, step_clock
+from seqsch.perception.evaluation import kendall_tau
+from seqsch.scheduling.priority import order_gain
+
+TAU_AIM, ORDER_GAIN_AIM = 0.6, 0.6  # on the validation prompts, against greedy at ORDER_CAP
+DONE_AIM, THROUGHPUT_AIM = 0.85, 0.95  # vLLM: mean completion and throughput x first come
+LEARNING_CURVE = DATA_DIR / "probe-smollm2-rank" / "learning-curve.json"
+# The paper's module retrained on a label the cap censors less (the greedy answer at cap 512),
+# and the median constant of the same label: both scored against that label.
+GREEDY_EVALUATIONS = {
+    "lora-greedy": "the paper's module, retrained on the greedy answer's bucket",
+    "constant-greedy": "constant: the train median greedy length",
+}
+# vLLM step-clock sweeps, first come against one priority predictor: {predictor: {workload:
+# file}}. Mean completion counts the prediction pass at first come's pace.
+VLLM_PRIORITY_FILES = {
+    "rank head, layer 25": {
+        "benchmark's prompts": "benchmark-cpu-smollm2-sharegpt-vllm-steps-rank.jsonl",
+        "second workload": "benchmark-cpu-smollm2-sharegpt-vllm-steps-seed1-rank.jsonl"},
+    "priority head, layer 4": {
+        "benchmark's prompts": "benchmark-cpu-smollm2-sharegpt-vllm-steps-l4.jsonl",
+        "second workload": "benchmark-cpu-smollm2-sharegpt-vllm-steps-seed1-l4.jsonl"},
+}
+# Public results of learning-to-rank length predictors (a rerun of vllm-ltr, NeurIPS 2024):
+# Kendall's tau on their own model's lengths and workload, not comparable number for number.
+RANKER_ANCHORS = (
+    ("OPT-125M ranker, ListMLE loss (vllm-ltr, public rerun)", 0.559),
+    ("BERT pairwise ranker (same rerun)", 0.596),
+    ("10-bucket length classifier (same rerun)", 0.194),
+)
+
+
+def verdict(value: float, aim: float, higher_is_better: bool = True) -> str:
+    """'met' or 'missed by <gap>' for `value` against `aim`."""
+    gap = (aim - value) if higher_is_better else (value - aim)
+    return "met" if gap <= 0 else f"missed by {gap:.2f}"
+
+
+def sampled_answer_order(lengths: Path, cap: int = ORDER_CAP,
+                         split: str = "val") -> dict[float, dict[str, float]]:
+    """{temperature: tau and order gain} of each sampled answer's length used as the priority
+    of the same prompt's greedy answer, both censored at `cap`: a second run of the model
+    itself, the most a prompt-only predictor could hope to know about one sampled answer."""
+    records = [r for r in read_length_file(lengths) if r.split == split]
+    greedy = target_lengths(records, "greedy", cap)
+    temperatures = sorted({t for r in records for t in r.lengths} - {0.0})
+    scores = {}
+    for t in temperatures:
+        sampled = [min(r.lengths[t], cap) for r in records]
+        scores[t] = {"kendall_tau": kendall_tau(sampled, greedy),
+                     "order_gain": order_gain(sampled, greedy)}
+    return scores
+
+
+def doublings_to(curve: list[dict], aim: float) -> float | None:
+    """Doublings of the training set a least-squares line of tau over log2(prompts) needs to
+    reach `aim` from the curve's last point; None when the line does not rise."""
+    xs = [math.log2(p["num_train"]) for p in curve]
+    ys = [p["cv_kendall_tau"] for p in curve]
+    if len(xs) < 2:
+        return None
+    x_mean, y_mean = sum(xs) / len(xs), sum(ys) / len(ys)
+    slope = (sum((x - x_mean) * (y - y_mean) for x, y in zip(xs, ys))
+             / sum((x - x_mean) ** 2 for x in xs))
+    return None if slope <= 0 else max(0.0, (aim - ys[-1]) / slope)
+
+
+def _greedy_rows(data_dir: Path) -> dict[str, dict]:
+    rows = {}
+    for name in GREEDY_EVALUATIONS:
+        path = data_dir / f"perception-eval-{name}.json"
+        try:
+            rows[name] = json.loads(path.read_text())["summary"]
+        except (OSError, KeyError, json.JSONDecodeError) as error:
+            raise ValueError(f"{path}: no readable 'summary' ({error})") from None
+    return rows
+
+
+def targets_table(data_dir: Path = DATA_DIR) -> str:
+    rank = perception_rows(data_dir)["probe-rank"]
+    lines = ["| target | predictor | measured | aim | verdict |", "|---|---|---|---|---|",
+             f"| Kendall's tau vs greedy at {ORDER_CAP}, validation | rank head | "
+             f"{rank['tau_greedy_cap']:.2f} | >= {TAU_AIM} | "
+             f"{verdict(rank['tau_greedy_cap'], TAU_AIM)} |",
+             f"| order gain at {ORDER_CAP}, validation | rank head | "
+             f"{rank['order_gain_cap']:.2f} | >= {ORDER_GAIN_AIM} | "
+             f"{verdict(rank['order_gain_cap'], ORDER_GAIN_AIM)} |"]
+    greedy = _greedy_rows(data_dir)
+    module, constant = greedy["lora-greedy"], greedy["constant-greedy"]
+    for key, label, spec, higher in (("error", "error (tokens)", ".1f", False),
+                                     ("acc50", "Acc-50", ".1%", True),
+                                     ("acc100", "Acc-100", ".1%", True),
+                                     ("kendall_tau", "Kendall's tau", ".2f", True)):
+        sign = ">" if higher else "<"
+        lines.append(f"| {label} vs the greedy answer (cap 512), validation | retrained "
+                     f"module | {format(module[key], spec)} | {sign} "
+                     f"{format(constant[key], spec)} (median constant) | "
+                     f"{verdict(module[key], constant[key], higher)} |")
+    for predictor, files in VLLM_PRIORITY_FILES.items():
+        for workload, name in files.items():
+            row = step_clock(data_dir / name)["vllm+probe"]
+            lines.append(f"| vLLM mean completion x first come, pass included, {workload} | "
+                         f"{predictor} | {row['done_steps']:.2f} | <= {DONE_AIM} | "
+                         f"{verdict(row['done_steps'], DONE_AIM, False)} |")
+            lines.append(f"| vLLM throughput x first come, {workload} | {predictor} | "
+                         f"{row['throughput']:.2f} | >= {THROUGHPUT_AIM} | "
+                         f"{verdict(row['throughput'], THROUGHPUT_AIM)} |")
+    return "\n".join(lines) + "\n"
+
+
+def ceiling_table(data_dir: Path = DATA_DIR) -> str:
+    lengths = json.loads((data_dir / "perception-eval-probe-rank.json").read_text())["lengths"]
+    rank = perception_rows(data_dir)["probe-rank"]
+    lines = [f"| order of the greedy answers at cap {ORDER_CAP} (validation) by | Kendall's "
+             "tau | order gain |", "|---|---|---|",
+             f"| the rank head (layer 25, 800 train prompts) | {rank['tau_greedy_cap']:.2f} | "
+             f"{rank['order_gain_cap']:.2f} |"]
+    for t, s in sampled_answer_order(ROOT / lengths).items():
+        lines.append(f"| the model's own answer sampled at temperature {t} | "
+                     f"{s['kendall_tau']:.2f} | {s['order_gain']:.2f} |")
+    curve = json.loads((data_dir / LEARNING_CURVE.relative_to(DATA_DIR)).read_text())
+    points = curve["learning_curve"]
+    for p in points:
+        lines.append(f"| rank head, cross-validated on the train split, {p['num_train']} "
+                     f"prompts per fold | {p['cv_kendall_tau']:.2f} | "
+                     f"{p['cv_order_gain']:.2f} |")
+    needed = doublings_to(points, TAU_AIM)
+    more = ("the curve does not rise" if needed is None else
+            f"{needed:.1f} more doublings of the train prompts (about "
+            f"{points[-1]['num_train'] * 2 ** needed:,.0f} per fold) at the curve's slope")
+    lines.append(f"| reaching tau {TAU_AIM} | {more} | - |")
+    return "\n".join(lines) + "\n"
+
+
+def anchors_table() -> str:
+    lines = ["| public anchor (another model and workload) | Kendall's tau |", "|---|---|"]
+    lines += [f"| {name} | {tau:.3f} |" for name, tau in RANKER_ANCHORS]
+    return "\n".join(lines) + "\n"
