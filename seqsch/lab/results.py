@@ -22,7 +22,7 @@ from seqsch.bench.paper_table import (
 )
 from seqsch.bench.records import load_records, load_rounds
 from seqsch.bench.report import markdown_table
-from seqsch.core.paths import DATA_DIR
+from seqsch.core.paths import DATA_DIR, DEFAULT_LENGTHS
 from seqsch.lab.result_files import (
     EVALUATIONS,
     ORDER_CAP,
@@ -37,7 +37,7 @@ from seqsch.lab.result_files import (
     perception_rows,
     step_clock,
 )
-from seqsch.lab.scorecard import anchors_table, ceiling_table, targets_table
+from seqsch.lab.scorecard import anchors_table, capped_shares, ceiling_table, targets_table
 
 
 def headline_numbers(data_dir: Path = DATA_DIR) -> dict[str, float]:
@@ -126,6 +126,7 @@ def results_page(data_dir: Path = DATA_DIR) -> str:
     numbers = headline_numbers(data_dir)
     simulated = simulate_paper_table(PaperTableConfig())["rows"]
     replay = replay_table(load_records(data_dir / REPLAY_FILE.name))
+    capped = capped_shares(data_dir / DEFAULT_LENGTHS.name)
     sections = [
         _section(
             "1. The paper's table, simulated",
@@ -216,8 +217,9 @@ def results_page(data_dir: Path = DATA_DIR) -> str:
         _section(
             "6. Length perception against its targets",
             "Each target beside what was measured and by how much it was missed (first table). "
-            "The paper's module, retrained on the greedy answer's bucket at cap 512 (25% of the "
-            "train answers reach that cap, against 56% of the longest of four), is scored "
+            "The paper's module, retrained on the greedy answer's bucket at cap 512 "
+            f"({capped['greedy']:.0%} of the train answers reach that cap, against "
+            f"{capped['max']:.0%} of the longest of four), is scored "
             "against that label beside the median constant of the same label. Then how far an "
             "order read from the prompt can go here: the model's own sampled answers used as "
             "priorities for its greedy answers, and the rank head's learning curve "

@@ -6,6 +6,7 @@ import pytest
 from seqsch.core.length_records import LengthRecord, write_length_header, write_length_record
 from seqsch.lab.scorecard import (
     anchors_table,
+    capped_shares,
     ceiling_table,
     doublings_to,
     sampled_answer_order,
@@ -32,7 +33,8 @@ def test_doublings_follow_the_least_squares_slope():
 
 def test_sampled_answers_order_the_greedy_answers_at_the_cap(tmp_path):
     path = tmp_path / "lengths.jsonl"
-    rows = [("a", 10, 12, 300), ("b", 50, 60, 20), ("c", 400, 500, 30), ("d", 90, 80, 200)]
+    rows = [("a", 10, 12, 300), ("b", 50, 60, 20), ("c", 400, 500, 512), ("d", 90, 80, 200),
+            ("e", 512, 512, 5)]
     with path.open("w") as fh:
         write_length_header(fh, {"model": "tiny"})
         for id_, greedy, warm, hot in rows:
@@ -42,6 +44,7 @@ def test_sampled_answers_order_the_greedy_answers_at_the_cap(tmp_path):
     assert sorted(scores) == [0.3, 0.7]
     assert scores[0.3]["kendall_tau"] == pytest.approx(1.0)  # the same order as greedy
     assert scores[0.7]["kendall_tau"] < 0
+    assert capped_shares(path, split="val") == {"max": 2 / 5, "greedy": 1 / 5}
 
 
 def test_shipped_scorecard_tables_read_their_files():
