@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from seqsch.bench.lengths import summarize_lengths
 from seqsch.bench.paper_table import (
     REPLAY_KEYS,
     SIMULATED_KEYS,
@@ -22,6 +23,7 @@ from seqsch.bench.paper_table import (
 )
 from seqsch.bench.records import load_records, load_rounds
 from seqsch.bench.report import markdown_table
+from seqsch.core.length_records import read_length_file
 from seqsch.core.paths import DATA_DIR, DEFAULT_LENGTHS
 from seqsch.lab.result_files import (
     EVALUATIONS,
@@ -37,7 +39,7 @@ from seqsch.lab.result_files import (
     perception_rows,
     step_clock,
 )
-from seqsch.lab.scorecard import anchors_table, capped_shares, ceiling_table, targets_table
+from seqsch.lab.scorecard import anchors_table, ceiling_table, targets_table
 
 
 def headline_numbers(data_dir: Path = DATA_DIR) -> dict[str, float]:
@@ -126,7 +128,8 @@ def results_page(data_dir: Path = DATA_DIR) -> str:
     numbers = headline_numbers(data_dir)
     simulated = simulate_paper_table(PaperTableConfig())["rows"]
     replay = replay_table(load_records(data_dir / REPLAY_FILE.name))
-    capped = capped_shares(data_dir / DEFAULT_LENGTHS.name)
+    capped = summarize_lengths([r for r in read_length_file(data_dir / DEFAULT_LENGTHS.name)
+                                if r.split == "train"])
     sections = [
         _section(
             "1. The paper's table, simulated",
@@ -218,8 +221,8 @@ def results_page(data_dir: Path = DATA_DIR) -> str:
             "6. Length perception against its targets",
             "Each target beside what was measured and by how much it was missed (first table). "
             "The paper's module, retrained on the greedy answer's bucket at cap 512 "
-            f"({capped['greedy']:.0%} of the train answers reach that cap, against "
-            f"{capped['max']:.0%} of the longest of four), is scored "
+            f"({capped['greedy_capped_share']:.0%} of the train answers reach that cap, against "
+            f"{capped['any_capped_share']:.0%} of the longest of four), is scored "
             "against that label beside the median constant of the same label. Then how far an "
             "order read from the prompt can go here: the model's own sampled answers used as "
             "priorities for its greedy answers, and the rank head's learning curve "

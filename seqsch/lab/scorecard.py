@@ -74,18 +74,6 @@ def sampled_answer_order(lengths: Path, cap: int = ORDER_CAP,
     return scores
 
 
-def capped_shares(lengths: Path, split: str = "train") -> dict[str, float]:
-    """{label: share of `split`'s records whose label reached the file's cap}: how much the cap
-    censors the paper's label (the longest of four answers) and the greedy answer."""
-    records = [r for r in read_length_file(lengths) if r.split == split]
-    shares = {}
-    for label in ("max", "greedy"):
-        values = target_lengths(records, label)
-        shares[label] = sum(v >= (r.max_new_tokens or v + 1) for v, r in zip(values, records)
-                            ) / len(records)
-    return shares
-
-
 def doublings_to(curve: list[dict], aim: float) -> float | None:
     """Doublings of the training set a least-squares line of tau over log2(prompts) needs to
     reach `aim` from the curve's last point; None when the line does not rise."""

@@ -6,7 +6,6 @@ import pytest
 from seqsch.core.length_records import LengthRecord, write_length_header, write_length_record
 from seqsch.lab.scorecard import (
     anchors_table,
-    capped_shares,
     ceiling_table,
     doublings_to,
     sampled_answer_order,
@@ -44,7 +43,6 @@ def test_sampled_answers_order_the_greedy_answers_at_the_cap(tmp_path):
     assert sorted(scores) == [0.3, 0.7]
     assert scores[0.3]["kendall_tau"] == pytest.approx(1.0)  # the same order as greedy
     assert scores[0.7]["kendall_tau"] < 0
-    assert capped_shares(path, split="val") == {"max": 2 / 5, "greedy": 1 / 5}
 
 
 def test_shipped_scorecard_tables_read_their_files():
