@@ -25,6 +25,7 @@ from pathlib import Path
 
 import torch
 
+from seqsch.core.length_records import target_lengths
 from seqsch.core.models import load_model
 from seqsch.core.paths import BUILD_DIR, DEFAULT_LENGTHS, portable
 from seqsch.perception.evaluation import kendall_tau
@@ -109,28 +110,27 @@ def select_head(config: SelectionConfig) -> dict:
     features = extract_features_by_depth(model, tokenizer, requests_for(records),
                                          sorted(set(config.depths)),
                                          max_prompt_tokens=config.max_prompt_tokens)
-    greedy = [min(r.greedy_length, config.max_length) for r in records]
+    greedy = target_lengths(records, "greedy", config.max_length)
+
+    def scores(row: dict, max_train: int | None = None) -> dict[str, float]:
+        """Cross-validated scores of one combination of the grid (a `rows` entry)."""
+        probe = ProbeConfig(pooling=row["pooling"], target=row["target"],
+                            length_target=row["length_target"], max_length=config.max_length,
+                            num_layers=row["num_layers"], num_epochs=config.num_epochs,
+                            seed=config.seed)
+        return fold_scores(pool_features(features[row["num_layers"]], row["pooling"]),
+                           probe.target_lengths(records), greedy, probe, config.num_folds,
+                           config.seed, max_train)
+
     rows = []
     for depth, pooling, target, length_target in itertools.product(
             config.depths, config.poolings, config.targets, config.length_targets):
-        probe = ProbeConfig(pooling=pooling, target=target, length_target=length_target,
-                            max_length=config.max_length, num_layers=depth,
-                            num_epochs=config.num_epochs, seed=config.seed)
-        scores = fold_scores(pool_features(features[depth], pooling),
-                             probe.target_lengths(records), greedy, probe, config.num_folds,
-                             config.seed)
-        rows.append({"num_layers": depth, "pooling": pooling, "target": target,
-                     "length_target": length_target, **scores})
+        row = {"num_layers": depth, "pooling": pooling, "target": target,
+               "length_target": length_target}
+        rows.append({**row, **scores(row)})
     rows.sort(key=lambda r: -r["cv_kendall_tau"])
     best = rows[0]
-    probe = ProbeConfig(pooling=best["pooling"], target=best["target"],
-                        length_target=best["length_target"], max_length=config.max_length,
-                        num_layers=best["num_layers"], num_epochs=config.num_epochs,
-                        seed=config.seed)
-    inputs = pool_features(features[best["num_layers"]], best["pooling"])
-    curve = [{"num_train": size, **fold_scores(inputs, probe.target_lengths(records), greedy,
-                                               probe, config.num_folds, config.seed, size)}
-             for size in config.train_sizes]
+    curve = [{"num_train": size, **scores(best, size)} for size in config.train_sizes]
     result = {"config": {k: portable(v) if isinstance(v, Path) else v
                          for k, v in asdict(config).items()},
               "num_train": len(records), "rows": rows, "best": best, "learning_curve": curve,
