@@ -65,17 +65,23 @@ def order_scores(predictions: list[dict], lengths: Path) -> dict[str, float]:
             "order_gain_cap": order_gain(predicted, greedy)}
 
 
+def read_evaluation(data_dir: Path, file: str, field: str = "summary") -> tuple[dict, dict]:
+    """(the whole of data_dir/perception-eval-<file>.json, a copy of its `field`); a ValueError
+    naming the file and field when either is missing or unreadable."""
+    path = data_dir / f"perception-eval-{file}.json"
+    try:
+        saved = json.loads(path.read_text())
+        return saved, dict(saved[field])
+    except (OSError, KeyError, TypeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: no readable {field!r} ({error})") from None
+
+
 def perception_rows(data_dir: Path = DATA_DIR) -> dict[str, dict]:
     """{evaluation name: its summary, with its order scores at ORDER_CAP where the file holds
     predictions} for every shipped evaluation file."""
     rows = {}
     for name, (file, field, _) in EVALUATIONS.items():
-        path = data_dir / f"perception-eval-{file}.json"
-        try:
-            saved = json.loads(path.read_text())
-            rows[name] = dict(saved[field])
-        except (OSError, KeyError, json.JSONDecodeError) as error:
-            raise ValueError(f"{path}: no readable {field!r} ({error})") from None
+        saved, rows[name] = read_evaluation(data_dir, file, field)
         if field == "summary" and saved.get("predictions"):
             rows[name].update(order_scores(saved["predictions"], ROOT / saved["lengths"]))
     return rows

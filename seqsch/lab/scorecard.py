@@ -20,7 +20,7 @@ from pathlib import Path
 
 from seqsch.core.length_records import read_length_file, target_lengths
 from seqsch.core.paths import DATA_DIR, ROOT
-from seqsch.lab.result_files import ORDER_CAP, perception_rows, step_clock
+from seqsch.lab.result_files import ORDER_CAP, perception_rows, read_evaluation, step_clock
 from seqsch.perception.evaluation import kendall_tau
 from seqsch.scheduling.priority import order_gain
 
@@ -28,11 +28,9 @@ TAU_AIM, ORDER_GAIN_AIM = 0.6, 0.6  # on the validation prompts, against greedy 
 DONE_AIM, THROUGHPUT_AIM = 0.85, 0.95  # vLLM: mean completion and throughput x first come
 LEARNING_CURVE = DATA_DIR / "probe-smollm2-rank" / "learning-curve.json"
 # The paper's module retrained on a label the cap censors less (the greedy answer at cap 512),
-# and the median constant of the same label: both scored against that label.
-GREEDY_EVALUATIONS = {
-    "lora-greedy": "the paper's module, retrained on the greedy answer's bucket",
-    "constant-greedy": "constant: the train median greedy length",
-}
+# and the median constant of the same label: both scored against that label
+# (data/perception-eval-<name>.json).
+GREEDY_EVALUATIONS = ("lora-greedy", "constant-greedy")
 # vLLM step-clock sweeps, first come against one priority predictor: {predictor: {workload:
 # file}}. Mean completion counts the prediction pass at first come's pace.
 VLLM_PRIORITY_FILES = {
@@ -87,17 +85,6 @@ def doublings_to(curve: list[dict], aim: float) -> float | None:
     return None if slope <= 0 else max(0.0, (aim - ys[-1]) / slope)
 
 
-def _greedy_rows(data_dir: Path) -> dict[str, dict]:
-    rows = {}
-    for name in GREEDY_EVALUATIONS:
-        path = data_dir / f"perception-eval-{name}.json"
-        try:
-            rows[name] = json.loads(path.read_text())["summary"]
-        except (OSError, KeyError, json.JSONDecodeError) as error:
-            raise ValueError(f"{path}: no readable 'summary' ({error})") from None
-    return rows
-
-
 def targets_table(data_dir: Path = DATA_DIR) -> str:
     rank = perception_rows(data_dir)["probe-rank"]
     lines = ["| target | predictor | measured | aim | verdict |", "|---|---|---|---|---|",
@@ -107,8 +94,7 @@ def targets_table(data_dir: Path = DATA_DIR) -> str:
              f"| order gain at {ORDER_CAP}, validation | rank head | "
              f"{rank['order_gain_cap']:.2f} | >= {ORDER_GAIN_AIM} | "
              f"{verdict(rank['order_gain_cap'], ORDER_GAIN_AIM)} |"]
-    greedy = _greedy_rows(data_dir)
-    module, constant = greedy["lora-greedy"], greedy["constant-greedy"]
+    module, constant = (read_evaluation(data_dir, name)[1] for name in GREEDY_EVALUATIONS)
     for key, label, spec, higher in (("error", "error (tokens)", ".1f", False),
                                      ("acc50", "Acc-50", ".1%", True),
                                      ("acc100", "Acc-100", ".1%", True),
@@ -131,7 +117,7 @@ def targets_table(data_dir: Path = DATA_DIR) -> str:
 
 
 def ceiling_table(data_dir: Path = DATA_DIR) -> str:
-    lengths = json.loads((data_dir / "perception-eval-probe-rank.json").read_text())["lengths"]
+    lengths = read_evaluation(data_dir, "probe-rank")[0]["lengths"]
     rank = perception_rows(data_dir)["probe-rank"]
     lines = [f"| order of the greedy answers at cap {ORDER_CAP} (validation) by | Kendall's "
              "tau | order gain |", "|---|---|---|",
@@ -149,7 +135,8 @@ def ceiling_table(data_dir: Path = DATA_DIR) -> str:
     needed = doublings_to(points, TAU_AIM)
     more = ("the curve does not rise" if needed is None else
             f"{needed:.1f} more doublings of the train prompts (about "
-            f"{points[-1]['num_train'] * 2 ** needed:,.0f} per fold) at the curve's slope")
+            f"{round(points[-1]['num_train'] * 2 ** needed, -4):,.0f} per fold) at the curve's "
+            "slope")
     lines.append(f"| reaching tau {TAU_AIM} | {more} | - |")
     return "\n".join(lines) + "\n"
 
