@@ -217,16 +217,37 @@ def _same_run(old: dict, new: dict) -> bool:
     return same_engine and all(old.get(k) == new.get(k) for k in keys)
 
 
+def capped_shares(records: Sequence[LengthRecord], cap: int | None = None) -> dict[str, float]:
+    """Shares of answers that reach the cap: `answer` (every answer of every prompt), `greedy`
+    (each prompt's greedy answer) and `longest` (each prompt's longest answer, the paper's
+    target). An answer reaches the cap at `cap` tokens or more, so a file without capped flags
+    (the paper's) counts too; `cap=None` takes each record's own `max_new_tokens`, else its
+    flags."""
+
+    def reaches(record: LengthRecord, temperature: float) -> bool:
+        limit = cap if cap is not None else record.max_new_tokens
+        if limit is None:
+            return record.is_capped.get(temperature, False)
+        return record.lengths[temperature] >= limit
+
+    flags = [[reaches(r, t) for t in r.lengths] for r in records]
+    greedy = [reaches(r, 0.0) for r in records if 0.0 in r.lengths]
+    num_answers = sum(len(f) for f in flags)
+    return {"answer": sum(map(sum, flags)) / max(1, num_answers),
+            "greedy": sum(greedy) / max(1, len(greedy)),
+            "longest": sum(any(f) for f in flags) / max(1, len(flags))}
+
+
 def summarize_lengths(records: list[LengthRecord]) -> dict:
     """Share of answers cut by the cap, mean lengths and counts per split."""
     greedy = [r for r in records if 0.0 in r.lengths]
-    num_capped = sum(r.is_capped.get(0.0, False) for r in greedy)
+    shares = capped_shares(records)
     return {
         "num_prompts": len(records),
         "num_train": sum(r.split == "train" for r in records),
         "num_val": sum(r.split == "val" for r in records),
         "greedy_mean_length": sum(r.greedy_length for r in greedy) / max(1, len(greedy)),
         "max_mean_length": sum(r.max_length for r in records) / max(1, len(records)),
-        "greedy_capped_share": num_capped / max(1, len(greedy)),
-        "any_capped_share": sum(any(r.is_capped.values()) for r in records) / max(1, len(records)),
+        "greedy_capped_share": shares["greedy"],
+        "any_capped_share": shares["longest"],
     }

@@ -142,3 +142,30 @@ def describe_sweep(summary: dict, base: str = "vanilla") -> str:
             f"{_cell(s.get('failure_ratio'), '.1%')}, mean completion "
             f"{_cell(s.get('mean_completion_s'), '.1f')} s")
     return "\n".join(lines)
+
+
+RATIO_METRICS = ("throughput", "completion", "etr")
+FLAT_BAND = 0.005  # a ratio within half a percent of 1 counts as no move
+
+
+def against_base(summaries: dict[str, dict], name: str,
+                 base: str = "vanilla") -> dict[str, float] | None:
+    """Run `name`'s throughput, mean completion and ETR as ratios of `base`'s (None when
+    `name` was not run); an engine without ETR counts it as 0."""
+    run, reference = summaries.get(name), summaries[base]
+    if run is None:
+        return None
+    return {"throughput": run["samples_per_s"] / reference["samples_per_s"],
+            "completion": run["mean_completion_s"] / reference["mean_completion_s"],
+            "etr": (run.get("effective_token_ratio") or 0)
+            / (reference.get("effective_token_ratio") or 1)}
+
+
+def direction(ratio: float) -> str:
+    """'up', 'down' or 'flat': where a ratio against the base moved."""
+    return "up" if ratio > 1 + FLAT_BAND else "down" if ratio < 1 - FLAT_BAND else "flat"
+
+
+def same_direction(ratios: dict[str, float], others: dict[str, float]) -> list[str]:
+    """The metrics of RATIO_METRICS on which two runs' ratios moved the same way."""
+    return [m for m in RATIO_METRICS if direction(ratios[m]) == direction(others[m])]

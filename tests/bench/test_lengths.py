@@ -77,3 +77,18 @@ def test_vllm_chunks_too_large_for_the_seed_stride_are_refused():
     with pytest.raises(ValueError, match="seed stride"):
         lengths.collect_chunk_vllm(None, None, requests, DecodingConfig(), (0.0, 0.3, 0.5, 0.7),
                                    seed=0)
+
+
+def test_capped_shares_count_answers_at_the_cap_from_lengths_or_flags():
+    from seqsch.core.length_records import LengthRecord
+
+    at_cap = LengthRecord("a", {0.0: 8, 0.3: 3}, {0.0: True, 0.3: False}, max_new_tokens=8)
+    under = LengthRecord("b", {0.0: 2, 0.3: 8}, {0.0: False, 0.3: True}, max_new_tokens=8)
+    shares = lengths.capped_shares([at_cap, under])
+    assert shares == {"answer": 0.5, "greedy": 0.5, "longest": 1.0}
+    assert lengths.capped_shares([at_cap, under], cap=3) == {"answer": 0.75, "greedy": 0.5,
+                                                             "longest": 1.0}
+    no_cap = LengthRecord("c", {0.0: 5}, {0.0: True})  # no max_new_tokens: its flag decides
+    assert lengths.capped_shares([no_cap])["greedy"] == 1.0
+    summary = lengths.summarize_lengths([at_cap, under])
+    assert (summary["greedy_capped_share"], summary["any_capped_share"]) == (0.5, 1.0)

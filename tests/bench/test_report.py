@@ -72,3 +72,20 @@ def test_a_run_summarises_the_step_clock_only_when_every_request_has_one():
 
     assert run([3, 5, 10]).summary()["mean_completion_steps"] == 6.0
     assert "mean_completion_steps" not in run([3, None]).summary()  # e.g. a static engine's
+
+
+def test_ratios_against_the_base_and_the_directions_they_share():
+    summaries = {"vanilla": {"samples_per_s": 2.0, "mean_completion_s": 10.0,
+                             "effective_token_ratio": 0.5},
+                 "gt": {"samples_per_s": 3.0, "mean_completion_s": 6.0,
+                        "effective_token_ratio": 0.5},
+                 "vllm": {"samples_per_s": 1.0, "mean_completion_s": 12.0,
+                          "effective_token_ratio": None}}
+    gt = report.against_base(summaries, "gt")
+    assert gt == {"throughput": 1.5, "completion": 0.6, "etr": 1.0}
+    assert report.against_base(summaries, "absent") is None
+    assert [report.direction(gt[m]) for m in gt] == ["up", "down", "flat"]
+    vllm = report.against_base(summaries, "vllm")
+    assert vllm["etr"] == 0 and report.same_direction(gt, vllm) == []
+    assert report.same_direction(gt, {"throughput": 1.2, "completion": 0.9, "etr": 1.004}) == [
+        "throughput", "completion", "etr"]
