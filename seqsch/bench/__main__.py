@@ -84,8 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seqsch source: the median of the module's bucket distribution "
                         "(score) or its greedy answer (generate, the paper's)")
     p.add_argument("--probe", type=Path, default=DEFAULT_PROBE,
-                   help="probe source: the head's folder (e.g. data/probe-smollm2-priority-l4, "
-                        "trained on the greedy answer's length, for vLLM priorities)")
+                   help="probe source: the head's folder (e.g. data/probe-smollm2-rank, the "
+                        "priority predictor, for vLLM priorities)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--dtype", default="auto")

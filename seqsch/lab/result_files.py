@@ -7,6 +7,7 @@ Shared by the results page (`seqsch.lab.results`) and the perception scorecard
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 
 from seqsch.bench.records import load_rounds
@@ -19,17 +20,15 @@ RESULTS_PAGE = ROOT / "docs" / "results.md"
 REPLAY_FILE = DATA_DIR / "replay-cpu-smollm2-135m.jsonl"
 STATIC_FILE = DATA_DIR / "benchmark-cpu-smollm2-sharegpt.jsonl"
 SORT_FILE = DATA_DIR / "benchmark-cpu-smollm2-sharegpt-sort-check.jsonl"
-VLLM_FILE = DATA_DIR / "benchmark-cpu-smollm2-sharegpt-vllm-l4.jsonl"
+# vLLM, first come against the oracle's order and the shipped predictors' (the LoRA module's and
+# the rank head's, data/probe-smollm2-rank): three rounds on the benchmark's prompts, one on a
+# second workload drawn with --seed 1
+VLLM_FILE = DATA_DIR / "benchmark-cpu-smollm2-sharegpt-vllm.jsonl"
+VLLM_ORDERS = {"vllm": "first come", "vllm+gt": "the oracle's order",
+               "vllm+seqsch": "the LoRA module's order", "vllm+probe": "the rank head's order"}
 STEP_FILES = {
-    "benchmark's prompts": DATA_DIR / "benchmark-cpu-smollm2-sharegpt-vllm-steps-l4.jsonl",
-    "second workload (--seed 1)":
-        DATA_DIR / "benchmark-cpu-smollm2-sharegpt-vllm-steps-seed1-l4.jsonl",
-}
-# the same two workloads, first come against the rank head's order (data/probe-smollm2-rank)
-RANK_STEP_FILES = {
-    "benchmark's prompts": DATA_DIR / "benchmark-cpu-smollm2-sharegpt-vllm-steps-rank.jsonl",
-    "second workload (--seed 1)":
-        DATA_DIR / "benchmark-cpu-smollm2-sharegpt-vllm-steps-seed1-rank.jsonl",
+    "benchmark's prompts": VLLM_FILE,
+    "second workload (--seed 1)": DATA_DIR / "benchmark-cpu-smollm2-sharegpt-vllm-seed1.jsonl",
 }
 # row: (perception-eval-<file>.json, its field holding the summary, what was evaluated)
 EVALUATIONS = {
@@ -39,7 +38,7 @@ EVALUATIONS = {
                                                   "decoding)"),
     "probe": ("probe", "summary", "hidden-state length head, layer 15 of 30"),
     "probe-priority-l4": ("probe-priority-l4", "summary", "priority head, layer 4 of 30 "
-                          "(trained on greedy lengths at cap 256)"),
+                          "(trained on greedy lengths at cap 256; reported, not shipped)"),
     "probe-rank": ("probe-rank", "summary", "rank head, layer 25 of 30 (pairwise ranking loss; "
                    "depth, label and loss chosen on the train split)"),
     "constant": ("constant", "summary", "constant: the train median (the cap's bucket)"),
@@ -89,18 +88,26 @@ def perception_rows(data_dir: Path = DATA_DIR) -> dict[str, dict]:
 
 def step_clock(path: Path) -> dict[str, dict[str, float]]:
     """Per spec of a vLLM sweep with the engine's step clock: mean completion step over first
-    come's (`order_steps`), plus the prediction pass at first come's pace (`done_steps`), and
-    throughput over first come's; medians are not needed, every round gives the same steps."""
+    come's (`order_steps`, the same in every round), plus the prediction pass at first come's
+    pace (`done_steps`), and throughput over first come's. The seconds (the pass, the pace,
+    throughput) are taken as ratios within each round, then the median over rounds."""
     rounds = load_rounds(path)
-    one = rounds[0]
-    base = one["vllm"]["summary"]
     rows = {}
-    for name, record in one.items():
-        summary = record["summary"]
-        order = summary["mean_completion_steps"] / base["mean_completion_steps"]
-        predict_s = record.get("extra", {}).get("prediction_s", 0.0)
+    for name in rounds[0]:
+        within = [one for one in rounds if name in one]
+        steps = [one[name]["summary"]["mean_completion_steps"]
+                 / one["vllm"]["summary"]["mean_completion_steps"] for one in within]
+        if max(steps) - min(steps) > 1e-9:
+            raise ValueError(f"{path}: spec {name!r} took different steps in different rounds "
+                             f"({steps}): not one workload")
+        order = steps[0]
+        predict_s = [one[name].get("extra", {}).get("prediction_s", 0.0) for one in within]
+        pass_share = [p / one["vllm"]["summary"]["mean_completion_s"]
+                      for p, one in zip(predict_s, within)]
         rows[name] = {"order_steps": order,
-                      "throughput": summary["samples_per_s"] / base["samples_per_s"],
-                      "done_steps": order + predict_s / base["mean_completion_s"],
-                      "predict_s": predict_s, "num_rounds": len(rounds)}
+                      "throughput": statistics.median(
+                          one[name]["summary"]["samples_per_s"]
+                          / one["vllm"]["summary"]["samples_per_s"] for one in within),
+                      "done_steps": order + statistics.median(pass_share),
+                      "predict_s": statistics.median(predict_s), "num_rounds": len(within)}
     return rows

@@ -29,13 +29,13 @@ from seqsch.lab.result_files import (
     EVALUATIONS,
     ORDER_CAP,
     PAPER_PERCEPTION,
-    RANK_STEP_FILES,
     REPLAY_FILE,
     RESULTS_PAGE,
     SORT_FILE,
     STATIC_FILE,
     STEP_FILES,
     VLLM_FILE,
+    VLLM_ORDERS,
     perception_rows,
     step_clock,
 )
@@ -51,8 +51,6 @@ def headline_numbers(data_dir: Path = DATA_DIR) -> dict[str, float]:
     perception = perception_rows(data_dir)
     steps = {label: step_clock(data_dir / path.name) for label, path in STEP_FILES.items()}
     first, second = steps.values()
-    rank_first, rank_second = (step_clock(data_dir / path.name)["vllm+probe"]
-                               for path in RANK_STEP_FILES.values())
 
     def speedup(records: dict, name: str) -> float:
         return records[name]["summary"]["samples_per_s"] / records["vanilla"]["summary"][
@@ -73,14 +71,16 @@ def headline_numbers(data_dir: Path = DATA_DIR) -> dict[str, float]:
         "head_ms": 1000 * perception["probe"]["predict_s"],
         "lora_ms": 1000 * perception["lora"]["predict_s"],
         "vllm_oracle_steps": first["vllm+gt"]["order_steps"],
-        "vllm_head_steps": first["vllm+probe"]["done_steps"],
         "vllm_oracle_throughput": first["vllm+gt"]["throughput"],
         "vllm_oracle_steps_second": second["vllm+gt"]["order_steps"],
-        "vllm_head_steps_second": second["vllm+probe"]["done_steps"],
-        "vllm_rank_order_steps": rank_first["order_steps"],
-        "vllm_rank_order_steps_second": rank_second["order_steps"],
-        "vllm_rank_steps": rank_first["done_steps"],
-        "vllm_rank_steps_second": rank_second["done_steps"],
+        "vllm_rank_order_steps": first["vllm+probe"]["order_steps"],
+        "vllm_rank_order_steps_second": second["vllm+probe"]["order_steps"],
+        "vllm_rank_steps": first["vllm+probe"]["done_steps"],
+        "vllm_rank_steps_second": second["vllm+probe"]["done_steps"],
+        "vllm_rank_throughput": first["vllm+probe"]["throughput"],
+        "vllm_rank_throughput_second": second["vllm+probe"]["throughput"],
+        "vllm_rank_predict_s": first["vllm+probe"]["predict_s"],
+        "vllm_rank_predict_s_second": second["vllm+probe"]["predict_s"],
     }
 
 
@@ -106,15 +106,13 @@ def _perception_table(data_dir: Path) -> str:
 
 
 def _step_table(data_dir: Path) -> str:
-    lines = ["| workload | run | order only, steps | predict s | done, steps + predict |",
-             "|---|---|---|---|---|"]
-    rows = [(label, name, row) for label, path in STEP_FILES.items()
-            for name, row in step_clock(data_dir / path.name).items()]
-    rows += [(label, "vllm+probe, rank head", step_clock(data_dir / path.name)["vllm+probe"])
-             for label, path in RANK_STEP_FILES.items()]
-    for label, name, row in rows:
-        lines.append(f"| {label} | {name} | {row['order_steps']:.2f} | "
-                     f"{row['predict_s']:.1f} | {row['done_steps']:.2f} |")
+    lines = ["| workload | order | rounds | order only, steps | predict s | "
+             "done, steps + predict | throughput |", "|---|---|---|---|---|---|---|"]
+    for label, path in STEP_FILES.items():
+        for name, row in step_clock(data_dir / path.name).items():
+            lines.append(f"| {label} | {VLLM_ORDERS.get(name, name)} | {row['num_rounds']} | "
+                         f"{row['order_steps']:.2f} | {row['predict_s']:.1f} | "
+                         f"{row['done_steps']:.2f} | {row['throughput']:.2f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -163,12 +161,12 @@ def results_page(data_dir: Path = DATA_DIR) -> str:
             "oracle). A constant's order is first come. Notebooks 03 and 06 draw it.",
             "`data/perception-eval-*.json` (every prediction), predictors in "
             "`data/lora-smollm2-length/`, `data/probe-smollm2-length/`, "
-            "`data/probe-smollm2-priority-l4/`, `data/probe-smollm2-rank/`",
+            "`data/probe-smollm2-rank/`",
             "python -m seqsch.perception eval --predictor lora "
             "--out build/perception-eval-lora.json\n"
             "# likewise --predictor probe | pia | constant | noise-floor, "
-            "--lora-decode generate,\n# --probe data/probe-smollm2-priority-l4 "
-            "(data/README.md lists each)",
+            "--lora-decode generate,\n# --probe data/probe-smollm2-rank (data/README.md lists "
+            "each, the layer-4 head's training too)",
             _perception_table(data_dir)),
         _section(
             "4. Static scheduling on the embedded model: 128 ShareGPT prompts",
@@ -194,27 +192,20 @@ def results_page(data_dir: Path = DATA_DIR) -> str:
             + markdown_table(load_rounds(data_dir / SORT_FILE.name))),
         _section(
             "5. Order under continuous batching: vLLM, 128 unseen prompts",
-            "First come against shortest-first by the oracle, the LoRA module, the layer-4 "
-            "priority head (`vllm+probe`) and the rank head, 16 concurrent requests; every "
+            "First come against shortest-first by the oracle, the LoRA module and the rank head "
+            "(`vllm+probe`, the shipped priority predictor), 16 concurrent requests; every "
             "prediction is made before serving, so its time delays every request. Three rounds "
-            "in seconds (first table, medians and ranges), then vLLM's step clock, which is the "
-            "same for the same order however busy the machine (second table). Notebook 06 draws "
-            "it.",
-            "`data/benchmark-cpu-smollm2-sharegpt-vllm-l4.jsonl`, "
-            "`data/benchmark-cpu-smollm2-sharegpt-vllm-steps-l4.jsonl`, "
-            "`data/benchmark-cpu-smollm2-sharegpt-vllm-steps-seed1-l4.jsonl`, "
-            "`data/benchmark-cpu-smollm2-sharegpt-vllm-steps-rank.jsonl`, "
-            "`data/benchmark-cpu-smollm2-sharegpt-vllm-steps-seed1-rank.jsonl`",
+            "on the benchmark's prompts in seconds (first table, medians and ranges), then "
+            "vLLM's step clock, which is the same for the same order however busy the machine, "
+            "on those prompts and on a second workload (second table; the prediction pass is "
+            "counted at first come's pace, seconds as medians of each round's ratios). "
+            "Notebook 06 draws it.",
+            f"`data/{VLLM_FILE.name}`, `data/{STEP_FILES['second workload (--seed 1)'].name}`",
             "B=\".venv-vllm/bin/python -m seqsch.bench sweep --data sharegpt --num-data 128 "
-            "--max-new-tokens 256 --batch-size 16\"\n$B --probe data/probe-smollm2-priority-l4 "
-            "--repeats 3 --sweep vllm vllm+gt vllm+seqsch vllm+probe --out build/vllm.jsonl\n"
-            "$B --probe data/probe-smollm2-priority-l4 --repeats 2 --sweep vllm vllm+gt vllm+probe "
-            "--out build/steps.jsonl\n$B --probe data/probe-smollm2-priority-l4 --seed 1 --sweep "
-            "vllm vllm+gt vllm+probe --out build/steps-seed1.jsonl\n"
-            "$B --probe data/probe-smollm2-rank --sweep vllm vllm+probe "
-            "--out build/steps-rank.jsonl\n"
-            "$B --probe data/probe-smollm2-rank --seed 1 --sweep vllm vllm+probe "
-            "--out build/steps-seed1-rank.jsonl",
+            "--max-new-tokens 256 --batch-size 16 \\\n    --probe data/probe-smollm2-rank\"\n"
+            "$B --repeats 3 --sweep vllm vllm+gt vllm+seqsch vllm+probe --out build/vllm.jsonl"
+            "   # about 30 minutes\n"
+            "$B --seed 1 --sweep vllm vllm+gt vllm+probe --out build/vllm-seed1.jsonl",
             markdown_table(load_rounds(data_dir / VLLM_FILE.name)) + "\n"
             + _step_table(data_dir)),
         _section(

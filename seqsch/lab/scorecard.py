@@ -20,7 +20,13 @@ from pathlib import Path
 
 from seqsch.core.length_records import read_length_file, target_lengths
 from seqsch.core.paths import DATA_DIR, ROOT
-from seqsch.lab.result_files import ORDER_CAP, perception_rows, read_evaluation, step_clock
+from seqsch.lab.result_files import (
+    ORDER_CAP,
+    STEP_FILES,
+    perception_rows,
+    read_evaluation,
+    step_clock,
+)
 from seqsch.perception.evaluation import kendall_tau
 from seqsch.scheduling.priority import order_gain
 
@@ -31,16 +37,9 @@ LEARNING_CURVE = DATA_DIR / "probe-smollm2-rank" / "learning-curve.json"
 # and the median constant of the same label: both scored against that label
 # (data/perception-eval-<name>.json).
 GREEDY_EVALUATIONS = ("lora-greedy", "constant-greedy")
-# vLLM step-clock sweeps, first come against one priority predictor: {predictor: {workload:
-# file}}. Mean completion counts the prediction pass at first come's pace.
-VLLM_PRIORITY_FILES = {
-    "rank head, layer 25": {
-        "benchmark's prompts": "benchmark-cpu-smollm2-sharegpt-vllm-steps-rank.jsonl",
-        "second workload": "benchmark-cpu-smollm2-sharegpt-vllm-steps-seed1-rank.jsonl"},
-    "priority head, layer 4": {
-        "benchmark's prompts": "benchmark-cpu-smollm2-sharegpt-vllm-steps-l4.jsonl",
-        "second workload": "benchmark-cpu-smollm2-sharegpt-vllm-steps-seed1-l4.jsonl"},
-}
+# The paper's metrics as (key, label, format, is_higher_better), in its order, then tau.
+MODULE_METRICS = (("error", "error (tokens)", ".1f", False), ("acc50", "Acc-50", ".1%", True),
+                  ("acc100", "Acc-100", ".1%", True), ("kendall_tau", "Kendall's tau", ".2f", True))
 # Public results of learning-to-rank length predictors (a rerun of vllm-ltr, NeurIPS 2024):
 # Kendall's tau on their own model's lengths and workload, not comparable number for number.
 RANKER_ANCHORS = (
@@ -54,6 +53,12 @@ def verdict(value: float, aim: float, higher_is_better: bool = True) -> str:
     """'met' or 'missed by <gap>' for `value` against `aim`."""
     gap = (aim - value) if higher_is_better else (value - aim)
     return "met" if gap <= 0 else f"missed by {gap:.2f}"
+
+
+def metrics_beaten(summary: dict, baseline: dict) -> list[str]:
+    """The keys of MODULE_METRICS on which `summary` is strictly better than `baseline`."""
+    return [key for key, _, _, higher in MODULE_METRICS
+            if (summary[key] > baseline[key] if higher else summary[key] < baseline[key])]
 
 
 def sampled_answer_order(lengths: Path, cap: int = ORDER_CAP,
@@ -95,24 +100,20 @@ def targets_table(data_dir: Path = DATA_DIR) -> str:
              f"{rank['order_gain_cap']:.2f} | >= {ORDER_GAIN_AIM} | "
              f"{verdict(rank['order_gain_cap'], ORDER_GAIN_AIM)} |"]
     module, constant = (read_evaluation(data_dir, name)[1] for name in GREEDY_EVALUATIONS)
-    for key, label, spec, higher in (("error", "error (tokens)", ".1f", False),
-                                     ("acc50", "Acc-50", ".1%", True),
-                                     ("acc100", "Acc-100", ".1%", True),
-                                     ("kendall_tau", "Kendall's tau", ".2f", True)):
+    for key, label, spec, higher in MODULE_METRICS:
         sign = ">" if higher else "<"
         lines.append(f"| {label} vs the greedy answer (cap 512), validation | retrained "
                      f"module | {format(module[key], spec)} | {sign} "
                      f"{format(constant[key], spec)} (median constant) | "
                      f"{verdict(module[key], constant[key], higher)} |")
-    for predictor, files in VLLM_PRIORITY_FILES.items():
-        for workload, name in files.items():
-            row = step_clock(data_dir / name)["vllm+probe"]
-            lines.append(f"| vLLM mean completion x first come, pass included, {workload} | "
-                         f"{predictor} | {row['done_steps']:.2f} | <= {DONE_AIM} | "
-                         f"{verdict(row['done_steps'], DONE_AIM, False)} |")
-            lines.append(f"| vLLM throughput x first come, {workload} | {predictor} | "
-                         f"{row['throughput']:.2f} | >= {THROUGHPUT_AIM} | "
-                         f"{verdict(row['throughput'], THROUGHPUT_AIM)} |")
+    for workload, path in STEP_FILES.items():  # the prediction pass counted at first come's pace
+        row = step_clock(data_dir / path.name)["vllm+probe"]
+        lines.append(f"| vLLM mean completion x first come, pass included, {workload} | "
+                     f"rank head | {row['done_steps']:.2f} | <= {DONE_AIM} | "
+                     f"{verdict(row['done_steps'], DONE_AIM, False)} |")
+        lines.append(f"| vLLM throughput x first come, {workload} | rank head | "
+                     f"{row['throughput']:.2f} | >= {THROUGHPUT_AIM} | "
+                     f"{verdict(row['throughput'], THROUGHPUT_AIM)} |")
     return "\n".join(lines) + "\n"
 
 

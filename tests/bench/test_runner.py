@@ -236,11 +236,11 @@ def test_sweep_configs_record_the_settings_of_earlier_records():
     """A sweep configured today writes the config a committed record holds, so it resumes."""
     from seqsch.core.paths import DATA_DIR, ROOT
 
-    line = (DATA_DIR / "benchmark-cpu-smollm2-sharegpt-vllm-steps-l4.jsonl").read_text()
+    line = (DATA_DIR / "benchmark-cpu-smollm2-sharegpt-vllm.jsonl").read_text()
     old = json.loads(line.splitlines()[0])["config"]
     config = SweepConfig(
         specs=("vllm", "vllm+probe"), num_data=128, max_new_tokens=256, data="sharegpt",
-        probe=ROOT / "data" / "probe-smollm2-priority-l4")
+        probe=ROOT / "data" / "probe-smollm2-rank")
     new = run_config(config, [])
     assert {k: v for k, v in new.items() if k != "request_ids"} == {
         k: v for k, v in old.items() if k != "request_ids"}
