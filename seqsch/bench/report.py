@@ -74,6 +74,19 @@ def _spec_names(rounds: Sequence[dict]) -> list[str]:
     return list(dict.fromkeys(name for one in rounds for name in one))
 
 
+def _round_values(records: dict | Sequence[dict]) -> dict[str, list[list[float | None]]]:
+    """{spec: one list of numbers per round that ran it}, in the order of HEADER after the name."""
+    rounds = [records] if isinstance(records, dict) else list(records)
+    return {name: [_row_values(one, one[name]) for one in rounds if name in one]
+            for name in _spec_names(rounds)}
+
+
+def median_values(records: dict | Sequence[dict]) -> dict[str, dict[str, float | None]]:
+    """{spec: {HEADER column: the median over rounds}}: the numbers behind `table_rows`."""
+    return {name: dict(zip(HEADER[1:], (_median(list(column)) for column in zip(*values))))
+            for name, values in _round_values(records).items()}
+
+
 def table_rows(records: dict | Sequence[dict]) -> list[list[str]]:
     """One row per spec: measured metrics, speed-up over vanilla, throughput and mean completion
     time over the same engine's first-come run (as measured, which includes the prediction pass that
@@ -85,14 +98,12 @@ def table_rows(records: dict | Sequence[dict]) -> list[list[str]]:
     `--repeats`): each ratio is taken within its round, against that round's runs, and a cell
     shows the median over rounds; the throughput, completion and step-clock completion ratios
     against first come add their range (min-max)."""
-    rounds = [records] if isinstance(records, dict) else list(records)
     formats = [f for _, _, f in COLUMNS] + [".2f", ".2f", ".2f", ".1f", ".2f", ".2f", ".2f",
                                             ".3f"]
     # throughput, completion time, completion on the step clock with the prediction pass
     against_first_come = (len(COLUMNS) + 1, len(COLUMNS) + 2, len(COLUMNS) + 6)
     rows = []
-    for name in _spec_names(rounds):
-        values = [_row_values(one, one[name]) for one in rounds if name in one]
+    for name, values in _round_values(records).items():
         cells = [_cell(_median(list(column)), f) for column, f in zip(zip(*values), formats)]
         for column in against_first_come:
             ratios = [v[column] for v in values if v[column] is not None]

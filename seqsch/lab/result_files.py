@@ -7,10 +7,10 @@ Shared by the results page (`seqsch.lab.results`) and the perception scorecard
 from __future__ import annotations
 
 import json
-import statistics
 from pathlib import Path
 
 from seqsch.bench.records import load_rounds
+from seqsch.bench.report import median_values
 from seqsch.core.length_records import read_length_file
 from seqsch.core.paths import DATA_DIR, ROOT
 from seqsch.perception.evaluation import fill_missing, kendall_tau
@@ -89,25 +89,12 @@ def perception_rows(data_dir: Path = DATA_DIR) -> dict[str, dict]:
 def step_clock(path: Path) -> dict[str, dict[str, float]]:
     """Per spec of a vLLM sweep with the engine's step clock: mean completion step over first
     come's (`order_steps`, the same in every round), plus the prediction pass at first come's
-    pace (`done_steps`), and throughput over first come's. The seconds (the pass, the pace,
-    throughput) are taken as ratios within each round, then the median over rounds."""
+    pace (`done_steps`), and throughput over first come's; each a ratio within its round, the
+    median over rounds (`seqsch.bench.report`, whose table shows the same numbers)."""
     rounds = load_rounds(path)
-    rows = {}
-    for name in rounds[0]:
-        within = [one for one in rounds if name in one]
-        steps = [one[name]["summary"]["mean_completion_steps"]
-                 / one["vllm"]["summary"]["mean_completion_steps"] for one in within]
-        if max(steps) - min(steps) > 1e-9:
-            raise ValueError(f"{path}: spec {name!r} took different steps in different rounds "
-                             f"({steps}): not one workload")
-        order = steps[0]
-        predict_s = [one[name].get("extra", {}).get("prediction_s", 0.0) for one in within]
-        pass_share = [p / one["vllm"]["summary"]["mean_completion_s"]
-                      for p, one in zip(predict_s, within)]
-        rows[name] = {"order_steps": order,
-                      "throughput": statistics.median(
-                          one[name]["summary"]["samples_per_s"]
-                          / one["vllm"]["summary"]["samples_per_s"] for one in within),
-                      "done_steps": order + statistics.median(pass_share),
-                      "predict_s": statistics.median(predict_s), "num_rounds": len(within)}
-    return rows
+    return {name: {"order_steps": values["order only, steps"],
+                   "throughput": values["samples/s x first come"],
+                   "done_steps": values["done, steps + predict"],
+                   "predict_s": values["predict s"],
+                   "num_rounds": sum(name in one for one in rounds)}
+            for name, values in median_values(rounds).items()}

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from seqsch.bench import report
 from seqsch.bench.__main__ import main
 from seqsch.bench.records import load_records, load_rounds
@@ -54,6 +56,9 @@ def test_the_step_clock_compares_orders_without_the_machines_noise(tmp_path):
     assert probe[report.HEADER.index("order only, steps")] == "0.80"
     # the 3 s prediction pass at first come's pace: 3 / 60 = 0.05 more
     assert probe[report.HEADER.index("done, steps + predict")] == "0.85 (0.85-0.85)"
+    medians = report.median_values(load_rounds(path))["vllm+probe"]  # the numbers behind it
+    assert medians["done, steps + predict"] == pytest.approx(0.85)
+    assert medians["samples/s x first come"] == pytest.approx(0.9)  # rounds at 1.0 and 0.8
     # records without a step clock (static engines, older files) leave the cells empty
     static = report.table_rows({"vanilla": _record("vanilla", "static", 0.25, 300.0)})[0]
     assert static[report.HEADER.index("order only, steps")] == "-"

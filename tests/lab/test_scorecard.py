@@ -8,6 +8,7 @@ from seqsch.lab.scorecard import (
     anchors_table,
     ceiling_table,
     doublings_to,
+    metrics_beaten,
     sampled_answer_order,
     targets_table,
     verdict,
@@ -19,6 +20,13 @@ def test_verdict_names_the_gap_in_the_direction_that_matters():
     assert verdict(0.64, 0.6) == "met"
     assert verdict(0.99, 0.85, higher_is_better=False) == "missed by 0.14"
     assert verdict(121.2, 139.3, higher_is_better=False) == "met"
+
+
+def test_metrics_beaten_read_each_metric_in_its_direction():
+    constant = {"error": 170.6, "acc50": 0.13, "acc100": 0.34, "kendall_tau": 0.0}
+    module = {"error": 163.5, "acc50": 0.17, "acc100": 0.34, "kendall_tau": -0.1}
+    assert metrics_beaten(module, constant) == ["error", "acc50"]  # a tie is not a win
+    assert metrics_beaten(constant, constant) == []
 
 
 def test_doublings_follow_the_least_squares_slope():
