@@ -77,8 +77,6 @@ def headline_numbers(data_dir: Path = DATA_DIR) -> dict[str, float]:
         "vllm_rank_order_steps_second": second["vllm+probe"]["order_steps"],
         "vllm_rank_steps": first["vllm+probe"]["done_steps"],
         "vllm_rank_steps_second": second["vllm+probe"]["done_steps"],
-        "vllm_rank_throughput": first["vllm+probe"]["throughput"],
-        "vllm_rank_throughput_second": second["vllm+probe"]["throughput"],
         "vllm_rank_predict_s": first["vllm+probe"]["predict_s"],
         "vllm_rank_predict_s_second": second["vllm+probe"]["predict_s"],
     }

@@ -4,7 +4,7 @@ The results page's last section. Three tables, each computed from data/:
 
 * the targets: the priority predictor's Kendall's tau and order gain on the validation prompts,
   the paper's module (retrained on the greedy answer's bucket) against the median constant,
-  and the priority predictors' mean completion under vLLM, prediction pass included;
+  and the priority predictor's mean completion under vLLM, prediction pass included;
 * how far a prompt-only order can go here: the model's own sampled answers used as a predictor
   of its greedy answer, and the rank head's learning curve on the train split;
 * public anchors (other models, other workloads): learning-to-rank predictors scored by tau.
