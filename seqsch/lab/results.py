@@ -202,7 +202,7 @@ def results_page(data_dir: Path = DATA_DIR) -> str:
             "B=\".venv-vllm/bin/python -m seqsch.bench sweep --data sharegpt --num-data 128 "
             "--max-new-tokens 256 --batch-size 16 \\\n    --probe data/probe-smollm2-rank\"\n"
             "$B --repeats 3 --sweep vllm vllm+gt vllm+seqsch vllm+probe --out build/vllm.jsonl"
-            "   # about 30 minutes\n"
+            "   # about 35 minutes\n"
             "$B --seed 1 --sweep vllm vllm+gt vllm+probe --out build/vllm-seed1.jsonl",
             markdown_table(load_rounds(data_dir / VLLM_FILE.name)) + "\n"
             + _step_table(data_dir)),
