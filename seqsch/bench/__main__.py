@@ -35,6 +35,7 @@ from seqsch.bench.replay import PAPER_PROMPT_TOKENS, REPLAYS
 from seqsch.bench.report import markdown_table, median_summaries, print_table
 from seqsch.bench.runner import SUMMARY_KEYS, run_sweep
 from seqsch.bench.specs import ENGINES, SOURCES, RunSpec, SweepConfig
+from seqsch.core.cli import non_negative_int, parse_args, positive_int, run
 from seqsch.core.decoding import DECODING_PRESETS
 from seqsch.core.length_records import load_length_file
 from seqsch.core.models import DEFAULT as DEFAULT_MODEL
@@ -56,10 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=ENGINES, default="static")
     p.add_argument("--sweep", nargs="+", metavar="SPEC",
                    help="run specs back to back, e.g. vanilla gt+vbs+fcr continuous")
-    p.add_argument("--num-data", type=int, default=64)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--bin-size", type=int, default=50)
-    p.add_argument("--max-new-tokens", type=int, default=512)
+    p.add_argument("--num-data", type=positive_int, default=64)
+    p.add_argument("--batch-size", type=positive_int, default=16)
+    p.add_argument("--bin-size", type=positive_int, default=50)
+    p.add_argument("--max-new-tokens", type=positive_int, default=512)
     p.add_argument("--temperature", type=float, default=0.0)
     p.add_argument("--decoding", choices=sorted(DECODING_PRESETS), default=None,
                    help="default: embedded (greedy in trace replay, where tokens are "
@@ -75,9 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "prompts of --replay-prompt-tokens random ids; sources vanilla, gt "
                         "(longest of four samples), standin (predictions of the paper's "
                         "module's accuracy). Any model, e.g. --model random:llama2-7b")
-    p.add_argument("--replay-prompt-tokens", type=int, default=PAPER_PROMPT_TOKENS,
+    p.add_argument("--replay-prompt-tokens", type=positive_int, default=PAPER_PROMPT_TOKENS,
                    help="the replay's assumed prompt length (the length file has none)")
-    p.add_argument("--group-size", type=int, default=None,
+    p.add_argument("--group-size", type=positive_int, default=None,
                    help="schedule consecutive groups of this many requests apart, each "
                         "group's failures recomputed before the next (the paper: 256)")
     p.add_argument("--lora-decode", choices=QUERY_DECODES, default=DEFAULT_LORA_DECODE,
@@ -93,11 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="JSONL record, one line per finished run spec (resumable)")
     p.add_argument("--vllm-eager", action="store_true",
                    help="vllm engine without compilation (starts in seconds, decodes slower)")
-    p.add_argument("--tensor-parallel-size", type=int, default=1,
+    p.add_argument("--tensor-parallel-size", type=positive_int, default=1,
                    help="vllm engine: GPUs per model replica (layers split across them)")
-    p.add_argument("--pipeline-parallel-size", type=int, default=1,
+    p.add_argument("--pipeline-parallel-size", type=positive_int, default=1,
                    help="vllm engine: pipeline stages (e.g. nodes, with a Ray cluster)")
-    p.add_argument("--repeats", type=int, default=1,
+    p.add_argument("--repeats", type=positive_int, default=1,
                    help="run the sweep this many rounds, its specs in turn each round: "
                         "ratios are taken within a round, so a machine that drifts "
                         "between rounds does not bias them (the report shows medians)")
@@ -123,19 +124,19 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", type=Path, default=BUILD_DIR / "lengths.jsonl",
                    help="the JSONL length file (resumable; data/... only when named here)")
     c.add_argument("--model", default="smollm2-135m-embedded")
-    c.add_argument("--num-train", type=int, default=800)
-    c.add_argument("--num-val", type=int, default=200)
+    c.add_argument("--num-train", type=non_negative_int, default=800)
+    c.add_argument("--num-val", type=non_negative_int, default=200)
     c.add_argument("--temperatures", type=float, nargs="+", default=list(PAPER_TEMPERATURES))
-    c.add_argument("--max-new-tokens", type=int, default=512)
+    c.add_argument("--max-new-tokens", type=positive_int, default=512)
     c.add_argument("--engine", choices=COLLECT_ENGINES, default="transformers",
                    help="vllm needs its own environment: bash scripts/setup_vllm.sh")
-    c.add_argument("--batch-size", type=int, default=32,
+    c.add_argument("--batch-size", type=positive_int, default=32,
                    help="rows per static batch, or concurrent requests with --engine vllm")
-    c.add_argument("--chunk-size", type=int, default=64)
+    c.add_argument("--chunk-size", type=positive_int, default=64)
     c.add_argument("--keep-finished", action="store_true",
                    help="keep ended rows in their batch (static batching) instead of dropping them")
     c.add_argument("--seed", type=int, default=0)
-    c.add_argument("--max-prompt-tokens", type=int, default=256)
+    c.add_argument("--max-prompt-tokens", type=positive_int, default=256)
     c.add_argument("--decoding", choices=sorted(DECODING_PRESETS), default="embedded")
     c.add_argument("--dtype", default="auto")
     s = lengths.add_parser("summary", help="print the length statistics of a length file")
@@ -209,7 +210,7 @@ def lengths(args: argparse.Namespace) -> dict:
 
 def main(argv=None) -> dict:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
     if args.command == "sweep":
         result = sweep(args, parser)
     else:
@@ -220,4 +221,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

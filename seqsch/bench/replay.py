@@ -35,12 +35,17 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from seqsch.core.length_records import LengthRecord, read_length_file
+from seqsch.core.length_records import (  # paper_sample lives in core: the simulator draws it
+    PAPER_SAMPLE_SEED,
+    PAPER_SAMPLE_SIZE,
+    paper_sample,
+    read_length_file,
+)
 from seqsch.core.paths import DATA_DIR
 from seqsch.core.requests import Request
 
 PAPER_VAL_LENGTHS = DATA_DIR / "paper" / "alpaca-val-10k-length.json"
-PAPER_NUM_DATA, PAPER_SEED, PAPER_GROUP_SIZE = 1024, 42, 256
+PAPER_NUM_DATA, PAPER_SEED, PAPER_GROUP_SIZE = PAPER_SAMPLE_SIZE, PAPER_SAMPLE_SEED, 256
 PAPER_MAX_NEW_TOKENS, PAPER_BATCH_SIZE = 512, 16
 PAPER_PROMPT_TOKENS = 64  # assumed: the length file holds no prompt lengths
 # The paper's tuned module on its validation set (Vicuna-7B): error in tokens, Acc-50, Acc-100.
@@ -69,18 +74,6 @@ class ReplayWorkload:
     @property
     def true_lengths(self) -> list[int]:
         return [r.forced_output_tokens for r in self.requests]
-
-
-def paper_sample(records: Sequence[LengthRecord], num: int = PAPER_NUM_DATA,
-                 seed: int = PAPER_SEED) -> list[LengthRecord]:
-    """The paper's `EvalDataset.sample(num, seed)`: `np.random.seed(seed)`, then the first
-    `num` of `np.random.permutation(len(records))` (the same legacy generator, unshared)."""
-    import numpy as np
-
-    if not 1 <= num <= len(records):
-        raise ValueError(f"num must be between 1 and {len(records)}, got {num}")
-    order = np.random.RandomState(seed).permutation(len(records))[:num]
-    return [records[i] for i in order]
 
 
 def synthetic_prompts(num: int, num_tokens: int, vocab_size: int,

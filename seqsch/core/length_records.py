@@ -15,6 +15,7 @@ and the field: lengths, token counts and seeds must be JSON integers >= 0, tempe
 numbers >= 0, ids non-empty strings, unique within a file.
 
 `write_length_header` and `write_length_record` write our format.
+`paper_sample` draws the paper's 1,024-prompt benchmark sample from its length file.
 """
 
 from __future__ import annotations
@@ -23,11 +24,16 @@ import json
 import math
 import re
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
+
 PAPER_MAX_NEW_TOKENS = 512
+# The paper's benchmark sample: `EvalDataset.sample(1024, seed=42)` of its 10,000 prompts.
+PAPER_SAMPLE_SIZE, PAPER_SAMPLE_SEED = 1024, 42
 # Which length of a record a predictor learns or is scored against: the longest sampled answer
 # (the paper's target, what a static batch must make room for), the greedy answer's (what a
 # greedy workload's request order depends on), or the geometric mean of its greedy and sampled
@@ -288,3 +294,13 @@ def write_length_record(fh: IO[str], record: LengthRecord) -> None:
         "samples": samples,
     }
     fh.write(json.dumps(line) + "\n")
+
+
+def paper_sample(records: Sequence[LengthRecord], num: int = PAPER_SAMPLE_SIZE,
+                 seed: int = PAPER_SAMPLE_SEED) -> list[LengthRecord]:
+    """The paper's `EvalDataset.sample(num, seed)`: `np.random.seed(seed)`, then the first
+    `num` of `np.random.permutation(len(records))` (the same legacy generator, unshared)."""
+    if not 1 <= num <= len(records):
+        raise ValueError(f"num must be between 1 and {len(records)}, got {num}")
+    order = np.random.RandomState(seed).permutation(len(records))[:num]
+    return [records[i] for i in order]

@@ -163,7 +163,7 @@ def load_model(
     except OSError as exc:
         if Path(path).exists():
             raise
-        raise OSError(
+        raise FileNotFoundError(
             f"Model {name!r} is neither a local folder nor in the Hugging Face cache, and could "
             "not be downloaded. Run once with network access (e.g. `huggingface-cli download "
             f"{name}`), or pass a local folder. The embedded default needs no network: "

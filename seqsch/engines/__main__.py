@@ -8,6 +8,11 @@ The last line is a JSON summary.
 """
 from __future__ import annotations
 
+import argparse
+import json
+from collections.abc import Sequence
+
+from seqsch.core.cli import parse_args, positive_int, run
 from seqsch.core.decoding import DECODING_PRESETS
 from seqsch.core.models import DEFAULT, load_model
 from seqsch.core.requests import encode_prompts
@@ -17,18 +22,14 @@ from seqsch.engines.reference import compare_with_hf
 from seqsch.engines.static import generate
 
 
-def main(argv=None) -> dict:
-    import argparse
-    import json
-
-
+def main(argv: Sequence[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description="Run a model on ShareGPT prompts and print "
                                      "the paper's metrics; the last line is a JSON summary.")
     parser.add_argument("--model", default=DEFAULT)
-    parser.add_argument("--num-data", type=int, default=32)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--max-new-tokens", type=int, default=128)
-    parser.add_argument("--max-prompt-tokens", type=int, default=256)
+    parser.add_argument("--num-data", type=positive_int, default=32)
+    parser.add_argument("--batch-size", type=positive_int, default=16)
+    parser.add_argument("--max-new-tokens", type=positive_int, default=128)
+    parser.add_argument("--max-prompt-tokens", type=positive_int, default=256)
     parser.add_argument("--temperature", type=float, default=0.0)
     parser.add_argument("--top-p", type=float, default=1.0)
     parser.add_argument("--decoding", choices=sorted(DECODING_PRESETS), default="embedded")
@@ -41,7 +42,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", default="auto")
     parser.add_argument("--quiet", action="store_true")
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
 
     model, tokenizer = load_model(args.model, device=args.device, dtype=args.dtype)
     requests = sharegpt_workload(tokenizer, args.num_data, args.seed, args.max_prompt_tokens)
@@ -76,4 +77,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -12,19 +12,21 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 
+from seqsch.core.cli import parse_args, run
 from seqsch.core.paths import portable
 from seqsch.lab.notebooks import PROFILES, run_all
 from seqsch.lab.results import write_results_page
 
 
-def main(argv=None) -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", choices=sorted(PROFILES), default="cpu")
     parser.add_argument("--only", nargs="+", help="notebook numbers, e.g. --only 01 04")
     parser.add_argument("--results", action="store_true",
                         help="only rewrite the results page docs/results.md from data/")
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
     if args.results:
         print(json.dumps({"results_page": portable(write_results_page())}))
         return
@@ -40,4 +42,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -22,6 +22,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from seqsch.core.cli import non_negative_int, parse_args, positive_int, run
 from seqsch.core.paths import DEFAULT_LENGTHS
 from seqsch.perception.experiments import PerceptionConfig, depth_sweep, evaluate, train
 from seqsch.perception.probe import DECODES, LENGTH_TARGETS, POOLINGS, TARGETS
@@ -40,7 +41,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--predictor", choices=["lora", "probe", "pia", "constant",
                                                 "noise-floor"], help="train and eval: which one")
     parser.add_argument("--lengths", type=Path, default=DEFAULT_LENGTHS)
-    parser.add_argument("--num-data", type=int, help="use the first N records of the split")
+    parser.add_argument("--num-data", type=positive_int,
+                        help="use the first N records of the split")
     parser.add_argument("--out", type=Path,
                         help="train: output folder; eval, depth: results JSON (default under "
                              "build/; --out data/... refreshes a shipped file)")
@@ -53,28 +55,31 @@ def main(argv: Sequence[str] | None = None) -> dict:
                         help="eval lora: read the bucket distribution's median (score) or "
                              "decode one answer greedily, as the paper (generate)")
     parser.add_argument("--features", type=Path, help="train probe: feature cache file")
-    parser.add_argument("--batch-size", type=int, default=16, help="prediction/feature batch")
-    parser.add_argument("--steps", type=int, help="train lora: optimizer steps (else epochs)")
-    parser.add_argument("--epochs", type=int, help="train: epochs (lora 3, probe 200)")
+    parser.add_argument("--batch-size", type=positive_int, default=16,
+                        help="prediction/feature batch")
+    parser.add_argument("--steps", type=positive_int,
+                        help="train lora: optimizer steps (else epochs)")
+    parser.add_argument("--epochs", type=positive_int, help="train: epochs (lora 3, probe 200)")
     parser.add_argument("--lr", type=float, help="train: learning rate (lora 2e-4, probe 1e-3)")
-    parser.add_argument("--micro-batch-size", type=int, default=4)
-    parser.add_argument("--grad-accum", type=int, default=8)
-    parser.add_argument("--checkpoint-every", type=int, default=25)
+    parser.add_argument("--micro-batch-size", type=positive_int, default=4)
+    parser.add_argument("--grad-accum", type=positive_int, default=8)
+    parser.add_argument("--checkpoint-every", type=positive_int, default=25)
     parser.add_argument("--no-resume", action="store_true", help="train lora: start afresh")
     parser.add_argument("--pooling", default="auto", choices=["auto", "mean", "last", "mean+last"])
     parser.add_argument("--target", default="auto", choices=["auto", *TARGETS])
-    parser.add_argument("--num-layers", type=int,
+    parser.add_argument("--num-layers", type=non_negative_int,
                         help="train probe: read the state after this many layers (default all)")
-    parser.add_argument("--max-prompt-tokens", type=int,
+    parser.add_argument("--max-prompt-tokens", type=positive_int,
                         help="train probe, depth: read only the first and last halves of this "
                              "many prompt tokens (bounds the cost of long prompts; default all)")
-    parser.add_argument("--depths", type=int, nargs="+", help="depth: the depths to compare")
+    parser.add_argument("--depths", type=non_negative_int, nargs="+",
+                        help="depth: the depths to compare")
     parser.add_argument("--length-target", choices=LENGTH_TARGETS, default="max",
                         help="train: learn the longest sampled answer's length (the "
                              "paper's), the greedy answer's (a greedy workload's order) or the "
                              "geometric mean of all sampled answers (a steadier label); eval: "
                              "score against it (the constant: its train median)")
-    parser.add_argument("--max-length", type=int,
+    parser.add_argument("--max-length", type=positive_int,
                         help="train, eval: censor those lengths at this cap (default: the "
                              "file's; select: 256)")
     parser.add_argument("--decode", choices=DECODES, default="median",
@@ -86,13 +91,14 @@ def main(argv: Sequence[str] | None = None) -> dict:
                         default=["greedy", "mean"], help="select: the labels to compare")
     parser.add_argument("--poolings", nargs="+", choices=POOLINGS, default=["mean+last"],
                         help="select: the poolings to compare")
-    parser.add_argument("--num-folds", type=int, default=5, help="select: folds of the train split")
-    parser.add_argument("--train-sizes", type=int, nargs="+", default=[],
+    parser.add_argument("--num-folds", type=positive_int, default=5,
+                        help="select: folds of the train split")
+    parser.add_argument("--train-sizes", type=positive_int, nargs="+", default=[],
                         help="select: the best head's learning curve, each fold trained on "
                              "this many prompts")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true")
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
     if args.command == "select":
         return _select(args, parser)
     options = {k: v for k, v in vars(args).items() if k not in ("command", *SELECT_ONLY)}
@@ -137,4 +143,4 @@ def _select(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -2,6 +2,8 @@
 
     python -m seqsch.scheduling --lengths data/paper/alpaca-val-10k-length.json \
         --num-data 1024 --strategy vanilla sort bin --vbs --fcr
+    python -m seqsch.scheduling --lengths data/paper/alpaca-val-10k-length.json \
+        --paper-sample --group-size 256 --strategy vanilla bin --vbs --fcr   # the paper's benchmark
 
 The last line of output is a one-line JSON summary. The library behind it:
 `seqsch.scheduling.simulate`.
@@ -13,7 +15,8 @@ import json
 import time
 from collections.abc import Sequence
 
-from seqsch.core.length_records import load_length_file
+from seqsch.core.cli import non_negative_int, parse_args, positive_int, run
+from seqsch.core.length_records import PAPER_SAMPLE_SIZE, load_length_file, paper_sample
 from seqsch.scheduling.cost_model import load_cost_model
 from seqsch.scheduling.metrics import completion_stats
 from seqsch.scheduling.scheduler import (
@@ -38,18 +41,25 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--vbs", action="store_true", help="variable batch size (bin only)")
     parser.add_argument("--fcr", action="store_true", help="failure collection (sort, bin)")
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--num-data", type=int, default=None, help="first N prompts")
-    parser.add_argument("--max-new-tokens", type=int, default=512)
-    parser.add_argument("--bin-size", type=int, default=50)
+    parser.add_argument("--batch-size", type=positive_int, default=16)
+    parser.add_argument("--num-data", type=positive_int, default=None, help="first N prompts")
+    parser.add_argument("--max-new-tokens", type=positive_int, default=512)
+    parser.add_argument("--bin-size", type=positive_int, default=50)
+    parser.add_argument("--group-size", type=positive_int, default=None,
+                        help="schedule consecutive groups of this many prompts apart, each "
+                             "group's failures recomputed before the next (the paper: 256)")
+    parser.add_argument("--paper-sample", action="store_true",
+                        help=f"first draw the paper's {PAPER_SAMPLE_SIZE:,}-prompt benchmark "
+                             "sample (seed 42; --num-data then takes its first N)")
     parser.add_argument(
         "--cost-model",
         default=None,
         help="name or JSON path; paper files default to a100-80gb-vicuna7b-hf",
     )
-    parser.add_argument("--prompt-len", type=int, default=0, help="if the file has none")
+    parser.add_argument("--prompt-len", type=non_negative_int, default=0,
+                        help="if the file has none")
     parser.add_argument("--split", default=None, help="keep records of this split")
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
 
     try:
         length_file = load_length_file(args.lengths)
@@ -58,9 +68,17 @@ def main(argv: Sequence[str] | None = None) -> dict:
         parser.error(str(err))
     # paper files hold one split each (named in the file name) and have no split field
     records = [r for r in length_file.records if args.split in (None, r.split) or not r.split]
-    records = records[: args.num_data] if args.num_data is not None else records
     if not records:
-        parser.error("no records left after --split/--num-data")
+        splits = sorted({r.split for r in length_file.records if r.split})
+        parser.error(f"--split {args.split} selects no records of {args.lengths}: use one of "
+                     f"{splits}" if splits else f"{args.lengths} holds no records")
+    if args.paper_sample:
+        try:
+            records = paper_sample(records)
+        except ValueError:
+            parser.error(f"--paper-sample draws {PAPER_SAMPLE_SIZE} prompts, but "
+                         f"{args.lengths} has {len(records)}")
+    records = records[: args.num_data] if args.num_data is not None else records
     if any(
         r.max_new_tokens is not None and r.max_new_tokens < args.max_new_tokens for r in records
     ):
@@ -89,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
             bin_size=args.bin_size,
             vbs=args.vbs and strategy == "bin",
             fcr=args.fcr and strategy != "vanilla",
+            group_size=args.group_size,
         )
         label = strategy + ("+vbs" if config.vbs else "") + ("+fcr" if config.fcr else "")
         start_s = time.perf_counter()
@@ -117,6 +136,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
         "num_samples": len(records),
         "predictor": args.predictor,
         "cost_model": cost_name,
+        "group_size": args.group_size,
+        "paper_sample": args.paper_sample,
         "results": results,
         "simulate_s": simulate_seconds,  # wall time of each simulation (varies run to run)
     }
@@ -125,4 +146,4 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

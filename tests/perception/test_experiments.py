@@ -9,6 +9,7 @@ import shutil
 import pytest
 import torch
 
+from seqsch.core.cli import UsageError
 from seqsch.core.decoding import DecodingConfig
 from seqsch.core.length_records import LengthRecord, write_length_header, write_length_record
 from seqsch.core.paths import DATA_DIR
@@ -477,7 +478,7 @@ def test_cli_eval_ends_with_a_json_summary(length_file, tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["num_prompts"] == 3 and summary["num_index_pairs"] == 6
     assert 0 < summary["error"] < 40
-    with pytest.raises(SystemExit):
+    with pytest.raises(UsageError, match="train needs the predictor lora or probe"):
         main(["train", "--predictor", "pia", "--lengths", str(length_file)])
 
 
