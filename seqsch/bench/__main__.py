@@ -6,6 +6,8 @@
     python -m seqsch.bench paper-table --replay data/replay-cpu-smollm2-135m.jsonl
     python -m seqsch.bench lengths collect --out build/lengths.jsonl --num-train 8 --num-val 4
     python -m seqsch.bench lengths summary data/lengths-smollm2-sharegpt.jsonl
+    python -m seqsch.bench lengths recorded --out build/lengths-sharegpt-recorded.jsonl
+    python -m seqsch.bench recorded-table --eval data/perception-eval-recorded.json
 
 Each command's last line is a JSON summary. The library behind it: `seqsch.bench.runner`
 (`run_sweep(SweepConfig(...))`), `seqsch.bench.report`, `seqsch.bench.paper_table`,
@@ -30,6 +32,7 @@ from seqsch.bench.paper_table import (
     simulate_paper_table,
 )
 from seqsch.bench.provenance import PREDICTOR_FILES, predictor_sha256
+from seqsch.bench.recorded_table import DEFAULT_EVAL, recorded_table
 from seqsch.bench.records import load_records, load_rounds
 from seqsch.bench.replay import PAPER_PROMPT_TOKENS, REPLAYS
 from seqsch.bench.report import markdown_table, median_summaries, print_table
@@ -40,6 +43,7 @@ from seqsch.core.decoding import DECODING_PRESETS
 from seqsch.core.length_records import load_length_file
 from seqsch.core.models import DEFAULT as DEFAULT_MODEL
 from seqsch.core.paths import BUILD_DIR, DEFAULT_LENGTHS, DEFAULT_PROBE
+from seqsch.core.recorded import DEFAULT_RECORDED, build_recorded_file
 from seqsch.lab.order_plots import throughput_and_completion
 from seqsch.lab.plots import save_figure, speedup_chart
 from seqsch.perception.query import DEFAULT_LORA_DECODE, QUERY_DECODES
@@ -141,6 +145,16 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--dtype", default="auto")
     s = lengths.add_parser("summary", help="print the length statistics of a length file")
     s.add_argument("path", type=Path)
+    r = lengths.add_parser("recorded", help="the sharegpt-recorded workload: ShareGPT's "
+                           "reference answer lengths, filtered and split as vLLM's benchmark")
+    r.add_argument("--out", type=Path, default=BUILD_DIR / DEFAULT_RECORDED.name,
+                   help="the JSONL length file (data/... only when named here)")
+    r.add_argument("--model", default=DEFAULT_MODEL, help="whose tokenizer counts the tokens")
+
+    p = sub.add_parser("recorded-table", help="the paper's table on the recorded lengths' test "
+                       "split, simulated on the A100 model with each source's predictions")
+    p.add_argument("--eval", type=Path, default=DEFAULT_EVAL,
+                   help="an evaluation file of python -m seqsch.perception recorded-eval")
 
     return parser
 
@@ -197,6 +211,8 @@ def paper_table(args: argparse.Namespace) -> dict:
 
 
 def lengths(args: argparse.Namespace) -> dict:
+    if args.lengths_command == "recorded":
+        return build_recorded_file(args.out, args.model)
     if args.lengths_command == "collect":
         decoding = DECODING_PRESETS[args.decoding].with_(max_new_tokens=args.max_new_tokens)
         collect(args.out, args.model, args.num_train, args.num_val, decoding,
@@ -208,14 +224,22 @@ def lengths(args: argparse.Namespace) -> dict:
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in summary.items()}
 
 
+def recorded(args: argparse.Namespace) -> dict:
+    table = recorded_table(args.eval)
+    for row in table["rows"]:
+        print(f"{row['label']:<34} {row['samples_per_s']:6.2f} samples/s  "
+              f"{row['x_vanilla']:5.2f}x  ETR {row['effective_token_ratio']:.1%}")
+    return {row["label"]: round(row["x_vanilla"], 4) for row in table["rows"]}
+
+
 def main(argv=None) -> dict:
     parser = build_parser()
     args = parse_args(parser, argv)
     if args.command == "sweep":
         result = sweep(args, parser)
     else:
-        result = {"report": report, "paper-table": paper_table, "lengths": lengths}[
-            args.command](args)
+        result = {"report": report, "paper-table": paper_table, "lengths": lengths,
+                  "recorded-table": recorded}[args.command](args)
     print(json.dumps(result))
     return result
 

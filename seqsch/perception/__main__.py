@@ -9,6 +9,8 @@
     python -m seqsch.perception depth --depths 0 4 8 30
     python -m seqsch.perception select --depths 15 20 25 --targets rank log_mse \
         --length-targets greedy mean --max-length 256   # a priority head, chosen on train only
+    python -m seqsch.perception recorded-train --out build/recorded-head   # recorded lengths
+    python -m seqsch.perception recorded-eval --head build/recorded-head   # their test split
 
 Every command writes under build/ by default; `--out data/...` refreshes a shipped file (the
 data card lists those commands). The last line is a JSON summary. The library behind it:
@@ -23,10 +25,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from seqsch.core.cli import non_negative_int, parse_args, positive_int, run
+from seqsch.core.models import DEFAULT
 from seqsch.core.paths import DEFAULT_LENGTHS
 from seqsch.perception.experiments import PerceptionConfig, depth_sweep, evaluate, train
 from seqsch.perception.probe import DECODES, LENGTH_TARGETS, POOLINGS, TARGETS
 from seqsch.perception.query import DEFAULT_LORA_DECODE, QUERY_DECODES
+from seqsch.perception.recorded_experiments import (
+    RecordedEvalConfig,
+    RecordedTrainConfig,
+    evaluate_recorded,
+    train_recorded,
+)
+from seqsch.perception.recorded_heads import RecordedHeadConfig
 from seqsch.perception.selection import SelectionConfig, select_head
 
 SELECT_ONLY = ("targets", "length_targets", "poolings", "num_folds", "train_sizes")
@@ -34,10 +44,14 @@ SELECT_ONLY = ("targets", "length_targets", "poolings", "num_folds", "train_size
 
 def main(argv: Sequence[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["train", "eval", "depth", "select"],
+    parser.add_argument("command", choices=["train", "eval", "depth", "select",
+                                            "recorded-train", "recorded-eval"],
                         help="depth: probes at several depths, accuracy against prefill cost; "
                              "select: a priority head's depth, label and loss by k-fold "
-                             "cross-validation on the train prompts")
+                             "cross-validation on the train prompts; recorded-train: a head "
+                             "of ShareGPT's recorded answer lengths, chosen on their train "
+                             "split; recorded-eval: every source scored once on their test "
+                             "split")
     parser.add_argument("--predictor", choices=["lora", "probe", "pia", "constant",
                                                 "noise-floor"], help="train and eval: which one")
     parser.add_argument("--lengths", type=Path, default=DEFAULT_LENGTHS)
@@ -98,9 +112,12 @@ def main(argv: Sequence[str] | None = None) -> dict:
                              "this many prompts")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--head", type=Path, help="recorded-eval: the recorded head's folder")
     args = parse_args(parser, argv)
     if args.command == "select":
         return _select(args, parser)
+    if args.command.startswith("recorded-"):
+        return _recorded(args)
     options = {k: v for k, v in vars(args).items() if k not in ("command", *SELECT_ONLY)}
     try:
         config = PerceptionConfig(**options)
@@ -112,6 +129,30 @@ def main(argv: Sequence[str] | None = None) -> dict:
     rounded = {k: round(v, 4) if isinstance(v, float) else v for k, v in summary.items()}
     print("\n".join(f"{k:>20}: {v}" for k, v in rounded.items() if k != "candidates"))
     print(json.dumps(rounded))
+    return summary
+
+
+def _recorded(args: argparse.Namespace) -> dict:
+    common = {"model": args.model or DEFAULT, "batch_size": args.batch_size,
+              "quiet": args.quiet}
+    if args.lengths != DEFAULT_LENGTHS:  # the recorded workload has its own default file
+        common["lengths"] = args.lengths
+    if args.command == "recorded-eval":
+        config = RecordedEvalConfig(**common, **{k: v for k, v in (
+            ("head", args.head), ("out", args.out)) if v})
+        result = evaluate_recorded(config)
+        summary = {name: {k: round(v, 4) for k, v in scores.items() if k != "predictions"}
+                   for name, scores in result["sources"].items()}
+    else:
+        head = RecordedHeadConfig(**{k: v for k, v in (
+            ("depths", tuple(args.depths or ())), ("num_folds", args.num_folds),
+            ("num_epochs", args.epochs), ("max_prompt_tokens", args.max_prompt_tokens),
+            ("train_sizes", tuple(args.train_sizes)), ("seed", args.seed)) if v})
+        config = RecordedTrainConfig(**common, head=head, **{k: v for k, v in (
+            ("out", args.out), ("features", args.features)) if v})
+        result = train_recorded(config)
+        summary = {k: result[k] for k in ("chosen", "best", "learning_curve", "out")}
+    print(json.dumps(summary))
     return summary
 
 

@@ -1,7 +1,10 @@
 """Build any length predictor by name: the one entry point the evaluation and benchmark use.
 
 Names: `constant` (median of the train lengths), `pia` (the zero-shot length query), `lora`
-(the same query with the tuned adapter), `probe` (a head on the prompt's hidden states).
+(the same query with the tuned adapter), `probe` (a head on the prompt's hidden states); for
+ShareGPT's recorded answer lengths (`seqsch.core.recorded`): `recorded-head` (a head on the
+hidden states blended with the text model, `probe` names its folder), `text-ridge` (the text
+model alone, from the same folder) and `prompt-length` (the prompt's token count).
 
     predictor = make_predictor("probe", model, tokenizer, probe="data/probe-smollm2-length")
     lengths = predictor.predict(requests)
@@ -20,6 +23,16 @@ from seqsch.perception.query import (
     DEFAULT_LORA_DECODE,
     QueryPredictor,
     load_length_adapter,
+)
+from seqsch.perception.recorded_heads import (
+    DEFAULT_RECORDED_HEAD,
+    RecordedHeadPredictor,
+    load_recorded_head,
+)
+from seqsch.perception.text_ridge import (
+    PromptLengthPredictor,
+    TextRidgePredictor,
+    load_text_ridge,
 )
 
 
@@ -57,6 +70,22 @@ def _make_probe(model, tokenizer, probe=None, batch_size: int = 16, quiet: bool 
     return ProbePredictor(model, tokenizer, head, batch_size=batch_size, quiet=quiet)
 
 
+def _make_recorded_head(model, tokenizer, probe=None, batch_size: int = 16, quiet: bool = True,
+                        **_) -> LengthPredictor:
+    head, text, weight = load_recorded_head(probe or DEFAULT_RECORDED_HEAD)
+    return RecordedHeadPredictor(model, tokenizer, head, text, weight, batch_size, quiet)
+
+
+def _make_text_ridge(model, tokenizer, probe=None, **_) -> LengthPredictor:
+    return TextRidgePredictor(load_text_ridge(probe or DEFAULT_RECORDED_HEAD))
+
+
+def _make_prompt_length(model, tokenizer, **_) -> LengthPredictor:
+    return PromptLengthPredictor()
+
+
+# Sources that read no model: built without one.
+MODEL_FREE = ("constant", "text-ridge", "prompt-length")
 PREDICTOR_OPTIONS = ("lengths", "adapter", "probe", "batch_size", "quiet", "lora_decode",
                      "length_target", "max_length")
 
@@ -75,9 +104,9 @@ def make_predictor(name: str, model=None, tokenizer=None, **options) -> LengthPr
     unknown = set(options) - set(PREDICTOR_OPTIONS)
     if unknown:
         raise TypeError(f"unknown option(s) {sorted(unknown)}; known: {PREDICTOR_OPTIONS}")
-    if name != "constant" and (model is None or tokenizer is None):
+    if name not in MODEL_FREE and (model is None or tokenizer is None):
         raise ValueError(f"predictor {name!r} needs the model and its tokenizer")
-    if name != "constant":  # every other predictor reads the model's tokens or states
+    if name not in MODEL_FREE:  # every other predictor reads the model's tokens or states
         require_trained_weights(model, f"the {name!r} length predictor")
     options = {k: v for k, v in options.items() if v is not None}
     return PREDICTORS[name](model, tokenizer, **options)
@@ -88,4 +117,7 @@ PREDICTORS: dict[str, Callable[..., LengthPredictor]] = {
     "pia": _make_pia,
     "lora": _make_lora,
     "probe": _make_probe,
+    "recorded-head": _make_recorded_head,
+    "text-ridge": _make_text_ridge,
+    "prompt-length": _make_prompt_length,
 }

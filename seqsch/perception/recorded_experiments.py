@@ -1,0 +1,178 @@
+"""Train and score the predictors of recorded lengths: choices on train, one reading of test.
+
+`train_recorded` reads the train split of the recorded-lengths workload (`seqsch.core.recorded`),
+caches the embedded model's hidden states of every prompt at the candidate depths
+(`seqsch.perception.feature_cache`), fits the text model out of fold, chooses the head's depth,
+loss and blend weight by cross-validation with its cost in the rule
+(`seqsch.perception.recorded_heads`), draws the learning curve up to the whole train split and
+saves the refitted head and text model. `evaluate_recorded` then scores every length source on
+the test split, once, with its measured milliseconds per prompt and its share of a 7B request's
+compute. Nothing is chosen on test.
+
+    python -m seqsch.perception recorded-train --out build/recorded-head
+    python -m seqsch.perception recorded-eval --head build/recorded-head
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from seqsch.core.files import atomic_path
+from seqsch.core.models import DEFAULT, load_model, portable_model
+from seqsch.core.paths import BUILD_DIR, portable
+from seqsch.core.recorded import DEFAULT_RECORDED, read_recorded_file, recorded_requests
+from seqsch.core.requests import encode_prompts
+from seqsch.perception.feature_cache import chunked_features_by_depth
+from seqsch.perception.features import clip_middle, num_decoder_layers, shared_prefix
+from seqsch.perception.probe import fit_head, pool_features
+from seqsch.perception.recorded_eval import flops_share, score_recorded
+from seqsch.perception.recorded_heads import (
+    RecordedHeadConfig,
+    fold_of,
+    learning_curve,
+    load_recorded_head,
+    save_recorded_head,
+    select_recorded_head,
+)
+from seqsch.perception.registry import make_predictor
+from seqsch.perception.text_ridge import TextRidgeConfig, fit_text_ridge
+
+DEFAULT_FEATURES = BUILD_DIR / "features" / "sharegpt-recorded"
+EVAL_SOURCES = ("recorded-head", "text-ridge", "prompt-length")
+
+
+@dataclass
+class RecordedTrainConfig:
+    lengths: Path = DEFAULT_RECORDED
+    model: str = DEFAULT
+    out: Path = BUILD_DIR / "recorded-head"
+    features: Path = DEFAULT_FEATURES
+    head: RecordedHeadConfig = field(default_factory=RecordedHeadConfig)
+    text: TextRidgeConfig = field(default_factory=TextRidgeConfig)
+    batch_size: int = 16
+    quiet: bool = False
+
+    def __post_init__(self) -> None:
+        self.lengths, self.out, self.features = Path(self.lengths), Path(self.out), Path(
+            self.features)
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+
+
+def _features(model, tokenizer, requests, config: RecordedTrainConfig, depths):
+    return chunked_features_by_depth(model, tokenizer, requests, depths, config.features,
+                                     batch_size=config.batch_size,
+                                     max_prompt_tokens=config.head.max_prompt_tokens,
+                                     quiet=config.quiet)
+
+
+def train_recorded(config: RecordedTrainConfig | None = None) -> dict:
+    """Choose, fit and save the recorded-length head (with its text blend) from train only."""
+    config = config or RecordedTrainConfig()
+    start = time.perf_counter()
+    records = read_recorded_file(config.lengths)
+    requests = recorded_requests(records)
+    rows = [i for i, r in enumerate(records) if r.split == "train"]
+    train = [requests[i] for i in rows]
+    lengths = [r.forced_output_tokens for r in train]
+    model, tokenizer = load_model(config.model)
+    # every split's prompts in file order, so that one cache serves training and evaluation
+    features = {depth: {pooled: values[rows] for pooled, values in by_pooling.items()}
+                for depth, by_pooling in _features(model, tokenizer, requests, config,
+                                                   config.head.depths).items()}
+    folds = fold_of(len(train), config.head.num_folds, config.head.seed)
+
+    def text_log_for(fit_rows: list[int], held_rows: list[int]) -> list[float]:
+        text = fit_text_ridge([train[i] for i in fit_rows], [lengths[i] for i in fit_rows],
+                              config.text)
+        return list(text.log_lengths([train[i] for i in held_rows]))
+
+    text_oof = [0.0] * len(train)
+    for k in range(config.head.num_folds):
+        held = [i for i, f in enumerate(folds) if f == k]
+        fit_rows = [i for i, f in enumerate(folds) if f != k]
+        for i, value in zip(held, text_log_for(fit_rows, held)):
+            text_oof[i] = value
+    selection = select_recorded_head(features, lengths, text_oof, config.head, config.quiet)
+    chosen = selection["chosen"]
+    curve = learning_curve(features, lengths, text_log_for, chosen, config.head)
+    probe = config.head.probe_config(chosen["depth"], chosen["target"])
+    head = fit_head(pool_features(features[chosen["depth"]], config.head.pooling), lengths,
+                    probe, probe.target)
+    text = fit_text_ridge(train, lengths, config.text)
+    report = {"lengths": portable(config.lengths), "model": portable_model(config.model),
+              "dtype": str(model.dtype).removeprefix("torch."), "num_train": len(train),
+              "chosen": chosen}
+    save_recorded_head(head, text, chosen["text_weight"], config.out, report)
+    _write_json(config.out / "selection.json", {**selection, "text": asdict(config.text)})
+    _write_json(config.out / "learning-curve.json", {"chosen": chosen, "points": curve})
+    return {"chosen": chosen, "best": selection["best"], "learning_curve": curve,
+            "out": str(config.out), "wall_s": time.perf_counter() - start}
+
+
+@dataclass
+class RecordedEvalConfig:
+    lengths: Path = DEFAULT_RECORDED
+    model: str = DEFAULT
+    head: Path = BUILD_DIR / "recorded-head"
+    out: Path = BUILD_DIR / "perception-eval-recorded.json"
+    split: str = "test"
+    batch_size: int = 16
+    quiet: bool = True
+
+    def __post_init__(self) -> None:
+        self.lengths, self.head, self.out = Path(self.lengths), Path(self.head), Path(self.out)
+        if self.split not in ("val", "test"):
+            raise ValueError(f"split must be 'val' or 'test', got {self.split!r}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+
+
+def head_flops(model, depth: int, num_tokens: int) -> float:
+    """2 x (embedding-free parameters of `depth` decoder layers) per prompt token read."""
+    decoder = model.get_decoder()
+    per_layer = sum(p.numel() for p in decoder.layers[0].parameters())
+    return 2.0 * per_layer * depth * num_tokens
+
+
+def evaluate_recorded(config: RecordedEvalConfig | None = None) -> dict:
+    """Every source's predictions and scores on `config.split` (the reported numbers: test)."""
+    config = config or RecordedEvalConfig()
+    requests = recorded_requests(read_recorded_file(config.lengths), config.split)
+    true = [r.forced_output_tokens for r in requests]
+    model, tokenizer = load_model(config.model)
+    head = load_recorded_head(config.head)[0]
+    predictors = {name: make_predictor(name, model, tokenizer, probe=config.head,
+                                       batch_size=config.batch_size, quiet=config.quiet)
+                  for name in EVAL_SOURCES}
+    depth = head.config.num_layers
+    depth = num_decoder_layers(model) if depth is None else depth
+    prompts = encode_prompts(tokenizer, requests)  # the shared system turn is read once
+    num_shared = len(shared_prefix(tokenizer, prompts))
+    clip = head.config.max_prompt_tokens or max(len(ids) for ids in prompts)
+    num_read = sum(len(clip_middle(ids[num_shared:], clip)) for ids in prompts)
+    prompt_tokens = [r.num_prompt_tokens for r in requests]
+    sources = {}
+    for name, predictor in predictors.items():
+        predictor.predict(requests[:4])  # warm-up, excluded from timing
+        predicted = predictor.predict(requests)
+        flops = head_flops(model, depth, num_read) if name == "recorded-head" else 0.0
+        sources[name] = {**score_recorded(predicted, true),
+                         "ms_per_prompt": 1000 * predictor.last_predict_s / len(requests),
+                         "flops_share_7b": flops_share(flops, prompt_tokens, true),
+                         "predictions": predicted}
+    result = {"split": config.split, "lengths": portable(config.lengths),
+              "head": portable(config.head), "model": portable_model(config.model),
+              "dtype": str(model.dtype).removeprefix("torch."), "ids": [r.id for r in requests],
+              "recorded_lengths": true, "sources": sources}
+    _write_json(config.out, result)
+    return result
+
+
+def _write_json(path: Path, value: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        Path(tmp).write_text(json.dumps(value, indent=1))
