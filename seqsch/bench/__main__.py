@@ -8,6 +8,7 @@
     python -m seqsch.bench lengths summary data/lengths-smollm2-sharegpt.jsonl
     python -m seqsch.bench lengths recorded --out build/lengths-sharegpt-recorded.jsonl
     python -m seqsch.bench recorded-table --eval data/perception-eval-recorded.json
+    python -m seqsch.bench serve --rates 1 4 inf --policies first-come oracle learned@0.5
 
 Each command's last line is a JSON summary. The library behind it: `seqsch.bench.runner`
 (`run_sweep(SweepConfig(...))`), `seqsch.bench.report`, `seqsch.bench.paper_table`,
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 from seqsch.bench.lengths import COLLECT_ENGINES, PAPER_TEMPERATURES, collect, summarize_lengths
@@ -37,6 +39,14 @@ from seqsch.bench.records import load_records, load_rounds
 from seqsch.bench.replay import PAPER_PROMPT_TOKENS, REPLAYS
 from seqsch.bench.report import markdown_table, median_summaries, print_table
 from seqsch.bench.runner import SUMMARY_KEYS, run_sweep
+from seqsch.bench.serving_bench import DEFAULT_MODEL as SERVING_MODEL
+from seqsch.bench.serving_bench import ENGINES as SERVING_ENGINES
+from seqsch.bench.serving_bench import (
+    ServingBenchConfig,
+    compare_with_simulation,
+    run_serving_bench,
+)
+from seqsch.bench.serving_workloads import SERVING_WORKLOADS, serving_workload
 from seqsch.bench.specs import ENGINES, SOURCES, RunSpec, SweepConfig
 from seqsch.core.cli import non_negative_int, parse_args, positive_int, run
 from seqsch.core.decoding import DECODING_PRESETS
@@ -151,6 +161,36 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the JSONL length file (data/... only when named here)")
     r.add_argument("--model", default=DEFAULT_MODEL, help="whose tokenizer counts the tokens")
 
+    p = sub.add_parser("serve", help="real engines under Poisson arrivals beside the serving "
+                       "simulator (resumable JSONL: one line per rate and policy)")
+    p.add_argument("--engine", choices=SERVING_ENGINES, default="continuous")
+    p.add_argument("--model", default=SERVING_MODEL,
+                   help="default: random weights of the embedded model's shape")
+    p.add_argument("--workload", choices=SERVING_WORKLOADS, default="sharegpt-recorded",
+                   help="sharegpt-recorded: the recorded-lengths test split, the learned "
+                        "priorities and their cost from --eval; paper-val: Vicuna-7B's "
+                        "lengths, the stand-in as the learned priorities")
+    p.add_argument("--eval", type=Path, default=DEFAULT_EVAL,
+                   help="sharegpt-recorded: the evaluation file of the learned source")
+    p.add_argument("--num-requests", type=positive_int, default=64)
+    p.add_argument("--max-new-tokens", type=positive_int, default=512,
+                   help="recorded answers longer than this are cut here")
+    p.add_argument("--rates", type=float, nargs="+", default=[1.0, 4.0, math.inf],
+                   metavar="RATE", help="requests per second; inf is a burst")
+    p.add_argument("--policies", nargs="+", default=["first-come", "oracle", "learned"],
+                   metavar="POLICY[@AGING]",
+                   help="first-come, oracle, learned, prompt-length; @0.5 ages a priority "
+                        "by 0.5 per second waited")
+    p.add_argument("--predictor-s", type=float, default=None,
+                   help="seconds each learned prediction spends in the request path "
+                        "(default: the evaluation's measured ms per prompt; paper-val: 0)")
+    p.add_argument("--num-slots", type=positive_int, default=16)
+    p.add_argument("--seed", type=non_negative_int, default=0, help="the arrivals' seed")
+    p.add_argument("--dtype", default="auto")
+    p.add_argument("--vllm-compile", action="store_true",
+                   help="compile vLLM's model (minutes) instead of running it eager")
+    p.add_argument("--out", type=Path, default=BUILD_DIR / "serving-bench.jsonl")
+
     p = sub.add_parser("recorded-table", help="the paper's table on the recorded lengths' test "
                        "split, simulated on the A100 model with each source's predictions")
     p.add_argument("--eval", type=Path, default=DEFAULT_EVAL,
@@ -224,6 +264,31 @@ def lengths(args: argparse.Namespace) -> dict:
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in summary.items()}
 
 
+def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
+    uses_learned = any(p.partition("@")[0] == "learned" for p in args.policies)
+    try:
+        config = ServingBenchConfig(
+            engine=args.engine, model=args.model, num_requests=args.num_requests,
+            request_rates=tuple(args.rates), policies=tuple(args.policies),
+            num_slots=args.num_slots, seed=args.seed, dtype=args.dtype,
+            predictor=args.workload if uses_learned else None,
+            vllm_eager=not args.vllm_compile, out=args.out)
+        workload = serving_workload(args.workload, args.num_requests, args.model,
+                                    args.max_new_tokens, args.eval)
+    except (ValueError, FileNotFoundError) as error:
+        parser.error(str(error))
+    predictor_s = workload.predictor_s if args.predictor_s is None else args.predictor_s
+    rows = run_serving_bench(config, workload.requests, {"learned": workload.learned},
+                             {"learned": predictor_s}, prompts=workload.prompts)
+    for cell in compare_with_simulation(rows):
+        measured, simulated = cell["measured"], cell["simulated"]
+        print(f"{cell['request_rate']:>8g}/s {cell['policy']:<16} mean latency "
+              f"{measured['mean_latency_s']:7.3f} s (simulated {simulated['mean_latency_s']:7.3f},"
+              f" gap {cell['mean_latency_gap']:+.1%}), p99 {measured['p99_latency_s']:7.3f} s")
+    return {f"{row['request_rate']:g}/{row['policy']}": round(row["summary"]["mean_latency_s"], 4)
+            for row in rows}
+
+
 def recorded(args: argparse.Namespace) -> dict:
     table = recorded_table(args.eval)
     for row in table["rows"]:
@@ -237,6 +302,8 @@ def main(argv=None) -> dict:
     args = parse_args(parser, argv)
     if args.command == "sweep":
         result = sweep(args, parser)
+    elif args.command == "serve":
+        result = serve(args, parser)
     else:
         result = {"report": report, "paper-table": paper_table, "lengths": lengths,
                   "recorded-table": recorded}[args.command](args)

@@ -1,0 +1,55 @@
+"""The serving benchmark's workloads: forced lengths, prompts, learned priorities and cost."""
+
+import json
+
+import pytest
+
+from seqsch.bench.serving_workloads import serving_workload
+from seqsch.core.recorded import RecordedLength, write_recorded_file
+
+
+def test_paper_workload_uses_the_standin_and_costs_nothing(paper_val_path):
+    workload = serving_workload("paper-val", 6, "random:tiny")
+    assert len(workload.requests) == len(workload.prompts) == len(workload.learned) == 6
+    assert all(r.forced_output_tokens >= 1 for r in workload.requests)
+    assert workload.predictor_s == 0.0
+
+
+@pytest.fixture
+def recorded_files(tmp_path):
+    records = [RecordedLength(f"r{i}_0", "test" if i % 2 else "train", 10 + i, 100 * i + 7)
+               for i in range(10)]
+    lengths = write_recorded_file(tmp_path / "lengths.jsonl", records, {})
+    test_ids = [r.id for r in records if r.split == "test"]
+    evaluation = {"split": "test", "ids": test_ids[::-1],  # by id, not by position
+                  "sources": {"recorded-head": {"predictions": [5, 4, 3, 2, 1],
+                                                "ms_per_prompt": 20.0}}}
+    eval_path = tmp_path / "eval.json"
+    eval_path.write_text(json.dumps(evaluation))
+    return lengths, eval_path, test_ids
+
+
+def test_recorded_workload_reads_the_test_split_and_its_learned_source(
+        recorded_files, monkeypatch):
+    import seqsch.bench.serving_workloads as module
+
+    lengths, eval_path, test_ids = recorded_files
+    pool = {i: module.Request(i, f"prompt {i}", "answer") for i in test_ids}
+    monkeypatch.setattr(module, "recorded_requests", lambda records, split: [
+        module.Request(r.id, pool[r.id].prompt, "answer", r.num_prompt_tokens,
+                       r.num_output_tokens, forced_output_tokens=r.num_output_tokens)
+        for r in records if r.split == split])
+    workload = serving_workload("sharegpt-recorded", 4, "random:smollm2-135m",
+                                max_new_tokens=512, eval_path=eval_path, lengths=lengths)
+    assert [r.id for r in workload.requests] == test_ids[:4]
+    assert [r.forced_output_tokens for r in workload.requests] == [107, 307, 507, 512]
+    assert workload.learned == [1.0, 2.0, 3.0, 4.0]  # matched by id
+    assert workload.predictor_s == pytest.approx(0.02)
+    assert all(ids for ids in workload.prompts)
+    with pytest.raises(ValueError, match="num_requests"):
+        serving_workload("sharegpt-recorded", 6, eval_path=eval_path, lengths=lengths)
+
+
+def test_unknown_workload_is_an_error():
+    with pytest.raises(ValueError, match="workload must be one of"):
+        serving_workload("nosuch", 4)
