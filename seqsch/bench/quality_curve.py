@@ -103,7 +103,8 @@ class QualityCurveConfig:
     bin_size: int = 50
     group_size: int | None = 256  # None: the whole list is one group
     num_slots: int = 16  # slots of the continuous replay
-    cost_model: str = "a100-80gb-vicuna7b"  # a name or path for `load_cost_model`
+    # a name or path for `load_cost_model`, or a CostModel (e.g. one calibrated elsewhere)
+    cost_model: str | CostModel = "a100-80gb-vicuna7b"
     calibrate_to: float | None = None  # vanilla samples/s to calibrate its fixed step cost on
     taus: tuple[float, ...] = (0.3, 0.4, 0.5, 0.55, 0.6, 0.7, 0.8, 0.9, 1.0)
     num_seeds: int = 3  # each row averages the draws of seeds seed .. seed + num_seeds - 1
@@ -127,7 +128,12 @@ class QualityCurveConfig:
                              f"{self.calibrate_to!r}")
         if not 0 < self.tolerance < 1:
             raise ValueError(f"tolerance must lie in (0, 1), got {self.tolerance}")
-        load_cost_model(self.cost_model)  # unknown names fail here, listing the known ones
+        self.model()  # unknown names fail here, listing the known ones
+
+    def model(self) -> CostModel:
+        if isinstance(self.cost_model, CostModel):
+            return self.cost_model
+        return load_cost_model(self.cost_model)
 
     def scheduler(self, strategy: str, vbs_fcr: bool = False) -> SchedulerConfig:
         return SchedulerConfig(strategy=strategy, batch_size=self.batch_size,
@@ -179,7 +185,7 @@ def _bench(true_lengths: Sequence[int], config: QualityCurveConfig,
     censored = [min(int(length), config.max_new_tokens) for length in true_lengths]
     prompts = list(prompt_lengths) if prompt_lengths is not None else [config.prompt_len] * len(
         censored)
-    cost_model = load_cost_model(config.cost_model)
+    cost_model = config.model()
     if config.calibrate_to is not None:  # as the paper's table does, on this workload's vanilla
         cost_model = calibrate_fixed_cost(cost_model, censored, config.scheduler("vanilla"),
                                           config.calibrate_to, prompts)

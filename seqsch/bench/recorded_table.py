@@ -93,7 +93,7 @@ def recorded_table(eval_path: str | Path = DEFAULT_EVAL, sources: tuple[str, ...
     by_id = {r.id: r for r in read_recorded_file(lengths if lengths.is_absolute()
                                                  else ROOT / lengths)}
     prompt_lengths = [by_id[i].num_prompt_tokens for i in evaluation["ids"]]
-    names = sources or tuple(n for n in evaluation["sources"] if n != "prompt-length")
+    names = sources or tuple(evaluation["sources"])
     unknown = set(names) - set(evaluation["sources"])
     if unknown:
         raise ValueError(f"{eval_path} has no source {sorted(unknown)}; it has "

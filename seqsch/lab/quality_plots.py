@@ -68,7 +68,7 @@ def quality_curve_figure(curves: dict[str, list[dict]],
     ax.set_xlabel("Kendall's tau of the predictions against the true lengths")
     ax.set_ylabel("share of the oracle's gain\n(0: vanilla / first come, 1: oracle)")
     ax.set_ylim(min(0.0, lowest - 0.05), 1.05)
-    ax.legend(loc="upper left", fontsize="small")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize="small")
     ax.set_title("\n".join(conclusion(rows, workload) for workload, rows in curves.items()),
                  fontsize="medium")
     fig.tight_layout()

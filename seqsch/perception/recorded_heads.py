@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import statistics
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -93,9 +94,19 @@ def fold_of(num_items: int, num_folds: int, seed: int) -> list[int]:
     return folds
 
 
+@torch.no_grad()
 def head_log_lengths(head: LengthHead, inputs: torch.Tensor) -> list[float]:
-    """The head's predictions in log-length units (unrounded, so the order keeps its ties)."""
-    return [math.log(v) for v in head.predict_lengths(inputs)]
+    """The head's predicted log lengths, unrounded (rounding to whole tokens would tie close
+    prompts), clipped to [log 1, log max_length]. Heads of a log-length loss or a rank loss."""
+    if head.target not in RECORDED_TARGETS:
+        raise ValueError(f"a recorded head is trained with one of {RECORDED_TARGETS}, "
+                         f"not {head.target!r}")
+    head.eval()
+    outputs = head(inputs.float()).squeeze(-1)
+    if head.target == "rank":  # the score mapped to a log length by the fitted line
+        scale, shift = head.score_to_log_length.tolist()
+        outputs = outputs * scale + shift
+    return outputs.clamp(0.0, math.log(head.config.max_length)).tolist()
 
 
 def out_of_fold(inputs: torch.Tensor, lengths: Sequence[int], config: ProbeConfig,
@@ -113,9 +124,12 @@ def out_of_fold(inputs: torch.Tensor, lengths: Sequence[int], config: ProbeConfi
 
 def blend(head_log: Sequence[float], text_log: Sequence[float] | None,
           text_weight: float) -> list[float]:
+    """The log lengths of the head and the text model, weighted; the head alone when
+    `text_weight` is 0 or there is no text model."""
     if text_log is None or text_weight == 0:
         return list(head_log)
-    return [(1 - text_weight) * h + text_weight * t for h, t in zip(head_log, text_log)]
+    return [(1 - text_weight) * h + text_weight * t
+            for h, t in zip(head_log, text_log, strict=True)]
 
 
 def fold_scores(predicted: Sequence[float], lengths: Sequence[int], folds: Sequence[int],
@@ -171,9 +185,9 @@ def learning_curve(features_by_depth: dict[int, dict[str, torch.Tensor]],
     probe = config.probe_config(chosen["depth"], chosen["target"])
     order = torch.randperm(len(lengths), generator=torch.Generator().manual_seed(
         config.seed + 1)).tolist()
-    full = len(lengths) * (config.num_folds - 1) // config.num_folds
+    full = len(lengths) - max(Counter(folds).values())  # the smallest fold's training part
     points = []
-    for size in [s for s in config.train_sizes if s < full] + [full]:
+    for size in sorted(s for s in set(config.train_sizes) if s < full) + [full]:
         taus = []
         for k in range(config.num_folds):
             fit_rows = [i for i in order if folds[i] != k][:size]
@@ -222,6 +236,10 @@ class RecordedHeadPredictor(LengthPredictor):
                  text_weight: float = 0.0, batch_size: int = 16, quiet: bool = True):
         if text_weight > 0 and text is None:
             raise ValueError("text_weight > 0 needs the text model")
+        num_inputs = model.config.hidden_size * len(head.config.pooling.split("+"))
+        if head.feature_mean.numel() != num_inputs:
+            raise ValueError(f"the head reads {head.feature_mean.numel()} features, this model "
+                             f"gives {num_inputs}: it was trained on another model")
         self.model, self.tokenizer, self.head = model, tokenizer, head
         self.text, self.text_weight = text, text_weight
         self.batch_size, self.quiet = batch_size, quiet

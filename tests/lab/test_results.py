@@ -30,6 +30,13 @@ def test_readme_headline_numbers_come_from_the_data():
         f"costs it {min(n['vllm_rank_predict_s'], n['vllm_rank_predict_s_second']):.0f}-"
         f"{max(n['vllm_rank_predict_s'], n['vllm_rank_predict_s_second']):.0f} s for 128 prompts",
         f"ends at {n['vllm_rank_steps']:.2f} and {n['vllm_rank_steps_second']:.2f} of first come",
+        f"orders {n['recorded_num_test']:,} unseen test prompts at Kendall's tau "
+        f"{n['recorded_tau']:.2f}", f"order gain {n['recorded_order_gain']:.2f}, for "
+        f"{n['recorded_ms']:.0f} ms per prompt, {n['recorded_flops_share']:.2%} of a 7B",
+        f"runs at {n['recorded_sort_x']:.2f}x vanilla on the A100 model (the oracle: "
+        f"{n['recorded_oracle_sort_x']:.2f}x)",
+        f"needs tau {n['recorded_static_half_tau']:.2f} for half the oracle's gain, an order "
+        f"{n['recorded_order_half_tau']:.2f}",
     ]
     missing = [phrase for phrase in expected if phrase not in text]
     assert not missing, f"README.md no longer says what data/ says: {missing}"

@@ -1,0 +1,203 @@
+"""The results page's section on recorded lengths: predictors, their curve and the paper's table.
+
+Read from the committed files of data/: the recorded-lengths workload
+(`lengths-sharegpt-recorded.jsonl`), the head chosen on its train split with its selection and
+learning curve (`probe-sharegpt-recorded/`), and the one scoring of every source on the test
+split (`perception-eval-recorded.json`). Targets and anchors are stated beside the numbers.
+
+    curves, placed = recorded_curves()
+    quality_curve_figure(curves, placed)   # seqsch.lab.quality_plots
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+from seqsch.bench.quality_curve import (
+    QualityCurveConfig,
+    place_predictor,
+    quality_curve,
+    tau_for_share,
+)
+from seqsch.bench.recorded_table import a100_cost_model, recorded_table
+from seqsch.bench.replay import paper_workload
+from seqsch.core.paths import DATA_DIR
+from seqsch.core.recorded import SPLITS, read_recorded_file
+
+RECORDED_LENGTHS = DATA_DIR / "lengths-sharegpt-recorded.jsonl"
+RECORDED_HEAD = DATA_DIR / "probe-sharegpt-recorded"
+RECORDED_EVAL = DATA_DIR / "perception-eval-recorded.json"
+# Published rankers of recorded lengths (Kendall's tau on ShareGPT), the targets' anchors.
+RANKER_ANCHORS = {"vllm-ltr, OPT-125M fully fine-tuned for Llama-3-8B's answers": 0.52,
+                  "an independent rerun of the same": 0.50}
+TARGETS = {"kendall_tau_vs_recorded": 0.52, "order_gain_16_slots": 0.65}
+SOURCE_LABELS = {"recorded-head": "recorded head (hidden states + text, chosen on train)",
+                 "text-ridge": "text only (words + prompt length, ridge)",
+                 "prompt-length": "prompt length (every engine's SJF proposal)"}
+
+
+def workload_summary(path: Path = RECORDED_LENGTHS) -> dict:
+    records = read_recorded_file(path)
+    lengths = sorted(r.num_output_tokens for r in records)
+    return {"num_records": len(records),
+            "splits": {s: sum(r.split == s for r in records) for s in SPLITS},
+            "mean": statistics.fmean(lengths), "median": statistics.median(lengths),
+            "p90": lengths[int(0.9 * (len(lengths) - 1))],
+            "share_over_512": sum(n > 512 for n in lengths) / len(lengths)}
+
+
+def perception_table(data_dir: Path = DATA_DIR) -> str:
+    evaluation = json.loads((data_dir / RECORDED_EVAL.name).read_text())
+    lines = [f"| source ({evaluation['split']} split, {len(evaluation['ids'])} prompts) | "
+             "Kendall's tau | pairs <200 vs >800 | order gain, 16 slots | error | Acc-50 | "
+             "Acc-100 | ms per prompt | share of a 7B request's FLOPs |", "|" + "---|" * 9]
+    for name, s in evaluation["sources"].items():
+        lines.append(
+            f"| {SOURCE_LABELS.get(name, name)} | {s['kendall_tau_vs_recorded']:.3f} | "
+            f"{s['pair_accuracy_200_800']:.1%} | {s['order_gain_16_slots']:.2f} | "
+            f"{s['error_vs_recorded']:.0f} | {s['acc50_vs_recorded']:.1%} | "
+            f"{s['acc100_vs_recorded']:.1%} | {s['ms_per_prompt']:.2f} | "
+            f"{s['flops_share_7b']:.2%} |")
+    for label, tau in RANKER_ANCHORS.items():
+        lines.append(f"| *{label}* | *{tau:.2f}* | - | - | - | - | - | - | - |")
+    return "\n".join(lines) + "\n"
+
+
+def selection_table(data_dir: Path = DATA_DIR) -> str:
+    head = data_dir / RECORDED_HEAD.name
+    selection = json.loads((head / "selection.json").read_text())
+    curve = json.loads((head / "learning-curve.json").read_text())["points"]
+    chosen = selection["chosen"]
+    lines = ["| depth | loss | text weight | cross-validated tau | +- | order gain | |",
+             "|---|---|---|---|---|---|---|"]
+    for c in sorted(selection["candidates"], key=lambda c: -c["cv_kendall_tau"])[:8]:
+        mark = "chosen" if c == chosen else "best" if c == selection["best"] else ""
+        lines.append(f"| {c['depth']} | {c['target']} | {c['text_weight']:.2f} | "
+                     f"{c['cv_kendall_tau']:.3f} | {c['cv_tau_se']:.3f} | "
+                     f"{c['cv_order_gain']:.2f} | {mark} |")
+    lines += ["", "| train prompts per fold | cross-validated tau |", "|---|---|"]
+    lines += [f"| {p['num_train']:,} | {p['cv_kendall_tau']:.3f} |" for p in curve]
+    return "\n".join(lines) + "\n"
+
+
+CURVE_TAUS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+RECORDED_CURVE = "ShareGPT recorded (test)"
+PAPER_CURVE = "paper's Vicuna-7B"
+SHORT_LABELS = {"recorded-head": "recorded head", "text-ridge": "text only",
+                "prompt-length": "prompt length"}
+
+
+def recorded_curves(data_dir: Path = DATA_DIR, config: QualityCurveConfig | None = None,
+                    ) -> tuple[dict[str, list[dict]], dict[str, dict]]:
+    """What a tau buys on the recorded test lengths and on the paper's Vicuna-7B lengths (static
+    sort, bin + VBS + FCR, continuous order), and every scored source placed on the first."""
+    evaluation = json.loads((data_dir / RECORDED_EVAL.name).read_text())
+    by_id = {r.id: r for r in read_recorded_file(data_dir / RECORDED_LENGTHS.name)}
+    prompts = [by_id[i].num_prompt_tokens for i in evaluation["ids"]]
+    true = evaluation["recorded_lengths"]
+    # the A100 model calibrated on the paper's vanilla row, as the paper's table on these
+    # lengths uses it (`seqsch.bench.recorded_table`)
+    config = config or QualityCurveConfig(taus=CURVE_TAUS, cost_model=a100_cost_model())
+    curves = {RECORDED_CURVE: quality_curve(true, config, prompts),
+              PAPER_CURVE: quality_curve(paper_workload().true_lengths, config)}
+    placed = {SHORT_LABELS.get(name, name): place_predictor(true, s["predictions"], config,
+                                                            prompts)
+              for name, s in evaluation["sources"].items()}
+    return curves, placed
+
+
+def curve_table(curves: dict[str, list[dict]], placed: dict[str, dict]) -> str:
+    """The curves as a table, each workload's tau for half the oracle's gain, the sources."""
+    lines = ["| workload | tau | static sort: share of the oracle's gain | bin + VBS + FCR | "
+             "continuous order gain |", "|---|---|---|---|---|"]
+    rows = [(name, row) for name, rows in curves.items() for row in rows]
+    rows += [(f"**{name}** (real predictions)", row) for name, row in placed.items()]
+    for name, row in rows:
+        cells = ["-" if row.get(k) is None else f"{row[k]:.0%}"
+                 for k in ("static_sort_share", "vbs_fcr_share")]
+        lines.append(f"| {name} | {row['kendall_tau']:.2f} | {cells[0]} | {cells[1]} | "
+                     f"{row['order_gain']:.2f} |")
+    lines.append("")
+    for name, rows in curves.items():
+        static, order = (tau_for_share(rows, key, 0.5) for key in ("static_sort_share",
+                                                                     "order_gain"))
+        lines.append(f"- {name}: half the oracle's static sort gain needs tau "
+                     f"{'-' if static is None else format(static, '.2f')}; half its order "
+                     f"gain needs {'-' if order is None else format(order, '.2f')}.")
+    return "\n".join(lines) + "\n"
+
+
+def table_markdown(data_dir: Path = DATA_DIR) -> str:
+    table = recorded_table(data_dir / RECORDED_EVAL.name)
+    lines = [f"| schedule ({table['num_requests']} test prompts, A100 model) | samples/s | "
+             "x vanilla | ETR | FCR ratio |", "|---|---|---|---|---|"]
+    lines += [f"| {r['label']} | {r['samples_per_s']:.2f} | {r['x_vanilla']:.2f} | "
+              f"{r['effective_token_ratio']:.1%} | {r['failure_ratio']:.1%} |"
+              for r in table["rows"]]
+    return "\n".join(lines) + "\n"
+
+
+def recorded_numbers(data_dir: Path = DATA_DIR) -> dict[str, float]:
+    """The README's numbers on recorded lengths, each from its data file."""
+    evaluation = json.loads((data_dir / RECORDED_EVAL.name).read_text())
+    head = evaluation["sources"]["recorded-head"]
+    rows = {row["label"]: row for row in recorded_table(data_dir / RECORDED_EVAL.name)["rows"]}
+    curves, _ = recorded_curves(data_dir)
+    return {
+        "recorded_num_test": len(evaluation["ids"]),
+        "recorded_tau": head["kendall_tau_vs_recorded"],
+        "recorded_order_gain": head["order_gain_16_slots"],
+        "recorded_ms": head["ms_per_prompt"],
+        "recorded_flops_share": head["flops_share_7b"],
+        "recorded_sort_x": rows["recorded-head sort"]["x_vanilla"],
+        "recorded_oracle_sort_x": rows["oracle sort"]["x_vanilla"],
+        "recorded_static_half_tau": tau_for_share(curves[RECORDED_CURVE], "static_sort_share"),
+        "recorded_order_half_tau": tau_for_share(curves[RECORDED_CURVE], "order_gain"),
+    }
+
+
+def recorded_section(data_dir: Path = DATA_DIR) -> tuple[str, str, str, str, str]:
+    """The results page's section 7: (title, what, data, command, tables)."""
+    workload = workload_summary(data_dir / RECORDED_LENGTHS.name)
+    evaluation = json.loads((data_dir / RECORDED_EVAL.name).read_text())
+    head = evaluation["sources"]["recorded-head"]
+    curves, placed = recorded_curves(data_dir)
+    met = {key: head[key] >= aim for key, aim in TARGETS.items()}
+    baseline = evaluation["sources"]["prompt-length"]["kendall_tau_vs_recorded"]
+    beaten = all(s["kendall_tau_vs_recorded"] > baseline
+                 for name, s in evaluation["sources"].items() if name != "prompt-length")
+    what = (
+        f"ShareGPT's reference answers as vLLM's serving benchmark replays them: "
+        f"{workload['num_records']:,} first chunks pass its filter (answers: mean "
+        f"{workload['mean']:.0f} tokens, median {workload['median']:.0f}, 90th percentile "
+        f"{workload['p90']}, {workload['share_over_512']:.0%} over 512), split by id into "
+        f"{workload['splits']['train']:,} train, {workload['splits']['val']:,} validation and "
+        f"{workload['splits']['test']:,} test prompts. Every choice (depth, loss, the text "
+        "model's weight in the blend) was made by 5-fold cross-validation on train, the "
+        "shallowest candidate within one standard error of the best; the test split was read "
+        "once, for the first table. Targets: Kendall's tau >= "
+        f"{TARGETS['kendall_tau_vs_recorded']} (the published fine-tuned 125M ranker), "
+        f"{'met' if met['kendall_tau_vs_recorded'] else 'missed'} at "
+        f"{head['kendall_tau_vs_recorded']:.3f}; order gain >= "
+        f"{TARGETS['order_gain_16_slots']}, {'met' if met['order_gain_16_slots'] else 'missed'} "
+        f"at {head['order_gain_16_slots']:.2f}; every learned source beats prompt-length order: "
+        f"{'yes' if beaten else 'no'}. Then the cross-validation and the learning curve, what "
+        "a tau buys (simulated: cap 512, batch 16, groups of 256, the analytic A100 model "
+        "calibrated on the paper's vanilla row; "
+        "static shares of the oracle's gain over vanilla, continuous order gain over first "
+        "come, with each source placed at its measured tau), and the paper's table on the test "
+        "split (the A100 model calibrated on the paper's vanilla row). Notebook 03 draws it.")
+    command = ("python -m seqsch.bench lengths recorded --out build/lengths-sharegpt-recorded"
+               ".jsonl\npython -m seqsch.perception recorded-train --out build/recorded-head   "
+               "# about 30 minutes, features included\npython -m seqsch.perception "
+               "recorded-eval --head build/recorded-head \\\n    --out build/perception-eval-"
+               "recorded.json\npython -m seqsch.bench recorded-table --eval build/perception-"
+               "eval-recorded.json")
+    data = (f"`data/{RECORDED_LENGTHS.name}`, `data/{RECORDED_HEAD.name}/` (with "
+            f"`selection.json`, `learning-curve.json`), `data/{RECORDED_EVAL.name}`")
+    tables = (perception_table(data_dir) + "\n" + selection_table(data_dir) + "\n"
+              + curve_table(curves, placed) + "\n" + table_markdown(data_dir))
+    return ("7. Recorded lengths: a small model that ranks a large model's answers", what,
+            data, command, tables)
