@@ -14,7 +14,7 @@ figures:
 
 # The test suite (CI runs exactly this).
 test:
-	@PY=$$(bash scripts/setup.sh | tail -n 1) && $$PY -m pytest -q -ra
+	@PY=$$(bash scripts/setup.sh | tail -n 1) && $$PY -m pytest -q -ra --durations=15
 
 test-fast:
 	@PY=$$(bash scripts/setup.sh | tail -n 1) && $$PY -m pytest -q -m "not slow"

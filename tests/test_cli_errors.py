@@ -51,6 +51,16 @@ WRONG_COMMAND_LINES = {
                                      "no cost model 'x'"),
     "simulator unknown predictor": (simulator_main, ["--lengths", LENGTHS, "--predictor", "x"],
                                     "argument --predictor: invalid choice: 'x'"),
+    "recorded-train given an option it ignores": (
+        perception_main, ["recorded-train", "--num-data", "100"],
+        "recorded-train does not read --num-data"),
+    "recorded-eval given an unknown source": (
+        perception_main, ["recorded-eval", "--sources", "lora"],
+        "argument --sources: invalid choice: 'lora'"),
+    "serve at a rate of zero": (bench_main, ["serve", "--rates", "0"],
+                                "request_rates"),
+    "serve an unknown workload": (bench_main, ["serve", "--workload", "nosuch"],
+                                  "argument --workload: invalid choice"),
     "sweep batch size 0": (bench_main, ["sweep", "--batch-size", "0"],
                            "argument --batch-size: invalid positive integer"),
     "sweep negative group size": (bench_main, ["sweep", "--group-size", "-256"],

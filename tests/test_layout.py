@@ -89,3 +89,17 @@ def test_argparse_only_in_entry_points():
     users = [module_name(p) for p in MODULES if p.name != "__main__.py"
              and "argparse" in p.read_text()]
     assert not users, f"argparse outside __main__.py: {users}"
+
+
+def test_the_scheduling_layer_loads_neither_torch_nor_numpy():
+    """The scheduler and the simulators are pure Python: instant to import behind a slider."""
+    import subprocess
+    import sys
+
+    modules = sorted(p.stem for p in (PACKAGE / "scheduling").glob("*.py")
+                     if p.stem != "__main__")
+    code = ("import sys\n" + "".join(f"import seqsch.scheduling.{m}\n" for m in modules)
+            + "print(sorted({'torch', 'numpy'} & set(sys.modules)))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    assert loaded == "[]", f"importing seqsch.scheduling loads {loaded}"

@@ -21,13 +21,13 @@ from pathlib import Path
 
 from seqsch.bench.paper_table import PaperTableConfig, paper_cost_model
 from seqsch.bench.replay import paper_workload
-from seqsch.core.paths import DATA_DIR, ROOT
+from seqsch.core.paths import DEFAULT_RECORDED_EVAL, ROOT
 from seqsch.core.recorded import read_recorded_file
 from seqsch.scheduling.cost_model import CostModel
 from seqsch.scheduling.scheduler import SchedulerConfig
 from seqsch.scheduling.simulate import simulate
 
-DEFAULT_EVAL = DATA_DIR / "perception-eval-recorded.json"
+DEFAULT_EVAL = DEFAULT_RECORDED_EVAL
 
 
 @dataclass(frozen=True)
@@ -85,14 +85,20 @@ def simulate_recorded_table(true_lengths: list[int], prompt_lengths: list[int],
     return rows
 
 
+def read_evaluation(eval_path: str | Path = DEFAULT_EVAL) -> tuple[dict, list[int]]:
+    """A recorded-lengths evaluation file and the prompt length of each request it scored
+    (from the length file it names, relative to the repository as records hold it)."""
+    evaluation = json.loads(Path(eval_path).read_text())
+    lengths = Path(evaluation["lengths"])
+    by_id = {r.id: r for r in read_recorded_file(lengths if lengths.is_absolute()
+                                                 else ROOT / lengths)}
+    return evaluation, [by_id[i].num_prompt_tokens for i in evaluation["ids"]]
+
+
 def recorded_table(eval_path: str | Path = DEFAULT_EVAL, sources: tuple[str, ...] | None = None,
                    config: RecordedTableConfig | None = None) -> dict:
     """The simulated A100 table on the split an evaluation file scored (its predictions)."""
-    evaluation = json.loads(Path(eval_path).read_text())
-    lengths = Path(evaluation["lengths"])  # as records hold it: relative to the repository
-    by_id = {r.id: r for r in read_recorded_file(lengths if lengths.is_absolute()
-                                                 else ROOT / lengths)}
-    prompt_lengths = [by_id[i].num_prompt_tokens for i in evaluation["ids"]]
+    evaluation, prompt_lengths = read_evaluation(eval_path)
     names = sources or tuple(evaluation["sources"])
     unknown = set(names) - set(evaluation["sources"])
     if unknown:

@@ -39,7 +39,7 @@ from seqsch.core.files import read_jsonl
 from seqsch.core.models import load_model, load_tokenizer, portable_model
 from seqsch.core.random_weights import is_random_model_name
 from seqsch.core.requests import Request, encode_prompts
-from seqsch.scheduling.serving import poisson_arrivals
+from seqsch.scheduling.serving import poisson_arrivals, waiting_key
 
 ENGINES = ("continuous", "vllm")
 POLICIES = ("first-come", "oracle", "learned", "prompt-length")
@@ -128,13 +128,10 @@ def waiting_ranks(arrivals_s: Sequence[float], priorities: Sequence[float] | Non
                   aging_per_s: float) -> list[int]:
     """Each request's rank in the waiting queue (0 first), as the simulator orders it: arrival
     order, or lowest `priority - aging_per_s * waited_s` (static: `now` shifts every key alike)."""
-    def key(i: int) -> tuple:
-        if priorities is None:
-            return (arrivals_s[i], 0.0, i)
-        return (priorities[i] + aging_per_s * arrivals_s[i], arrivals_s[i], i)
-
     ranks = [0] * len(arrivals_s)
-    for rank, index in enumerate(sorted(range(len(arrivals_s)), key=key)):
+    order = sorted(range(len(arrivals_s)),
+                   key=lambda i: waiting_key(i, arrivals_s, priorities, aging_per_s))
+    for rank, index in enumerate(order):
         ranks[index] = rank
     return ranks
 

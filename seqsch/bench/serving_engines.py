@@ -38,7 +38,11 @@ from transformers.generation.continuous_batching.scheduler import FIFOScheduler
 
 from seqsch.core.decoding import DecodingConfig
 from seqsch.core.models import eos_token_ids
-from seqsch.engines.continuous import default_num_blocks, engine_generation_config
+from seqsch.engines.continuous import (
+    default_num_blocks,
+    engine_generation_config,
+    finished_output,
+)
 from seqsch.scheduling.serving import ServingConfig, ServingResult, serving_summary
 
 Predictor = float | Callable[[int], object] | None  # seconds slept per request, or run and timed
@@ -228,15 +232,8 @@ def _drive(manager, prompts, output_lengths, arrivals_s, ranks, predictor) -> Se
         manager.start()
         while len(outputs) < len(prompts):
             feeder.feed()
-            output = manager.get_result(timeout=feeder.wait_s())
-            if output is None:
-                if not manager.is_running():
-                    error = manager.background_thread_status.fatal_error
-                    raise RuntimeError(f"the continuous-batching engine stopped: {error}")
-                continue
-            if output.error is not None:
-                raise RuntimeError(f"request {output.request_id} failed: {output.error}")
-            if output.is_finished():
+            output = finished_output(manager, timeout_s=feeder.wait_s())
+            if output is not None:
                 outputs[int(output.request_id)] = output
     finally:
         manager.stop(block=True, keep_for_next_session=False,

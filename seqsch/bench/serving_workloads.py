@@ -27,9 +27,9 @@ from seqsch.core.models import DEFAULT, load_tokenizer
 from seqsch.core.random_weights import is_random_model_name, read_config
 from seqsch.core.recorded import DEFAULT_RECORDED, read_recorded_file, recorded_requests
 from seqsch.core.requests import Request, encode_prompts
+from seqsch.perception.recorded_heads import RECORDED_HEAD_SOURCE as LEARNED_SOURCE
 
 SERVING_WORKLOADS = ("sharegpt-recorded", "paper-val")
-LEARNED_SOURCE = "recorded-head"
 
 
 @dataclass

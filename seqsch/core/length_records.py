@@ -29,8 +29,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import numpy as np
-
 PAPER_MAX_NEW_TOKENS = 512
 # The paper's benchmark sample: `EvalDataset.sample(1024, seed=42)` of its 10,000 prompts.
 PAPER_SAMPLE_SIZE, PAPER_SAMPLE_SEED = 1024, 42
@@ -300,6 +298,8 @@ def paper_sample(records: Sequence[LengthRecord], num: int = PAPER_SAMPLE_SIZE,
                  seed: int = PAPER_SAMPLE_SEED) -> list[LengthRecord]:
     """The paper's `EvalDataset.sample(num, seed)`: `np.random.seed(seed)`, then the first
     `num` of `np.random.permutation(len(records))` (the same legacy generator, unshared)."""
+    import numpy as np  # here only: the simulator imports this module and stays numpy-free
+
     if not 1 <= num <= len(records):
         raise ValueError(f"num must be between 1 and {len(records)}, got {num}")
     order = np.random.RandomState(seed).permutation(len(records))[:num]

@@ -23,6 +23,10 @@ BUILD_DIR = ROOT / "build"
 DEFAULT_LENGTHS = DATA_DIR / "lengths-smollm2-sharegpt.jsonl"
 DEFAULT_ADAPTER = DATA_DIR / "lora-smollm2-length"
 DEFAULT_PROBE = DATA_DIR / "probe-smollm2-length"
+# the recorded-lengths workload, its predictor and the one scoring of its test split
+DEFAULT_RECORDED = DATA_DIR / "lengths-sharegpt-recorded.jsonl"
+DEFAULT_RECORDED_HEAD = DATA_DIR / "probe-sharegpt-recorded"
+DEFAULT_RECORDED_EVAL = DATA_DIR / "perception-eval-recorded.json"
 
 
 def portable(path: str | Path) -> str:

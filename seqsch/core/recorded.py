@@ -32,12 +32,11 @@ from pathlib import Path
 
 from seqsch.core.files import atomic_path
 from seqsch.core.models import DEFAULT, load_tokenizer
-from seqsch.core.paths import DATA_DIR
+from seqsch.core.paths import DEFAULT_RECORDED
 from seqsch.core.requests import Request
 from seqsch.core.workloads import load_sharegpt_with_report
 
 RECORDED_NAME = "sharegpt-recorded"
-DEFAULT_RECORDED = DATA_DIR / "lengths-sharegpt-recorded.jsonl"
 SPLITS = ("train", "val", "test")
 
 

@@ -144,15 +144,8 @@ def run_engine(
         manager.start()
         with tqdm(total=len(order), desc="requests", disable=quiet) as bar:
             while len(outputs) < len(order):
-                output = manager.get_result(timeout=0.1)
-                if output is None:
-                    if not manager.is_running():
-                        error = manager.background_thread_status.fatal_error
-                        raise RuntimeError(f"the continuous-batching engine stopped: {error}")
-                    continue
-                if output.error is not None:
-                    raise RuntimeError(f"request {output.request_id} failed: {output.error}")
-                if output.is_finished():
+                output = finished_output(manager, timeout_s=0.1)
+                if output is not None:
                     outputs[int(output.request_id)] = output
                     bar.update(1)
         wall_s = now_s(device) - run_start
@@ -162,6 +155,20 @@ def run_engine(
         manager.destroy()
     return {"outputs": outputs, "run_start": run_start, "wall_s": wall_s, "setup_s": setup_s,
             "num_forward_passes": getattr(manager, "current_batch", 0)}
+
+
+def finished_output(manager, timeout_s: float):
+    """The next finished request's output of a running continuous-batching manager, or None
+    when none finished within `timeout_s`; a stopped engine or a failed request raises."""
+    output = manager.get_result(timeout=timeout_s)
+    if output is None:
+        if not manager.is_running():
+            error = manager.background_thread_status.fatal_error
+            raise RuntimeError(f"the continuous-batching engine stopped: {error}")
+        return None
+    if output.error is not None:
+        raise RuntimeError(f"request {output.request_id} failed: {output.error}")
+    return output if output.is_finished() else None
 
 
 def generate_continuous(

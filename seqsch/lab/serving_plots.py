@@ -54,9 +54,10 @@ def _capacity_note(rows: Sequence[dict], rate: float) -> str:
     return f" ({rate * known[0]['rate_x_capacity'] / known[0]['request_rate']:.2g}x capacity)"
 
 
-def break_even_phrase(rows: Sequence[dict], policy: str, aging_per_s: float = 0.0) -> str:
-    """Where `policy` starts to beat first come on mean latency, in words."""
-    rate = break_even_rate(rows, policy, aging_per_s)
+def break_even_phrase(rows: Sequence[dict], policy: str, aging_per_s: float = 0.0,
+                      min_gain: float = 0.0) -> str:
+    """Where `policy` starts to beat first come on mean latency (by `min_gain`), in words."""
+    rate = break_even_rate(rows, policy, aging_per_s, min_gain)
     if rate is None:
         return "never pays here"
     if math.isinf(rate):
@@ -69,11 +70,12 @@ def break_even_phrase(rows: Sequence[dict], policy: str, aging_per_s: float = 0.
 
 
 def latency_vs_rate(rows: Sequence[dict], metric: str = "mean_latency_s",
-                    ax: Axes | None = None) -> Figure:
+                    ax: Axes | None = None, min_gain: float = 0.0) -> Figure:
     """`metric` against the request rate (log axis), one line per (policy, aging); a dotted
-    vertical line, annotated, marks each policy's break-even rate against first come (on mean
-    latency, `break_even_rate`). The title states each policy's break-even. A burst
-    (rate inf) has no place on the axis and is left out."""
+    vertical line marks each policy's break-even rate against first come (on mean
+    latency, `break_even_rate`: the rate from which it cuts first come's mean by `min_gain`).
+    The title states each policy's break-even. A burst (rate inf) has no place on the axis and
+    is left out."""
     if not rows:
         raise ValueError("no rows to plot: run serving_sweep first")
     if metric not in rows[0]:
@@ -90,14 +92,11 @@ def latency_vs_rate(rows: Sequence[dict], metric: str = "mean_latency_s",
                 label=f"{label} (reference)" if is_reference else label)
         if is_reference:
             continue
-        phrase = break_even_phrase(rows, policy, aging_per_s)
+        phrase = break_even_phrase(rows, policy, aging_per_s, min_gain)
         phrases.append(f"{label}: {phrase}")
-        rate = break_even_rate(rows, policy, aging_per_s)
-        if rate is not None and rate < math.inf:
+        rate = break_even_rate(rows, policy, aging_per_s, min_gain)
+        if rate is not None and rate < math.inf:  # the title names each rate
             ax.axvline(rate, color=f"C{k}", linestyle=":", linewidth=1.5)
-            ax.annotate(f"{label} pays\nabove {rate:.3g} req/s", (rate, 1.0),
-                        xycoords=("data", "axes fraction"), xytext=(4, -4),
-                        textcoords="offset points", va="top", fontsize=8, color=f"C{k}")
     ax.set_xscale("log")
     plain = FuncFormatter(lambda value, _: f"{value:g}")  # 3, not 3x10^0
     ax.xaxis.set_major_formatter(plain)

@@ -31,6 +31,7 @@ from seqsch.perception.experiments import PerceptionConfig, depth_sweep, evaluat
 from seqsch.perception.probe import DECODES, LENGTH_TARGETS, POOLINGS, TARGETS
 from seqsch.perception.query import DEFAULT_LORA_DECODE, QUERY_DECODES
 from seqsch.perception.recorded_experiments import (
+    EVAL_SOURCES,
     RecordedEvalConfig,
     RecordedTrainConfig,
     evaluate_recorded,
@@ -113,12 +114,18 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true")
     parser.add_argument("--head", type=Path, help="recorded-eval: the recorded head's folder")
+    parser.add_argument("--sources", nargs="+", choices=EVAL_SOURCES,
+                        help="recorded-eval: score only these (default all; an earlier file "
+                             "at --out keeps the others)")
     args = parse_args(parser, argv)
     if args.command == "select":
         return _select(args, parser)
     if args.command.startswith("recorded-"):
-        return _recorded(args)
-    options = {k: v for k, v in vars(args).items() if k not in ("command", *SELECT_ONLY)}
+        return _recorded(args, parser)
+    if args.head or args.sources:
+        parser.error(f"--head and --sources are options of recorded-eval, not {args.command}")
+    options = {k: v for k, v in vars(args).items()
+               if k not in ("command", "head", "sources", *SELECT_ONLY)}
     try:
         config = PerceptionConfig(**options)
         config.check_for(args.command)
@@ -132,14 +139,28 @@ def main(argv: Sequence[str] | None = None) -> dict:
     return summary
 
 
-def _recorded(args: argparse.Namespace) -> dict:
+# the options each recorded-* command reads; any other given is refused, not ignored
+RECORDED_OPTIONS = {
+    "recorded-train": {"lengths", "model", "batch_size", "quiet", "out", "features", "depths",
+                       "num_folds", "epochs", "max_prompt_tokens", "train_sizes", "seed"},
+    "recorded-eval": {"lengths", "model", "batch_size", "quiet", "out", "head", "sources"},
+}
+
+
+def _recorded(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
+    unused = sorted(k for k, v in vars(args).items() if k != "command"
+                    and k not in RECORDED_OPTIONS[args.command] and v != parser.get_default(k))
+    if unused:
+        parser.error(f"{args.command} does not read "
+                     f"{', '.join('--' + k.replace('_', '-') for k in unused)}")
     common = {"model": args.model or DEFAULT, "batch_size": args.batch_size,
               "quiet": args.quiet}
     if args.lengths != DEFAULT_LENGTHS:  # the recorded workload has its own default file
         common["lengths"] = args.lengths
     if args.command == "recorded-eval":
         config = RecordedEvalConfig(**common, **{k: v for k, v in (
-            ("head", args.head), ("out", args.out)) if v})
+            ("head", args.head), ("out", args.out),
+            ("sources", tuple(args.sources or ()))) if v})
         result = evaluate_recorded(config)
         summary = {name: {k: round(v, 4) for k, v in scores.items() if k != "predictions"}
                    for name, scores in result["sources"].items()}

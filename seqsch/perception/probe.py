@@ -299,9 +299,12 @@ class ProbePredictor(LengthPredictor):
         self.model, self.tokenizer, self.head = model, tokenizer, head
         self.batch_size, self.quiet = batch_size, quiet
 
-    def _predict(self, requests: list[Request]) -> list[int | None]:
-
+    def head_inputs(self, requests: list[Request]) -> torch.Tensor:
+        """[N, inputs] the pooled states the head reads: the prefill up to its depth."""
         features = extract_features(self.model, self.tokenizer, requests, self.batch_size,
                                     quiet=self.quiet, num_layers=self.head.config.num_layers,
                                     max_prompt_tokens=self.head.config.max_prompt_tokens)
-        return self.head.predict_lengths(pool_features(features, self.head.config.pooling))
+        return pool_features(features, self.head.config.pooling)
+
+    def _predict(self, requests: list[Request]) -> list[int | None]:
+        return self.head.predict_lengths(self.head_inputs(requests))

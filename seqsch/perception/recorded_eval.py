@@ -18,6 +18,7 @@ Every metric here is scored against the recorded (reference) answer length of th
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 
 from seqsch.perception.evaluation import accuracy_within, kendall_tau, length_error
@@ -38,8 +39,6 @@ def pair_accuracy(predicted: Sequence[float], true: Sequence[int],
     longs = [p for p, t in zip(predicted, true) if t > long_above]
     if not shorts or not longs:
         raise ValueError(f"no pair of answers under {short_below} and over {long_above} tokens")
-    from bisect import bisect_left, bisect_right
-
     num_right = sum(bisect_left(shorts, p) + 0.5 * (bisect_right(shorts, p) - bisect_left(
         shorts, p)) for p in longs)
     return num_right / (len(shorts) * len(longs))

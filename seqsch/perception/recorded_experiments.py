@@ -16,6 +16,7 @@ compute. Nothing is chosen on test.
 from __future__ import annotations
 
 import json
+import statistics
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,16 +25,21 @@ from seqsch.core.files import atomic_path
 from seqsch.core.models import DEFAULT, load_model, portable_model
 from seqsch.core.paths import BUILD_DIR, portable
 from seqsch.core.recorded import DEFAULT_RECORDED, read_recorded_file, recorded_requests
-from seqsch.core.requests import encode_prompts
+from seqsch.core.requests import Request, encode_prompts
+from seqsch.perception.evaluation import fill_missing
 from seqsch.perception.feature_cache import chunked_features_by_depth
 from seqsch.perception.features import clip_middle, num_decoder_layers, shared_prefix
 from seqsch.perception.probe import fit_head, pool_features
+from seqsch.perception.prompts import make_query_prompt
+from seqsch.perception.query import MAX_QUERY_TOKENS
 from seqsch.perception.recorded_eval import flops_share, score_recorded
 from seqsch.perception.recorded_heads import (
     RecordedHeadConfig,
     fold_of,
+    fold_scores,
     learning_curve,
     load_recorded_head,
+    recorded_head_sha256,
     save_recorded_head,
     select_recorded_head,
 )
@@ -41,7 +47,10 @@ from seqsch.perception.registry import make_predictor
 from seqsch.perception.text_ridge import TextRidgeConfig, fit_text_ridge
 
 DEFAULT_FEATURES = BUILD_DIR / "features" / "sharegpt-recorded"
-EVAL_SOURCES = ("recorded-head", "text-ridge", "prompt-length")
+# pia: the zero-shot length query (the paper's perception without tuning)
+EVAL_SOURCES = ("recorded-head", "text-ridge", "prompt-length", "pia")
+# what two evaluation files share when one adds sources to the other
+MERGE_KEYS = ("split", "ids", "recorded_lengths", "model", "dtype", "head_sha256")
 
 
 @dataclass
@@ -79,7 +88,8 @@ def train_recorded(config: RecordedTrainConfig | None = None) -> dict:
     train = [requests[i] for i in rows]
     lengths = [r.forced_output_tokens for r in train]
     model, tokenizer = load_model(config.model)
-    # every split's prompts in file order, so that one cache serves training and evaluation
+    # every split's prompts in file order (the cache's chunks are the workload's, whichever
+    # split a study reads; the evaluation times its own prefill instead of reading them)
     features = {depth: {pooled: values[rows] for pooled, values in by_pooling.items()}
                 for depth, by_pooling in _features(model, tokenizer, requests, config,
                                                    config.head.depths).items()}
@@ -97,6 +107,9 @@ def train_recorded(config: RecordedTrainConfig | None = None) -> dict:
         for i, value in zip(held, text_log_for(fit_rows, held)):
             text_oof[i] = value
     selection = select_recorded_head(features, lengths, text_oof, config.head, config.quiet)
+    text_taus = fold_scores(text_oof, lengths, folds, config.head.num_folds)
+    selection["text_only"] = {"cv_kendall_tau": statistics.fmean(text_taus),
+                              "cv_tau_se": statistics.stdev(text_taus) / len(text_taus) ** 0.5}
     chosen = selection["chosen"]
     curve = learning_curve(features, lengths, text_log_for, chosen, config.head)
     probe = config.head.probe_config(chosen["depth"], chosen["target"])
@@ -120,11 +133,15 @@ class RecordedEvalConfig:
     head: Path = BUILD_DIR / "recorded-head"
     out: Path = BUILD_DIR / "perception-eval-recorded.json"
     split: str = "test"
+    sources: tuple[str, ...] = EVAL_SOURCES
     batch_size: int = 16
     quiet: bool = True
 
     def __post_init__(self) -> None:
         self.lengths, self.head, self.out = Path(self.lengths), Path(self.head), Path(self.out)
+        unknown = set(self.sources) - set(EVAL_SOURCES)
+        if not self.sources or unknown:
+            raise ValueError(f"sources must be among {EVAL_SOURCES}, got {self.sources}")
         if self.split not in ("val", "test"):
             raise ValueError(f"split must be 'val' or 'test', got {self.split!r}")
         if self.batch_size < 1:
@@ -138,37 +155,59 @@ def head_flops(model, depth: int, num_tokens: int) -> float:
     return 2.0 * per_layer * depth * num_tokens
 
 
+def predictor_flops(name: str, model, tokenizer, head, requests) -> float:
+    """FLOPs of a source's pass over `requests`: the head's prefill up to its depth (the shared
+    system turn read once, long prompts clipped as the head reads them), or the zero-shot
+    query's full prefill of the query prompt plus its answer tokens; text and prompt length 0."""
+    if name == "recorded-head":
+        prompts = encode_prompts(tokenizer, requests)
+        num_shared = len(shared_prefix(tokenizer, prompts))
+        clip = head.config.max_prompt_tokens or max(len(ids) for ids in prompts)
+        num_read = sum(len(clip_middle(ids[num_shared:], clip)) for ids in prompts)
+        depth = head.config.num_layers
+        return head_flops(model, num_decoder_layers(model) if depth is None else depth,
+                          num_read)
+    if name == "pia":
+        queries = [Request(r.id, make_query_prompt(r.prompt)) for r in requests]
+        num_read = sum(len(ids) + MAX_QUERY_TOKENS for ids in encode_prompts(tokenizer, queries))
+        return head_flops(model, num_decoder_layers(model), num_read)
+    return 0.0
+
+
 def evaluate_recorded(config: RecordedEvalConfig | None = None) -> dict:
-    """Every source's predictions and scores on `config.split` (the reported numbers: test)."""
+    """The sources' predictions and scores on `config.split` (the reported numbers: test). An
+    earlier file at `config.out` of the same split and prompts keeps its other sources."""
     config = config or RecordedEvalConfig()
     requests = recorded_requests(read_recorded_file(config.lengths), config.split)
     true = [r.forced_output_tokens for r in requests]
     model, tokenizer = load_model(config.model)
     head = load_recorded_head(config.head)[0]
-    predictors = {name: make_predictor(name, model, tokenizer, probe=config.head,
-                                       batch_size=config.batch_size, quiet=config.quiet)
-                  for name in EVAL_SOURCES}
-    depth = head.config.num_layers
-    depth = num_decoder_layers(model) if depth is None else depth
-    prompts = encode_prompts(tokenizer, requests)  # the shared system turn is read once
-    num_shared = len(shared_prefix(tokenizer, prompts))
-    clip = head.config.max_prompt_tokens or max(len(ids) for ids in prompts)
-    num_read = sum(len(clip_middle(ids[num_shared:], clip)) for ids in prompts)
     prompt_tokens = [r.num_prompt_tokens for r in requests]
-    sources = {}
-    for name, predictor in predictors.items():
-        predictor.predict(requests[:4])  # warm-up, excluded from timing
-        predicted = predictor.predict(requests)
-        flops = head_flops(model, depth, num_read) if name == "recorded-head" else 0.0
-        sources[name] = {**score_recorded(predicted, true),
-                         "ms_per_prompt": 1000 * predictor.last_predict_s / len(requests),
-                         "flops_share_7b": flops_share(flops, prompt_tokens, true),
-                         "predictions": predicted}
     result = {"split": config.split, "lengths": portable(config.lengths),
               "head": portable(config.head), "model": portable_model(config.model),
               "dtype": str(model.dtype).removeprefix("torch."), "ids": [r.id for r in requests],
-              "recorded_lengths": true, "sources": sources}
-    _write_json(config.out, result)
+              "head_sha256": recorded_head_sha256(config.head), "recorded_lengths": true,
+              "sources": {}}
+    if config.out.is_file():  # keep the sources scored before on the same prompts, same head
+        earlier = json.loads(config.out.read_text())
+        if all(earlier.get(k) == result[k] for k in MERGE_KEYS):
+            result["sources"] = earlier["sources"]
+        elif set(config.sources) != set(EVAL_SOURCES):
+            raise ValueError(f"{config.out} scored other prompts, another head or model: "
+                             f"score every source (no --sources) or choose another --out")
+    for name in config.sources:
+        predictor = make_predictor(name, model, tokenizer, probe=config.head,
+                                   batch_size=config.batch_size, quiet=config.quiet)
+        predictor.predict(requests[:4])  # warm-up, excluded from timing
+        predicted = predictor.predict(requests)
+        flops = predictor_flops(name, model, tokenizer, head, requests)
+        result["sources"][name] = {
+            **score_recorded(fill_missing(predicted), true),
+            "num_missing": sum(p is None for p in predicted),
+            "ms_per_prompt": 1000 * predictor.last_predict_s / len(requests),
+            "flops_share_7b": flops_share(flops, prompt_tokens, true),
+            "predictions": fill_missing(predicted)}
+        _write_json(config.out, result)  # each source as it is scored
     return result
 
 

@@ -16,6 +16,7 @@ blended in, in log-length units, with a weight chosen the same way.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import statistics
@@ -26,20 +27,19 @@ from pathlib import Path
 
 import torch
 
-from seqsch.core.paths import DATA_DIR
 from seqsch.core.requests import Request
 from seqsch.perception.evaluation import kendall_tau
-from seqsch.perception.features import extract_features
-from seqsch.perception.predictors import LengthPredictor
 from seqsch.perception.probe import (
     LengthHead,
     ProbeConfig,
+    ProbePredictor,
     fit_head,
     load_probe,
     pool_features,
     save_probe,
 )
 from seqsch.perception.text_ridge import (
+    TEXT_RIDGE_CONFIG,
     TEXT_RIDGE_WEIGHTS,
     TextRidge,
     load_text_ridge,
@@ -47,7 +47,7 @@ from seqsch.perception.text_ridge import (
 )
 from seqsch.scheduling.priority import order_gain
 
-DEFAULT_RECORDED_HEAD = DATA_DIR / "probe-sharegpt-recorded"
+RECORDED_HEAD_SOURCE = "recorded-head"  # the registry's name of the predictor below
 RECORDED_TARGETS = ("log_mse", "rank")
 TextFit = Callable[[list[int], list[int]], list[float]]
 
@@ -176,8 +176,9 @@ def select_recorded_head(features_by_depth: dict[int, dict[str, torch.Tensor]],
 def learning_curve(features_by_depth: dict[int, dict[str, torch.Tensor]],
                    lengths: Sequence[int], text_log_for: TextFit | None,
                    chosen: dict, config: RecordedHeadConfig) -> list[dict]:
-    """Cross-validated tau of the chosen candidate trained on growing subsets of each fold's
-    training part (scored on the whole held-out fold), up to the whole train split.
+    """Cross-validated tau of the chosen candidate trained on a seeded subset of `size` rows of
+    each fold's training part (scored on the whole held-out fold), then on all of it: the
+    selection's own fits, so the last point is the chosen candidate's cross-validated tau.
     `text_log_for(fit_rows, held_rows)`: the text model fitted on `fit_rows`, its log-lengths
     of `held_rows` (None: no blend)."""
     folds = fold_of(len(lengths), config.num_folds, config.seed)
@@ -185,12 +186,13 @@ def learning_curve(features_by_depth: dict[int, dict[str, torch.Tensor]],
     probe = config.probe_config(chosen["depth"], chosen["target"])
     order = torch.randperm(len(lengths), generator=torch.Generator().manual_seed(
         config.seed + 1)).tolist()
-    full = len(lengths) - max(Counter(folds).values())  # the smallest fold's training part
+    smallest = len(lengths) - max(Counter(folds).values())  # the smallest training part
     points = []
-    for size in sorted(s for s in set(config.train_sizes) if s < full) + [full]:
-        taus = []
+    for size in sorted(s for s in set(config.train_sizes) if s < smallest) + [None]:
+        taus, sizes = [], []
         for k in range(config.num_folds):
-            fit_rows = [i for i in order if folds[i] != k][:size]
+            # rows in file order (as `out_of_fold` fits them): a subset only picks which
+            fit_rows = sorted([i for i in order if folds[i] != k][:size])
             held = [i for i, f in enumerate(folds) if f == k]
             head = fit_head(inputs[fit_rows], [lengths[i] for i in fit_rows], probe,
                             probe.target)
@@ -198,11 +200,26 @@ def learning_curve(features_by_depth: dict[int, dict[str, torch.Tensor]],
             predicted = blend(head_log_lengths(head, inputs[held]), text,
                               chosen["text_weight"])
             taus.append(kendall_tau(predicted, [lengths[i] for i in held]))
-        points.append({"num_train": size, "cv_kendall_tau": statistics.fmean(taus)})
+            sizes.append(len(fit_rows))
+        points.append({"num_train": round(statistics.fmean(sizes)),
+                       "cv_kendall_tau": statistics.fmean(taus)})
     return points
 
 
 BLEND_CONFIG = "blend.json"
+# what the predictor is loaded from (the selection's reports beside them are not read)
+RECORDED_HEAD_FILES = ("head.safetensors", "probe_config.json", BLEND_CONFIG,
+                       TEXT_RIDGE_WEIGHTS, TEXT_RIDGE_CONFIG)
+
+
+def recorded_head_sha256(head_dir: str | Path) -> str:
+    """A hash of the files the recorded head is loaded from: a retrained head is another."""
+    digest = hashlib.sha256()
+    for name in RECORDED_HEAD_FILES:
+        path = Path(head_dir) / name
+        if path.is_file():
+            digest.update(name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def save_recorded_head(head: LengthHead, text: TextRidge | None, text_weight: float,
@@ -227,28 +244,20 @@ def load_recorded_head(head_dir: str | Path) -> tuple[LengthHead, TextRidge | No
     return head, text, weight
 
 
-class RecordedHeadPredictor(LengthPredictor):
+class RecordedHeadPredictor(ProbePredictor):
     """Prefill up to the head's depth, apply the head, blend in the text model (log lengths)."""
 
-    name = "recorded-head"
+    name = RECORDED_HEAD_SOURCE
 
     def __init__(self, model, tokenizer, head: LengthHead, text: TextRidge | None = None,
                  text_weight: float = 0.0, batch_size: int = 16, quiet: bool = True):
         if text_weight > 0 and text is None:
             raise ValueError("text_weight > 0 needs the text model")
-        num_inputs = model.config.hidden_size * len(head.config.pooling.split("+"))
-        if head.feature_mean.numel() != num_inputs:
-            raise ValueError(f"the head reads {head.feature_mean.numel()} features, this model "
-                             f"gives {num_inputs}: it was trained on another model")
-        self.model, self.tokenizer, self.head = model, tokenizer, head
+        super().__init__(model, tokenizer, head, batch_size, quiet)
         self.text, self.text_weight = text, text_weight
-        self.batch_size, self.quiet = batch_size, quiet
 
     def _predict(self, requests: list[Request]) -> list[int | None]:
-        features = extract_features(self.model, self.tokenizer, requests, self.batch_size,
-                                    quiet=self.quiet, num_layers=self.head.config.num_layers,
-                                    max_prompt_tokens=self.head.config.max_prompt_tokens)
-        head_log = head_log_lengths(self.head, pool_features(features, self.head.config.pooling))
+        head_log = head_log_lengths(self.head, self.head_inputs(requests))
         text_log = list(self.text.log_lengths(requests)) if self.text is not None else None
         cap = self.head.config.max_length
         return [int(min(cap, max(1, math.floor(math.exp(v) + 0.5))))

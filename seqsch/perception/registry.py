@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from seqsch.core.paths import DEFAULT_LENGTHS
+from seqsch.core.paths import DEFAULT_LENGTHS, DEFAULT_RECORDED_HEAD
 from seqsch.core.random_weights import require_trained_weights
 from seqsch.perception.predictors import ConstantPredictor, LengthPredictor
 from seqsch.perception.probe import DEFAULT_PROBE_DIR, ProbePredictor, load_probe
@@ -25,7 +25,6 @@ from seqsch.perception.query import (
     load_length_adapter,
 )
 from seqsch.perception.recorded_heads import (
-    DEFAULT_RECORDED_HEAD,
     RecordedHeadPredictor,
     load_recorded_head,
 )

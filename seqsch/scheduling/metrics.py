@@ -115,7 +115,7 @@ def summarize(
     }
 
 
-def _quantile(sorted_values: Sequence[float], q: float) -> float:
+def quantile(sorted_values: Sequence[float], q: float) -> float:
     """Linear-interpolation quantile (numpy's default method) of sorted values."""
     position = q * (len(sorted_values) - 1)
     low = math.floor(position)
@@ -132,6 +132,6 @@ def completion_stats(completion_times_s: Sequence[float]) -> dict[str, float]:
         raise ValueError("completion times must be non-negative numbers")
     return {
         "mean_completion_s": sum(values) / len(values),
-        "median_completion_s": _quantile(values, 0.5),
-        "p90_completion_s": _quantile(values, 0.9),
+        "median_completion_s": quantile(values, 0.5),
+        "p90_completion_s": quantile(values, 0.9),
     }

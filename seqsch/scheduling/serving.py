@@ -43,7 +43,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from seqsch.scheduling.cost_model import CostModel
-from seqsch.scheduling.metrics import _quantile
+from seqsch.scheduling.metrics import quantile
 
 POLICIES = ("first-come", "shortest-predicted")
 
@@ -71,6 +71,16 @@ def burst_arrivals(num_requests: int) -> list[float]:
     if num_requests < 1:
         raise ValueError(f"num_requests must be >= 1 (an empty workload), got {num_requests}")
     return [0.0] * num_requests
+
+
+def waiting_key(index: int, arrivals_s: Sequence[float], priorities: Sequence[float] | None,
+                aging_per_s: float = 0.0) -> tuple[float, float, int]:
+    """A waiting request's place in the queue, lowest first: arrival order (`priorities` None),
+    else the lowest `priority - aging_per_s * waited_s`, ties in arrival order. `now` shifts
+    every waiting request's key alike, so the key is fixed at `priority + aging * arrival`."""
+    if priorities is None:
+        return (arrivals_s[index], 0.0, index)
+    return (priorities[index] + aging_per_s * arrivals_s[index], arrivals_s[index], index)
 
 
 @dataclass
@@ -156,11 +166,10 @@ def simulate_serving(output_lengths: Sequence[int], prompt_lengths: Sequence[int
         for i in by_arrival:
             worker_free_s = queued_s[i] = max(worker_free_s, arrivals_s[i]) + predict_s
 
-    def waiting_key(i: int) -> tuple[float, float, int]:
-        if config.policy == "first-come":
-            return (arrivals_s[i], 0.0, i)
-        # predicted - aging * (now - arrival): `now` shifts every key alike, so it drops out
-        return (priorities[i] + config.aging_per_s * arrivals_s[i], arrivals_s[i], i)
+    ordered_by = None if config.policy == "first-come" else priorities
+
+    def queue_key(i: int) -> tuple[float, float, int]:
+        return waiting_key(i, arrivals_s, ordered_by, config.aging_per_s)
 
     first_token_s, finish_s = [0.0] * num_requests, [0.0] * num_requests
     first_token_step, finish_step = [0] * num_requests, [0] * num_requests
@@ -178,11 +187,11 @@ def simulate_serving(output_lengths: Sequence[int], prompt_lengths: Sequence[int
             if not config.predictor_blocks_engine or num_queued == num_seen:
                 break
             now_s = queued_s[by_arrival[num_queued]] = now_s + predict_s
-            heapq.heappush(waiting, waiting_key(by_arrival[num_queued]))
+            heapq.heappush(waiting, queue_key(by_arrival[num_queued]))
             num_queued += 1
         if not config.predictor_blocks_engine:
             while num_queued < num_seen and queued_s[by_arrival[num_queued]] <= now_s:
-                heapq.heappush(waiting, waiting_key(by_arrival[num_queued]))
+                heapq.heappush(waiting, queue_key(by_arrival[num_queued]))
                 num_queued += 1
         if not waiting and not running:  # idle: jump to the next arrival or prediction
             upcoming = by_arrival[num_queued] if num_queued < num_requests else None
@@ -242,16 +251,16 @@ def serving_summary(result: ServingResult, output_lengths: Sequence[int],
         "num_steps": num_steps,
         "makespan_s": makespan_s,
         "mean_latency_s": sum(latency_s) / num_requests,
-        "median_latency_s": _quantile(latency_s, 0.5),
-        "p99_latency_s": _quantile(latency_s, 0.99),
+        "median_latency_s": quantile(latency_s, 0.5),
+        "p99_latency_s": quantile(latency_s, 0.99),
         "mean_ttft_s": sum(ttft_s) / num_requests,
-        "p99_ttft_s": _quantile(ttft_s, 0.99),
+        "p99_ttft_s": quantile(ttft_s, 0.99),
         "mean_tpot_s": sum(tpot_s) / len(tpot_s) if tpot_s else 0.0,
         "mean_latency_per_token_s": sum(
             lat / n for lat, n in zip(result.latency_s, output_lengths)) / num_requests,
         "throughput_requests_per_s": num_requests / makespan_s,
         "output_tokens_per_s": sum(output_lengths) / makespan_s,
         "mean_latency_steps": sum(latency_steps) / num_requests,
-        "p99_latency_steps": _quantile(latency_steps, 0.99),
+        "p99_latency_steps": quantile(latency_steps, 0.99),
     }
 

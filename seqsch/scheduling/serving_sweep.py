@@ -100,9 +100,11 @@ def serving_sweep(output_lengths: Sequence[int], prompt_lengths: Sequence[int] |
     return rows
 
 
-def break_even_rate(rows: Sequence[dict], policy: str, aging_per_s: float = 0.0) -> float | None:
+def break_even_rate(rows: Sequence[dict], policy: str, aging_per_s: float = 0.0,
+                    min_gain: float = 0.0) -> float | None:
     """The request rate above which `policy` (at `aging_per_s`) has a lower mean latency than
-    first come, or None if it never does among the rows (`serving_sweep`'s).
+    first come (by at least the share `min_gain` of first come's), or None if it never does
+    among the rows (`serving_sweep`'s).
 
     Between the last measured rate where it does not pay and the first where it does, the rate
     is interpolated where the two mean-latency curves cross, each linear in log(rate) (the
@@ -111,7 +113,11 @@ def break_even_rate(rows: Sequence[dict], policy: str, aging_per_s: float = 0.0)
     the burst's rate."""
     reference = {row["request_rate"]: row["mean_latency_s"] for row in rows
                  if row["is_reference"]}
-    own = sorted((row["request_rate"], row["mean_latency_s"] - reference[row["request_rate"]])
+    if not 0 <= min_gain < 1:
+        raise ValueError(f"min_gain must lie in [0, 1), got {min_gain}")
+    # the gap to beat: `min_gain` of first come's mean latency (0: any gain beyond float noise)
+    own = sorted((row["request_rate"], row["mean_latency_s"] - reference[row["request_rate"]]
+                  * (1 - min_gain))
                  for row in rows if row["policy"] == policy and not row["is_reference"]
                  and math.isclose(row["aging_per_s"], aging_per_s, abs_tol=1e-12))
     if not own:

@@ -178,10 +178,11 @@ def test_recorded_table_from_an_evaluation_file(tmp_path, a100):
     table = recorded_table(path)
     assert table["split"] == "test" and table["num_requests"] == 40
     assert table["cost_model"] == a100.name
-    assert [r["label"] for r in table["rows"]] == _labels(["text-ridge"])  # no prompt-length
+    names = list(evaluation["sources"])  # every source of the file, in its order
+    assert [r["label"] for r in table["rows"]] == _labels(names)
     expected = simulate_recorded_table(evaluation["recorded_lengths"], prompt_lengths,
-                                       {"text-ridge": evaluation["sources"]["text-ridge"][
-                                           "predictions"]}, a100)
+                                       {name: evaluation["sources"][name]["predictions"]
+                                        for name in names}, a100)
     assert table["rows"] == expected  # prompt lengths looked up by id, in the file's order
     both = recorded_table(str(path), sources=("prompt-length", "text-ridge"),
                           config=RecordedTableConfig(batch_size=8))

@@ -41,7 +41,7 @@ def test_latency_vs_rate_draws_each_policy_and_marks_the_break_even():
     assert "slow: never pays here" in title
     assert ax.get_xscale() == "log"
     assert "first-come (reference)" in [t.get_text() for t in ax.get_legend().get_texts()]
-    assert any("pays\nabove 2 req/s" in t.get_text() for t in ax.texts)
+    assert not ax.texts  # the title names each break-even; no labels crowd the lines
     plt.close(fig)
 
 

@@ -289,8 +289,10 @@ SHIPPED_HEADS = sorted(p for p in DATA_DIR.glob("probe-*") if p.is_dir())
 
 
 def test_one_head_per_role_is_shipped():
-    # the best length predictor and the priority predictor (the paper's module is a LoRA adapter)
-    assert [p.name for p in SHIPPED_HEADS] == ["probe-smollm2-length", "probe-smollm2-rank"]
+    # the best length predictor and the priority predictor of the embedded model's own lengths
+    # (the paper's module is a LoRA adapter), and the predictor of ShareGPT's recorded lengths
+    assert [p.name for p in SHIPPED_HEADS] == ["probe-sharegpt-recorded", "probe-smollm2-length",
+                                               "probe-smollm2-rank"]
 
 
 @pytest.mark.parametrize("probe_dir", SHIPPED_HEADS, ids=lambda p: p.name)

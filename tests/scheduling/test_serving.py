@@ -274,3 +274,14 @@ def test_break_even_interpolates_where_the_curves_cross_on_a_log_rate_axis():
     assert break_even_rate(_rows({1.0: -1.0, 4.0: -2.0}), "p") == 1.0  # pays from the start
     assert break_even_rate(_rows({1.0: 0.0, 4.0: 2.0}), "p") is None  # never pays
     assert break_even_rate(_rows({1.0: 1.0, math.inf: -1.0}), "p") == math.inf
+
+
+def test_break_even_with_a_minimum_gain_needs_that_share_of_first_come():
+    # first come at 10 s: a 10% gain is 1 s; -0.5 s at rate 1 pays only without the minimum
+    rows = _rows({1.0: -0.5, 4.0: -1.5})
+    assert break_even_rate(rows, "p") == 1.0
+    # gaps to beat with min_gain 0.1: +0.5 at rate 1, -0.5 at rate 4: they cross half way
+    assert break_even_rate(rows, "p", min_gain=0.1) == pytest.approx(2.0)
+    assert break_even_rate(rows, "p", min_gain=0.2) is None
+    with pytest.raises(ValueError, match="min_gain"):
+        break_even_rate(rows, "p", min_gain=1.0)
