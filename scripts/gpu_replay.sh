@@ -7,6 +7,8 @@
 #
 #   bash scripts/gpu_replay.sh [OUT_DIR]     # default build/replay-gpu; needs torch + transformers
 #   NUM_DATA=1024 bash scripts/gpu_replay.sh  # the paper's whole sample (four groups, ~4x longer)
+#   REPLAY=sharegpt-recorded bash scripts/gpu_replay.sh build/replay-gpu-recorded
+#                                             # the recorded-lengths test split, the recorded head
 #   DEVICE=cpu MODEL=random:tiny DTYPE=float32 NUM_DATA=32 MAX_NEW_TOKENS=32 \
 #     bash scripts/gpu_replay.sh build/replay-check   # the same path on a CPU, in seconds
 set -euo pipefail
@@ -23,12 +25,18 @@ if [ "$DEVICE" = cuda ]; then
 else
   WHERE="$DEVICE"
 fi
+REPLAY="${REPLAY:-paper-val}"
+case "$REPLAY" in  # each replay's learned source: the stand-in, or the recorded head
+  paper-val) LEARNED=standin ;;
+  sharegpt-recorded) LEARNED=recorded-head ;;
+  *) echo "REPLAY must be paper-val or sharegpt-recorded, not $REPLAY" >&2; exit 2 ;;
+esac
 mkdir -p "$OUT_DIR"
-"$PY" -m seqsch.bench sweep --replay paper-val --model "$MODEL" --device "$DEVICE" \
+"$PY" -m seqsch.bench sweep --replay "$REPLAY" --model "$MODEL" --device "$DEVICE" \
   --dtype "${DTYPE:-bf16}" --num-data "${NUM_DATA:-256}" --group-size 256 --batch-size 16 \
   --max-new-tokens "${MAX_NEW_TOKENS:-512}" \
-  --sweep vanilla standin standin+vbs+fcr gt+vbs+fcr gt --out "$OUT_DIR/replay.jsonl"
+  --sweep vanilla "$LEARNED" "$LEARNED+vbs+fcr" gt+vbs+fcr gt --out "$OUT_DIR/replay.jsonl"
 NAME="replay_$(echo "${MODEL#random:}" | tr -c 'A-Za-z0-9\n' '_')"
 SEQSCH_FIGURES="$OUT_DIR" "$PY" -m seqsch.bench paper-table --replay "$OUT_DIR/replay.jsonl" \
   --markdown "$OUT_DIR/replay.md" --figure "$NAME" \
-  --title "The paper's table replayed on $WHERE ($MODEL)"
+  --title "The paper's table replayed on $WHERE ($MODEL, $REPLAY)"

@@ -126,8 +126,12 @@ def test_a_wrong_command_line_ends_in_one_line(capsys, monkeypatch, tmp_path, ma
 
 
 def test_an_unknown_model_name_ends_in_one_line(capsys, monkeypatch, tmp_path):
+    import huggingface_hub.constants
+
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # as tests/core/test_models.py: nothing fetched
     monkeypatch.setenv("HF_HOME", str(tmp_path))
+    # the hub reads the variable once, on import: set what it read (else it retries for 45 s)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(SystemExit) as exit_:
         run(engines_main, ["--model", "no-such-org/no-such-model-xyz"])
     err = capsys.readouterr().err

@@ -89,7 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "length on the paper's 1,024-prompt sample (its first --num-data), "
                         "prompts of --replay-prompt-tokens random ids; sources vanilla, gt "
                         "(longest of four samples), standin (predictions of the paper's "
-                        "module's accuracy). Any model, e.g. --model random:llama2-7b")
+                        "module's accuracy). sharegpt-recorded: the recorded-lengths test "
+                        "split, prompts of their recorded lengths; sources vanilla, gt, "
+                        "recorded-head (its committed predictions and measured time). Any "
+                        "model, e.g. --model random:llama2-7b")
     p.add_argument("--replay-prompt-tokens", type=positive_int, default=PAPER_PROMPT_TOKENS,
                    help="the replay's assumed prompt length (the length file has none)")
     p.add_argument("--group-size", type=positive_int, default=None,

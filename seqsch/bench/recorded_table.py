@@ -15,14 +15,13 @@ reported beside its rows (`flops_share_7b` in the evaluation file), not added to
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from seqsch.bench.paper_table import PaperTableConfig, paper_cost_model
 from seqsch.bench.replay import paper_workload
-from seqsch.core.paths import DEFAULT_RECORDED_EVAL, ROOT
-from seqsch.core.recorded import read_recorded_file
+from seqsch.core.paths import DEFAULT_RECORDED_EVAL
+from seqsch.core.recorded import read_evaluation
 from seqsch.scheduling.cost_model import CostModel
 from seqsch.scheduling.scheduler import SchedulerConfig
 from seqsch.scheduling.simulate import simulate
@@ -83,16 +82,6 @@ def simulate_recorded_table(true_lengths: list[int], prompt_lengths: list[int],
                      "effective_token_ratio": summary["effective_token_ratio"],
                      "failure_ratio": summary["failure_ratio"]})
     return rows
-
-
-def read_evaluation(eval_path: str | Path = DEFAULT_EVAL) -> tuple[dict, list[int]]:
-    """A recorded-lengths evaluation file and the prompt length of each request it scored
-    (from the length file it names, relative to the repository as records hold it)."""
-    evaluation = json.loads(Path(eval_path).read_text())
-    lengths = Path(evaluation["lengths"])
-    by_id = {r.id: r for r in read_recorded_file(lengths if lengths.is_absolute()
-                                                 else ROOT / lengths)}
-    return evaluation, [by_id[i].num_prompt_tokens for i in evaluation["ids"]]
 
 
 def recorded_table(eval_path: str | Path = DEFAULT_EVAL, sources: tuple[str, ...] | None = None,

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from seqsch.core.length_records import (  # paper_sample lives in core: the simulator draws it
     PAPER_SAMPLE_SEED,
@@ -41,7 +41,8 @@ from seqsch.core.length_records import (  # paper_sample lives in core: the simu
     paper_sample,
     read_length_file,
 )
-from seqsch.core.paths import DATA_DIR
+from seqsch.core.paths import DATA_DIR, DEFAULT_RECORDED_EVAL
+from seqsch.core.recorded import read_evaluation
 from seqsch.core.requests import Request
 
 PAPER_VAL_LENGTHS = DATA_DIR / "paper" / "alpaca-val-10k-length.json"
@@ -58,7 +59,8 @@ PAPER_ROWS = {
                         "avg_length": 215.06, "failure_ratio": 0.165},
     "gt+vbs+fcr": {"samples_per_s": 2.69, "effective_token_ratio": 0.6157, "avg_length": 196.34},
 }
-REPLAYS = ("paper-val",)
+REPLAYS = ("paper-val", "sharegpt-recorded")
+RECORDED_SOURCE = "recorded-head"  # the learned source of the recorded replay
 
 
 @dataclass
@@ -69,7 +71,17 @@ class ReplayWorkload:
     requests: list[Request]  # forced_output_tokens = the recorded (greedy) length
     prompts: list[list[int]]
     oracle: list[int]  # the paper's gt: the longest of the sampled answers
-    standin: list[int]  # the stand-in for the tuned module
+    standin: list[int]  # the stand-in for the tuned module (paper-val)
+    learned: list[int] = field(default_factory=list)  # the recorded head's (sharegpt-recorded)
+    learned_s: float = 0.0  # its measured seconds for these prompts
+
+    def predictions_by_source(self) -> dict[str, tuple[dict[str, int], float]]:
+        """{source: ({request id: prediction}, seconds spent predicting)} of the replay's own
+        predictions: the stand-in's (free), or the recorded head's (its measured time)."""
+        sources = {"standin": (self.standin, 0.0), RECORDED_SOURCE: (self.learned,
+                                                                     self.learned_s)}
+        return {name: ({r.id: n for r, n in zip(self.requests, predicted)}, seconds)
+                for name, (predicted, seconds) in sources.items() if predicted}
 
     @property
     def true_lengths(self) -> list[int]:
@@ -128,6 +140,43 @@ def standin_predictions(oracle: Sequence[int], seed: int = 0,
                              f"{length}")
         predicted.append(up if fits_up and (rng.random() < 0.5 or not fits_down) else down)
     return predicted
+
+
+def recorded_workload(num_data: int = PAPER_GROUP_SIZE, vocab_size: int = 32000,
+                      max_new_tokens: int = PAPER_MAX_NEW_TOKENS, seed: int = 0,
+                      eval_path=DEFAULT_RECORDED_EVAL) -> ReplayWorkload:
+    """The first `num_data` prompts of the recorded-lengths test split, in the order of its
+    committed evaluation: each answer forced to its recorded length cut at `max_new_tokens`
+    (the oracle), each prompt `num_prompt_tokens` seeded random ids, and the recorded head's
+    predictions with the seconds they took on this CPU (`ms_per_prompt` of the evaluation)."""
+    evaluation, prompt_lengths = read_evaluation(eval_path)
+    if not 1 <= num_data <= len(evaluation["ids"]):
+        raise ValueError(f"num_data must be between 1 and {len(evaluation['ids'])} (the "
+                         f"{evaluation['split']} split), got {num_data}")
+    if vocab_size < 4:
+        raise ValueError(f"vocab_size must be >= 4, got {vocab_size}")
+    source = evaluation["sources"][RECORDED_SOURCE]
+    lengths = [max(1, min(n, max_new_tokens))
+               for n in evaluation["recorded_lengths"][:num_data]]
+    requests = [Request(f"recorded-{i}", "", forced_output_tokens=n)
+                for i, n in zip(evaluation["ids"], lengths)]
+    rng = random.Random(seed)  # ids 0-2 left out: pad, BOS, EOS
+    prompts = [[rng.randrange(3, vocab_size) for _ in range(n)]
+               for n in prompt_lengths[:num_data]]
+    return ReplayWorkload("sharegpt-recorded", requests, prompts, lengths, [],
+                          source["predictions"][:num_data],
+                          source["ms_per_prompt"] * num_data / 1000)
+
+
+def replay_workload(name: str, num_data: int, vocab_size: int,
+                    prompt_tokens: int = PAPER_PROMPT_TOKENS,
+                    max_new_tokens: int = PAPER_MAX_NEW_TOKENS, seed: int = 0) -> ReplayWorkload:
+    """The replay `name` (one of REPLAYS): `paper_workload` or `recorded_workload`."""
+    if name == "paper-val":
+        return paper_workload(num_data, vocab_size, prompt_tokens, standin_seed=seed)
+    if name == "sharegpt-recorded":
+        return recorded_workload(num_data, vocab_size, max_new_tokens, seed)
+    raise ValueError(f"unknown replay {name!r}; choose one of {REPLAYS}")
 
 
 def paper_workload(num_data: int = PAPER_NUM_DATA, vocab_size: int = 32000,

@@ -26,7 +26,7 @@ from seqsch.bench.calibration import (
 )
 from seqsch.bench.provenance import PREDICTOR_FILES, predictor_sha256, run_config
 from seqsch.bench.records import finished_specs
-from seqsch.bench.replay import paper_workload
+from seqsch.bench.replay import replay_workload
 from seqsch.bench.report import environment
 from seqsch.bench.specs import RunSpec, SweepConfig
 from seqsch.bench.workload import load_workload
@@ -48,15 +48,16 @@ SUMMARY_KEYS = ("samples_per_s", "tokens_per_s", "avg_length", "effective_token_
 
 
 def predict(spec: RunSpec, requests, model, tokenizer, known_lengths: dict, args,
-            standin: dict | None = None):
-    """Predicted lengths for `requests` and the seconds spent predicting them (`standin`: the
-    replay's stand-in predictions by id)."""
+            replayed: dict | None = None):
+    """Predicted lengths for `requests` and the seconds spent predicting them (`replayed`: a
+    replay's own predictions, {source: ({id: prediction}, seconds)})."""
     if spec.source == "vanilla":
         return None, 0.0
+    if replayed is not None and spec.source in replayed:
+        by_id, seconds = replayed[spec.source]
+        return [by_id[r.id] for r in requests], seconds
     if spec.source == "standin":
-        if standin is None:
-            raise ValueError("the 'standin' source exists in trace replay only (--replay)")
-        return [standin[r.id] for r in requests], 0.0
+        raise ValueError("the 'standin' source exists in trace replay only (--replay paper-val)")
     if spec.source == "gt":
         missing = [r.id for r in requests if r.id not in known_lengths]
         if missing:
@@ -79,8 +80,8 @@ def predict(spec: RunSpec, requests, model, tokenizer, known_lengths: dict, args
 
 
 def run_spec(spec: RunSpec, model, tokenizer, requests, prompts, decoding, known, args,
-             standin: dict | None = None):
-    predicted, prediction_s = predict(spec, requests, model, tokenizer, known, args, standin)
+             replayed: dict | None = None):
+    predicted, prediction_s = predict(spec, requests, model, tokenizer, known, args, replayed)
     if spec.engine == "vllm":
         run = shared_vllm_engine(model, prompts, decoding, args).generate(
             requests, decoding, priorities=predicted, prompts=prompts, quiet=args.quiet)
@@ -145,13 +146,13 @@ def run_sweep(config: SweepConfig) -> list[dict]:
     model, tokenizer = load_model(args.model, device=args.device, dtype=args.dtype)
     decoding = DECODING_PRESETS[args.decoding].with_(
         max_new_tokens=args.max_new_tokens, temperature=args.temperature, seed=args.seed)
-    standin = None
+    replayed = None
     if args.replay:
-        workload = paper_workload(args.num_data, len(tokenizer), args.replay_prompt_tokens,
-                                  standin_seed=args.seed)
+        workload = replay_workload(args.replay, args.num_data, len(tokenizer),
+                                   args.replay_prompt_tokens, args.max_new_tokens, args.seed)
         requests, prompts = workload.requests, workload.prompts
         known = {r.id: n for r, n in zip(requests, workload.oracle)}
-        standin = {r.id: n for r, n in zip(requests, workload.standin)}
+        replayed = workload.predictions_by_source()
     else:
         requests, known = load_workload(args, tokenizer)
         prompts = encode_prompts(tokenizer, requests)
@@ -185,7 +186,7 @@ def run_sweep(config: SweepConfig) -> list[dict]:
                 oracle = known or oracle_by_engine.get(spec.engine) or next(
                     iter(oracle_by_engine.values()), {})  # another engine's: same tokens in fp32
                 run, predicted = run_spec(spec, model, tokenizer, requests, prompts, decoding,
-                                          oracle, args, standin)
+                                          oracle, args, replayed)
                 record = {"spec": spec.name, "config": record_config,
                           "environment": environment(run), "summary": run.summary(),
                           "extra": run.extra, "predicted_lengths": predicted,

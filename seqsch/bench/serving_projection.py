@@ -20,7 +20,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from seqsch.bench.recorded_table import DEFAULT_EVAL, a100_cost_model, read_evaluation
+from seqsch.bench.recorded_table import DEFAULT_EVAL, a100_cost_model
+from seqsch.core.recorded import read_evaluation
 from seqsch.perception.recorded_heads import RECORDED_HEAD_SOURCE as LEARNED_SOURCE
 from seqsch.scheduling.serving_sweep import (
     break_even_rate,

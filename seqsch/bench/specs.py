@@ -21,12 +21,14 @@ from seqsch.core.paths import BUILD_DIR, DEFAULT_LENGTHS, DEFAULT_PROBE
 from seqsch.perception.query import DEFAULT_LORA_DECODE
 from seqsch.scheduling.scheduler import SchedulerConfig
 
-SOURCES = ("vanilla", "gt", "seqsch", "probe", "po", "constant", "standin")
+SOURCES = ("vanilla", "gt", "seqsch", "probe", "po", "constant", "standin", "recorded-head")
 
 
 # Trace replay (`--replay`): prompts are token ids, so only the oracle and the stand-in for the
 # paper's tuned module (predictions of its reported accuracy, seqsch.bench.replay) can order them.
-REPLAY_SOURCES = ("vanilla", "gt", "standin")
+REPLAY_SOURCES = ("vanilla", "gt", "standin", "recorded-head")
+# each replay's own learned predictions (seqsch.bench.replay): the other replay has none
+REPLAY_LEARNED = {"paper-val": "standin", "sharegpt-recorded": "recorded-head"}
 
 
 ENGINES = ("static", "continuous", "vllm")
@@ -142,6 +144,10 @@ class SweepConfig:
         if self.replay and any(spec.source not in REPLAY_SOURCES for spec in specs):
             raise ValueError(f"in trace replay the prompts are token ids: order them by one of "
                              f"{REPLAY_SOURCES}, not {sorted({s.source for s in specs})}")
+        others = set(REPLAY_LEARNED.values()) - {REPLAY_LEARNED.get(self.replay)}
+        if self.replay and any(spec.source in others for spec in specs):
+            raise ValueError(f"the {self.replay} replay's learned source is "
+                             f"{REPLAY_LEARNED[self.replay]!r}, not {sorted(others)}")
         if self.repeats > 1 and len({s.engine == "vllm" for s in specs}) > 1:
             raise ValueError("repeats run the specs in turn, but vLLM must run after the other "
                              "engines (it sets the process's threads): sweep the vllm specs apart")

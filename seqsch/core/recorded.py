@@ -32,7 +32,7 @@ from pathlib import Path
 
 from seqsch.core.files import atomic_path
 from seqsch.core.models import DEFAULT, load_tokenizer
-from seqsch.core.paths import DEFAULT_RECORDED
+from seqsch.core.paths import DEFAULT_RECORDED, DEFAULT_RECORDED_EVAL, ROOT
 from seqsch.core.requests import Request
 from seqsch.core.workloads import load_sharegpt_with_report
 
@@ -190,6 +190,17 @@ def read_recorded_file(path: str | Path = DEFAULT_RECORDED) -> list[RecordedLeng
     if not records:
         raise ValueError(f"{path} holds no records")
     return records
+
+
+def read_evaluation(eval_path: str | Path = DEFAULT_RECORDED_EVAL) -> tuple[dict, list[int]]:
+    """A recorded-lengths evaluation file (`python -m seqsch.perception recorded-eval`) and
+    the prompt length of each request it scored, from the length file it names (relative to
+    the repository, as records hold it)."""
+    evaluation = json.loads(Path(eval_path).read_text())
+    lengths = Path(evaluation["lengths"])
+    by_id = {r.id: r for r in read_recorded_file(lengths if lengths.is_absolute()
+                                                 else ROOT / lengths)}
+    return evaluation, [by_id[i].num_prompt_tokens for i in evaluation["ids"]]
 
 
 def records_of_split(records: Sequence[RecordedLength], split: str) -> list[RecordedLength]:

@@ -21,7 +21,7 @@ from seqsch.bench.quality_curve import (
     quality_curve,
     tau_for_share,
 )
-from seqsch.bench.recorded_table import a100_cost_model, read_evaluation, recorded_table
+from seqsch.bench.recorded_table import a100_cost_model, recorded_table
 from seqsch.bench.replay import paper_workload
 from seqsch.core.paths import (
     DATA_DIR,
@@ -29,7 +29,7 @@ from seqsch.core.paths import (
     DEFAULT_RECORDED_EVAL,
     DEFAULT_RECORDED_HEAD,
 )
-from seqsch.core.recorded import SPLITS, read_recorded_file
+from seqsch.core.recorded import SPLITS, read_evaluation, read_recorded_file
 
 # Published rankers of recorded lengths (Kendall's tau on ShareGPT), the targets' anchors.
 RANKER_ANCHORS = {"vllm-ltr, OPT-125M fully fine-tuned for Llama-3-8B's answers": 0.52,

@@ -8,12 +8,18 @@ import pytest
 from seqsch.bench.replay import (
     PAPER_MODULE_ACCURACY,
     PAPER_VAL_LENGTHS,
+    RECORDED_SOURCE,
     paper_sample,
     paper_workload,
+    recorded_workload,
+    replay_workload,
     standin_predictions,
     synthetic_prompts,
 )
+from seqsch.bench.specs import SweepConfig
 from seqsch.core.decoding import DecodingConfig
+from seqsch.core.paths import DEFAULT_RECORDED_EVAL
+from seqsch.core.recorded import read_evaluation
 from seqsch.core.requests import Request
 from seqsch.perception.evaluation import evaluate_predictions
 from seqsch.scheduling.scheduler import SchedulerConfig
@@ -232,3 +238,44 @@ def test_the_gpu_command_runs_its_path_on_a_cpu(tmp_path):
         "vanilla", "standin", "standin+vbs+fcr", "gt+vbs+fcr", "gt"]
     assert "oracle + VBS + FCR" in (tmp_path / "replay.md").read_text()
     assert (tmp_path / "replay_tiny.png").stat().st_size > 0
+
+
+def test_recorded_workload_replays_the_test_split_with_the_heads_predictions():
+    evaluation, prompt_lengths = read_evaluation(DEFAULT_RECORDED_EVAL)
+    workload = recorded_workload(64, vocab_size=100, max_new_tokens=300)
+    head = evaluation["sources"][RECORDED_SOURCE]
+    assert [r.id for r in workload.requests] == [f"recorded-{i}" for i in evaluation["ids"][:64]]
+    assert workload.true_lengths == workload.oracle == [
+        min(n, 300) for n in evaluation["recorded_lengths"][:64]]
+    assert [len(p) for p in workload.prompts] == prompt_lengths[:64]
+    assert all(3 <= i < 100 for p in workload.prompts for i in p)
+    assert workload.learned == head["predictions"][:64]
+    assert workload.learned_s == pytest.approx(head["ms_per_prompt"] * 64 / 1000)
+    by_source = workload.predictions_by_source()
+    assert list(by_source) == [RECORDED_SOURCE]  # no stand-in in this replay
+    assert by_source[RECORDED_SOURCE][1] == workload.learned_s
+    with pytest.raises(ValueError, match="num_data"):
+        recorded_workload(10**6)
+    with pytest.raises(ValueError, match="unknown replay"):
+        replay_workload("nosuch", 8, 100)
+
+
+def test_each_replay_takes_its_own_learned_source():
+    SweepConfig(specs=("vanilla", "recorded-head+vbs+fcr"), replay="sharegpt-recorded")
+    with pytest.raises(ValueError, match="learned source is 'recorded-head'"):
+        SweepConfig(specs=("vanilla", "standin"), replay="sharegpt-recorded")
+    with pytest.raises(ValueError, match="learned source is 'standin'"):
+        SweepConfig(specs=("vanilla", "recorded-head"), replay="paper-val")
+
+
+def test_the_recorded_replay_runs_and_counts_the_heads_time(tmp_path):
+    from seqsch.bench.runner import run_sweep
+
+    config = SweepConfig(specs=("vanilla", "recorded-head", "gt"), replay="sharegpt-recorded",
+                         model="random:tiny", dtype="float32", num_data=8, max_new_tokens=8,
+                         out=tmp_path / "replay.jsonl", quiet=True)
+    records = run_sweep(config)[0]
+    workload = recorded_workload(8, max_new_tokens=8)
+    assert records["recorded-head"]["predicted_lengths"] == workload.learned
+    assert records["recorded-head"]["extra"]["prediction_s"] == pytest.approx(workload.learned_s)
+    assert records["gt"]["actual_lengths"] == workload.oracle

@@ -60,8 +60,12 @@ def test_missing_embedded_model_says_how_to_install(monkeypatch):
 
 
 def test_unknown_model_offline_says_it_is_not_cached(monkeypatch, tmp_path):
+    import huggingface_hub.constants
+
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path))
+    # the hub reads the variable once, on import: set what it read (else it retries for 45 s)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(OSError, match="not .*cache"):
         models.load_model("no-such-org/no-such-model-xyz")
 
