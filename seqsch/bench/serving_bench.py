@@ -14,9 +14,10 @@ each engine step's seconds); a rerun with the same settings skips the cells alre
     rows = run_serving_bench(config, requests, prompts=prompts)   # requests: forced lengths
     compare_with_simulation(rows)   # the simulator on the same arrivals, cost model fitted here
 
-Engines: "continuous" (transformers, `serving_engines`) and "vllm" (`serving_vllm`, in
-`.venv-vllm`). A predictor's cost is given per policy as seconds per request (slept in the
-request path) or as a callable `predict(index)` run and timed there (`serving_engines`).
+Engines: "continuous" (transformers, `seqsch.engines.continuous_arrivals`) and "vllm"
+(`seqsch.engines.vllm_arrivals`, in `.venv-vllm`). A predictor's cost is given per policy as
+seconds per request (slept in the request path) or as a callable `predict(index)` run and
+timed there.
 """
 
 from __future__ import annotations
@@ -32,13 +33,13 @@ from seqsch.bench.serving_compare import (  # noqa: F401 - compare_with_simulati
     compare_with_simulation,
     serving_config,
 )
-from seqsch.bench.serving_engines import Predictor, ServedRequests, serve_continuous
-from seqsch.bench.serving_vllm import serve_vllm, vllm_engine_for, vllm_version
 from seqsch.core.device import dtype_name, versions
 from seqsch.core.files import read_jsonl
 from seqsch.core.models import load_model, load_tokenizer, portable_model
 from seqsch.core.random_weights import is_random_model_name
 from seqsch.core.requests import Request, encode_prompts
+from seqsch.engines.continuous_arrivals import Predictor, ServedRequests, serve_continuous
+from seqsch.engines.vllm_arrivals import serve_vllm, vllm_engine_for, vllm_version
 from seqsch.scheduling.serving import poisson_arrivals, waiting_key
 
 ENGINES = ("continuous", "vllm")

@@ -3,8 +3,8 @@
 Two workloads, each answer forced to a recorded length:
 
 - `sharegpt-recorded`: the first `num_requests` prompts of the recorded-lengths test split
-  (`seqsch.core.recorded`), as the embedded model's tokenizer encodes them (a random-weight
-  model of its shape reads the same ids), answers cut at `max_new_tokens`; the learned
+  (`seqsch.core.recorded`), as the model's tokenizer encodes them (for a random-weight model:
+  seeded random ids at their recorded prompt lengths), answers cut at `max_new_tokens`; the learned
   priorities are the recorded head's test predictions and its cost per request the
   milliseconds per prompt it measured, both from the committed evaluation file;
 - `paper-val`: the paper's Vicuna-7B lengths (`seqsch.bench.replay`), prompts of random ids,
@@ -18,6 +18,7 @@ Two workloads, each answer forced to a recorded length:
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -66,7 +67,12 @@ def serving_workload(name: str, num_requests: int, model: str = DEFAULT,
     predicted = dict(zip(evaluation["ids"], source["predictions"]))
     requests = [replace(r, forced_output_tokens=min(r.forced_output_tokens, max_new_tokens))
                 for r in requests[:num_requests]]
-    tokenizer = load_tokenizer(DEFAULT if is_random_model_name(model) else model)
-    return ServingWorkload(requests, encode_prompts(tokenizer, requests),
-                           [float(predicted[r.id]) for r in requests],
+    if is_random_model_name(model):  # its vocabulary need not be the tokenizer's: random ids
+        rng = random.Random(0)  # at the recorded prompt lengths, as the trace replay draws them
+        vocab_size = read_config(model)["vocab_size"]
+        prompts = [[rng.randrange(3, vocab_size) for _ in range(r.num_prompt_tokens)]
+                   for r in requests]
+    else:
+        prompts = encode_prompts(load_tokenizer(model), requests)
+    return ServingWorkload(requests, prompts, [float(predicted[r.id]) for r in requests],
                            source["ms_per_prompt"] / 1000)

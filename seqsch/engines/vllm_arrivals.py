@@ -1,11 +1,12 @@
-"""vLLM fed by arriving requests, for the serving benchmark (`seqsch.bench.serving_bench`).
+"""vLLM fed by arriving requests, for the serving benchmark (`seqsch.bench.serving_bench`,
+which drives it).
 
-The same measurement as `serving_engines.serve_continuous`, on vLLM: the driver owns vLLM's
-loop (`LLMEngine.add_request(request_id, prompt, params, priority=rank)` as each request
-arrives, then `step()`), so the step clock is exact. The engine is built as
+The same measurement as `seqsch.engines.continuous_arrivals.serve_continuous`, on vLLM: the
+driver owns vLLM's loop (`LLMEngine.add_request(request_id, prompt, params, priority=rank)` as
+each request arrives, then `step()`), so the step clock is exact. The engine is built as
 `seqsch.engines.vllm_engine.VllmEngine` builds it, `scheduling_policy="priority"`: waiting
-requests are admitted lowest rank first (a first-come run ranks by arrival). vLLM preempts
-a running request only when the KV cache runs out, which `VllmEngine`'s fixed cache avoids at
+requests are admitted lowest rank first (a first-come run ranks by arrival). vLLM preempts a
+running request only when the KV cache runs out, which `VllmEngine`'s fixed cache avoids at
 these sizes. Answers are forced to their lengths (`ignore_eos`); tokens are not detokenized.
 
     engine = vllm_engine_for("random:smollm2-135m", "auto", num_slots=16, max_model_len=1024)
@@ -24,11 +25,11 @@ from pathlib import Path
 
 import torch
 
-from seqsch.bench.serving_engines import ArrivalFeeder, Predictor, ServedRequests
 from seqsch.core.device import dtype_name, resolve_dtype
 from seqsch.core.models import load_tokenizer
 from seqsch.core.paths import BUILD_DIR
 from seqsch.core.random_weights import RANDOM_PREFIX, is_random_model_name, read_config
+from seqsch.engines.continuous_arrivals import ArrivalFeeder, Predictor, ServedRequests
 from seqsch.engines.vllm_engine import VllmEngine
 
 
