@@ -31,7 +31,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from seqsch.core.files import atomic_path
-from seqsch.core.models import DEFAULT, load_tokenizer
 from seqsch.core.paths import DEFAULT_RECORDED, DEFAULT_RECORDED_EVAL, ROOT
 from seqsch.core.requests import Request
 from seqsch.core.workloads import load_sharegpt_with_report
@@ -138,6 +137,9 @@ def build_recorded_file(out: str | Path, model: str | None = None,
                         config: RecordedConfig | None = None) -> dict:
     """Build the workload with `model`'s tokenizer (default: the embedded model's) and write
     its length file; returns the settings line (counts, splits, answer-length statistics)."""
+    # here only: reading the workload's files (the widget panel, the replay) needs no torch
+    from seqsch.core.models import DEFAULT, load_tokenizer
+
     config = config or RecordedConfig()
     records, report = build_recorded(load_tokenizer(model or DEFAULT), config=config)
     lengths = sorted(r.num_output_tokens for r in records)
