@@ -32,13 +32,13 @@ from seqsch.core.length_records import (
     write_length_record,
 )
 from seqsch.core.models import load_model, resolve_model_path
+from seqsch.core.paper import PAPER_TEMPERATURES
 from seqsch.core.requests import Request, encode_prompts
 from seqsch.core.workloads import sharegpt_workload, split_requests
 from seqsch.engines.static import generate
 from seqsch.engines.vllm_engine import VllmEngine
 from seqsch.scheduling.scheduler import SchedulerConfig, schedule
 
-PAPER_TEMPERATURES = (0.0, 0.3, 0.5, 0.7)
 COLLECT_ENGINES = ("transformers", "vllm")
 SEED_STRIDE = 1000  # vLLM collection: seeds of one chunk lie in [chunk seed * stride, + stride)
 

@@ -36,29 +36,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from seqsch.core.length_records import (  # paper_sample lives in core: the simulator draws it
-    PAPER_SAMPLE_SEED,
-    PAPER_SAMPLE_SIZE,
     paper_sample,
     read_length_file,
+)
+from seqsch.core.paper import (  # noqa: F401 - PAPER_ROWS, PAPER_MODULE_ACCURACY: read from here
+    PAPER_BATCH_SIZE,
+    PAPER_GROUP_SIZE,
+    PAPER_MAX_NEW_TOKENS,
+    PAPER_MODULE_ACCURACY,
+    PAPER_ROWS,
+    PAPER_SAMPLE_SEED,
+    PAPER_SAMPLE_SIZE,
 )
 from seqsch.core.paths import DATA_DIR, DEFAULT_RECORDED_EVAL
 from seqsch.core.recorded import read_evaluation
 from seqsch.core.requests import Request
 
 PAPER_VAL_LENGTHS = DATA_DIR / "paper" / "alpaca-val-10k-length.json"
-PAPER_NUM_DATA, PAPER_SEED, PAPER_GROUP_SIZE = PAPER_SAMPLE_SIZE, PAPER_SAMPLE_SEED, 256
-PAPER_MAX_NEW_TOKENS, PAPER_BATCH_SIZE = 512, 16
+PAPER_NUM_DATA, PAPER_SEED = PAPER_SAMPLE_SIZE, PAPER_SAMPLE_SEED  # the replay's names
 PAPER_PROMPT_TOKENS = 64  # assumed: the length file holds no prompt lengths
-# The paper's tuned module on its validation set (Vicuna-7B): error in tokens, Acc-50, Acc-100.
-PAPER_MODULE_ACCURACY = {"error": 62.0, "acc50": 0.59, "acc100": 0.81}
-# The paper's measured rows (one A100, 1,024 prompts in groups of 256), for comparison tables.
-PAPER_ROWS = {
-    "vanilla": {"samples_per_s": 1.39, "effective_token_ratio": 0.3391, "avg_length": 370.84},
-    "standin": {"samples_per_s": 1.64, "effective_token_ratio": 0.4217, "avg_length": 297.48},
-    "standin+vbs+fcr": {"samples_per_s": 2.30, "effective_token_ratio": 0.4722,
-                        "avg_length": 215.06, "failure_ratio": 0.165},
-    "gt+vbs+fcr": {"samples_per_s": 2.69, "effective_token_ratio": 0.6157, "avg_length": 196.34},
-}
 REPLAYS = ("paper-val", "sharegpt-recorded")
 RECORDED_SOURCE = "recorded-head"  # the learned source of the recorded replay
 

@@ -29,9 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-PAPER_MAX_NEW_TOKENS = 512
-# The paper's benchmark sample: `EvalDataset.sample(1024, seed=42)` of its 10,000 prompts.
-PAPER_SAMPLE_SIZE, PAPER_SAMPLE_SEED = 1024, 42
+from seqsch.core.paper import PAPER_MAX_NEW_TOKENS, PAPER_SAMPLE_SEED, PAPER_SAMPLE_SIZE
+
 # Which length of a record a predictor learns or is scored against: the longest sampled answer
 # (the paper's target, what a static batch must make room for), the greedy answer's (what a
 # greedy workload's request order depends on), or the geometric mean of its greedy and sampled

@@ -46,7 +46,6 @@ EVALUATIONS = {
     "pia": ("pia", "summary", "zero-shot PiA query prompt"),
     "noise-floor": ("noise-floor", "summary", "noise floor (one sample predicting another)"),
 }
-PAPER_PERCEPTION = {"error": 62, "acc50": 0.59, "acc100": 0.81}  # Vicuna-7B on Alpaca
 ORDER_CAP = 256  # the benchmarks' cap: the greedy lengths an order is scored against
 
 

@@ -24,12 +24,12 @@ from seqsch.bench.paper_table import (
 from seqsch.bench.records import load_records, load_rounds
 from seqsch.bench.report import markdown_table
 from seqsch.core.length_records import read_length_file
+from seqsch.core.paper import PAPER_MODULE_ACCURACY
 from seqsch.core.paths import DATA_DIR, DEFAULT_LENGTHS
 from seqsch.lab.recorded_results import recorded_numbers, recorded_section
 from seqsch.lab.result_files import (
     EVALUATIONS,
     ORDER_CAP,
-    PAPER_PERCEPTION,
     REPLAY_FILE,
     RESULTS_PAGE,
     SORT_FILE,
@@ -100,8 +100,8 @@ def _perception_table(data_dir: Path) -> str:
             ("tau_greedy_cap", ".2f"), ("order_gain_cap", ".2f"))]
         lines.append(f"| {EVALUATIONS[name][2]} | {' | '.join(cells)} | "
                      f"{1000 * (s.get('predict_s') or 0):.0f} |")
-    paper = PAPER_PERCEPTION
-    lines.append(f"| *the paper: tuned Vicuna-7B on Alpaca* | *{paper['error']}* | "
+    paper = PAPER_MODULE_ACCURACY
+    lines.append(f"| *the paper: tuned Vicuna-7B on Alpaca* | *{paper['error']:.0f}* | "
                  f"*{paper['acc50']:.0%}* | *{paper['acc100']:.0%}* | - | - | - | - |")
     return "\n".join(lines) + "\n"
 

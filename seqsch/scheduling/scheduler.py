@@ -25,9 +25,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-# The paper's VBS table: (bucket upper bound in tokens, batch size); longer buckets use
-# SchedulerConfig.batch_size (16 in the paper).
-PAPER_VBS_TABLE: tuple[tuple[int, int], ...] = ((50, 256), (100, 128), (150, 64), (200, 32))
+from seqsch.core.paper import PAPER_VBS_TABLE  # (bucket upper bound, batch size) of VBS
 
 
 @dataclass(frozen=True)
