@@ -49,14 +49,13 @@ from seqsch.core.paper import (  # noqa: F401 - PAPER_ROWS, PAPER_MODULE_ACCURAC
     PAPER_SAMPLE_SIZE,
 )
 from seqsch.core.paths import DATA_DIR, DEFAULT_RECORDED_EVAL
-from seqsch.core.recorded import read_evaluation
+from seqsch.core.recorded import RECORDED_HEAD_SOURCE, read_evaluation
 from seqsch.core.requests import Request
 
 PAPER_VAL_LENGTHS = DATA_DIR / "paper" / "alpaca-val-10k-length.json"
 PAPER_NUM_DATA, PAPER_SEED = PAPER_SAMPLE_SIZE, PAPER_SAMPLE_SEED  # the replay's names
 PAPER_PROMPT_TOKENS = 64  # assumed: the length file holds no prompt lengths
 REPLAYS = ("paper-val", "sharegpt-recorded")
-RECORDED_SOURCE = "recorded-head"  # the learned source of the recorded replay
 
 
 @dataclass
@@ -74,7 +73,7 @@ class ReplayWorkload:
     def predictions_by_source(self) -> dict[str, tuple[dict[str, int], float]]:
         """{source: ({request id: prediction}, seconds spent predicting)} of the replay's own
         predictions: the stand-in's (free), or the recorded head's (its measured time)."""
-        sources = {"standin": (self.standin, 0.0), RECORDED_SOURCE: (self.learned,
+        sources = {"standin": (self.standin, 0.0), RECORDED_HEAD_SOURCE: (self.learned,
                                                                      self.learned_s)}
         return {name: ({r.id: n for r, n in zip(self.requests, predicted)}, seconds)
                 for name, (predicted, seconds) in sources.items() if predicted}
@@ -151,7 +150,7 @@ def recorded_workload(num_data: int = PAPER_GROUP_SIZE, vocab_size: int = 32000,
                          f"{evaluation['split']} split), got {num_data}")
     if vocab_size < 4:
         raise ValueError(f"vocab_size must be >= 4, got {vocab_size}")
-    source = evaluation["sources"][RECORDED_SOURCE]
+    source = evaluation["sources"][RECORDED_HEAD_SOURCE]
     lengths = [max(1, min(n, max_new_tokens))
                for n in evaluation["recorded_lengths"][:num_data]]
     requests = [Request(f"recorded-{i}", "", forced_output_tokens=n)

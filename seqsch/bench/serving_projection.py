@@ -21,8 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from seqsch.bench.recorded_table import DEFAULT_EVAL, a100_cost_model
-from seqsch.core.recorded import read_evaluation
-from seqsch.perception.recorded_heads import RECORDED_HEAD_SOURCE as LEARNED_SOURCE
+from seqsch.core.recorded import RECORDED_HEAD_SOURCE, read_evaluation
 from seqsch.scheduling.serving_sweep import (
     break_even_rate,
     capacity_requests_per_s,
@@ -55,11 +54,11 @@ def project_serving(eval_path: str | Path = DEFAULT_EVAL,
     config = config or ProjectionConfig()
     evaluation, prompts = read_evaluation(eval_path)
     true = evaluation["recorded_lengths"]
-    learned = evaluation["sources"][LEARNED_SOURCE]
+    learned = evaluation["sources"][RECORDED_HEAD_SOURCE]
     cost_model = a100_cost_model()
     capacity = capacity_requests_per_s(true, prompts, config.num_slots, cost_model)
     predictor_s = learned["flops_share_7b"] / capacity
-    policies = {"oracle": (true, 0.0), LEARNED_SOURCE: (learned["predictions"], predictor_s),
+    policies = {"oracle": (true, 0.0), RECORDED_HEAD_SOURCE: (learned["predictions"], predictor_s),
                 "prompt-length": (prompts, 0.0)}
     rows = serving_sweep(true, prompts, policies,
                          [m * capacity for m in config.rates_x_capacity], config.num_slots,

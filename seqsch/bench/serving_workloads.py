@@ -26,9 +26,13 @@ from seqsch.bench.recorded_table import DEFAULT_EVAL
 from seqsch.bench.replay import PAPER_PROMPT_TOKENS, paper_workload
 from seqsch.core.models import DEFAULT, load_tokenizer
 from seqsch.core.random_weights import is_random_model_name, read_config
-from seqsch.core.recorded import DEFAULT_RECORDED, read_recorded_file, recorded_requests
+from seqsch.core.recorded import (
+    DEFAULT_RECORDED,
+    RECORDED_HEAD_SOURCE,
+    read_recorded_file,
+    recorded_requests,
+)
 from seqsch.core.requests import Request, encode_prompts
-from seqsch.perception.recorded_heads import RECORDED_HEAD_SOURCE as LEARNED_SOURCE
 
 SERVING_WORKLOADS = ("sharegpt-recorded", "paper-val")
 
@@ -57,9 +61,9 @@ def serving_workload(name: str, num_requests: int, model: str = DEFAULT,
         return ServingWorkload(workload.requests, workload.prompts,
                                [float(n) for n in workload.standin], 0.0)
     evaluation = json.loads(Path(eval_path).read_text())
-    source = evaluation["sources"].get(LEARNED_SOURCE)
+    source = evaluation["sources"].get(RECORDED_HEAD_SOURCE)
     if source is None:
-        raise ValueError(f"{eval_path} scores no {LEARNED_SOURCE!r} source")
+        raise ValueError(f"{eval_path} scores no {RECORDED_HEAD_SOURCE!r} source")
     requests = recorded_requests(read_recorded_file(lengths), evaluation["split"])
     if len(requests) < num_requests:
         raise ValueError(f"num_requests: the {evaluation['split']} split holds "

@@ -18,17 +18,18 @@ from seqsch.bench.replay import PAPER_PROMPT_TOKENS, REPLAYS
 from seqsch.core.decoding import DECODING_PRESETS
 from seqsch.core.models import DEFAULT as DEFAULT_MODEL
 from seqsch.core.paths import BUILD_DIR, DEFAULT_LENGTHS, DEFAULT_PROBE
+from seqsch.core.recorded import RECORDED_HEAD_SOURCE
 from seqsch.perception.query import DEFAULT_LORA_DECODE
 from seqsch.scheduling.scheduler import SchedulerConfig
 
-SOURCES = ("vanilla", "gt", "seqsch", "probe", "po", "constant", "standin", "recorded-head")
+SOURCES = ("vanilla", "gt", "seqsch", "probe", "po", "constant", "standin", RECORDED_HEAD_SOURCE)
 
 
 # Trace replay (`--replay`): prompts are token ids, so only the oracle and the stand-in for the
 # paper's tuned module (predictions of its reported accuracy, seqsch.bench.replay) can order them.
-REPLAY_SOURCES = ("vanilla", "gt", "standin", "recorded-head")
+REPLAY_SOURCES = ("vanilla", "gt", "standin", RECORDED_HEAD_SOURCE)
 # each replay's own learned predictions (seqsch.bench.replay): the other replay has none
-REPLAY_LEARNED = {"paper-val": "standin", "sharegpt-recorded": "recorded-head"}
+REPLAY_LEARNED = {"paper-val": "standin", "sharegpt-recorded": RECORDED_HEAD_SOURCE}
 
 
 ENGINES = ("static", "continuous", "vllm")

@@ -36,6 +36,9 @@ from seqsch.core.requests import Request
 from seqsch.core.workloads import load_sharegpt_with_report
 
 RECORDED_NAME = "sharegpt-recorded"
+# the length source that predicts these lengths (seqsch.perception.recorded_heads): its name
+# in the registry, run specs, evaluation files and serving policies
+RECORDED_HEAD_SOURCE = "recorded-head"
 SPLITS = ("train", "val", "test")
 
 

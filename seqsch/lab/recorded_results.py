@@ -29,14 +29,19 @@ from seqsch.core.paths import (
     DEFAULT_RECORDED_EVAL,
     DEFAULT_RECORDED_HEAD,
 )
-from seqsch.core.recorded import SPLITS, read_evaluation, read_recorded_file
+from seqsch.core.recorded import (
+    RECORDED_HEAD_SOURCE,
+    SPLITS,
+    read_evaluation,
+    read_recorded_file,
+)
 
 # Published rankers of recorded lengths (Kendall's tau on ShareGPT), the targets' anchors.
 RANKER_ANCHORS = {"vllm-ltr, OPT-125M fully fine-tuned for Llama-3-8B's answers": 0.52,
                   "an independent rerun of the same": 0.50}
 TARGETS = {"kendall_tau_vs_recorded": 0.52, "order_gain_16_slots": 0.65}
-LEARNED_SOURCES = ("recorded-head", "text-ridge")  # trained on the recorded lengths
-SOURCE_LABELS = {"recorded-head": "recorded head (hidden states + text, chosen on train)",
+LEARNED_SOURCES = (RECORDED_HEAD_SOURCE, "text-ridge")  # trained on the recorded lengths
+SOURCE_LABELS = {RECORDED_HEAD_SOURCE: "recorded head (hidden states + text, chosen on train)",
                  "text-ridge": "text only (words + prompt length, ridge)",
                  "prompt-length": "prompt length (every engine's SJF proposal)",
                  "pia": "zero-shot length query (the paper's perception, untuned)"}
@@ -89,7 +94,7 @@ def selection_table(data_dir: Path = DATA_DIR) -> str:
 CURVE_TAUS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 RECORDED_CURVE = "ShareGPT recorded (test)"
 PAPER_CURVE = "paper's Vicuna-7B"
-SHORT_LABELS = {"recorded-head": "recorded head", "text-ridge": "text only",
+SHORT_LABELS = {RECORDED_HEAD_SOURCE: "recorded head", "text-ridge": "text only",
                 "prompt-length": "prompt length", "pia": "zero-shot query"}
 
 
@@ -144,7 +149,7 @@ def table_markdown(data_dir: Path = DATA_DIR) -> str:
 def recorded_numbers(data_dir: Path = DATA_DIR) -> dict[str, float]:
     """The README's numbers on recorded lengths, each from its data file."""
     evaluation = json.loads((data_dir / DEFAULT_RECORDED_EVAL.name).read_text())
-    head = evaluation["sources"]["recorded-head"]
+    head = evaluation["sources"][RECORDED_HEAD_SOURCE]
     table = recorded_table(data_dir / DEFAULT_RECORDED_EVAL.name)
     rows = {row["label"]: row for row in table["rows"]}
     curves, _ = recorded_curves(data_dir)
@@ -166,7 +171,7 @@ def recorded_section(data_dir: Path = DATA_DIR) -> tuple[str, str, str, str, str
     """The results page's section 7: (title, what, data, command, tables)."""
     workload = workload_summary(data_dir / DEFAULT_RECORDED.name)
     evaluation = json.loads((data_dir / DEFAULT_RECORDED_EVAL.name).read_text())
-    head = evaluation["sources"]["recorded-head"]
+    head = evaluation["sources"][RECORDED_HEAD_SOURCE]
     curves, placed = recorded_curves(data_dir)
     met = {key: head[key] >= aim for key, aim in TARGETS.items()}
     baseline = evaluation["sources"]["prompt-length"]["kendall_tau_vs_recorded"]

@@ -14,9 +14,10 @@ from pathlib import Path
 
 from seqsch.bench.serving_projection import MIN_GAIN, project_serving, tail_setting
 from seqsch.core.paths import DATA_DIR, DEFAULT_RECORDED, DEFAULT_RECORDED_EVAL
+from seqsch.core.recorded import RECORDED_HEAD_SOURCE
 
-POLICIES = ("oracle", "recorded-head", "prompt-length")
-POLICY_LABELS = {"oracle": "oracle", "recorded-head": "recorded head",
+POLICIES = ("oracle", RECORDED_HEAD_SOURCE, "prompt-length")
+POLICY_LABELS = {"oracle": "oracle", RECORDED_HEAD_SOURCE: "recorded head",
                  "prompt-length": "prompt length"}
 MAX_P99_X = 1.25  # the tail a starvation guard should hold, against first come's p99
 
@@ -37,7 +38,7 @@ def rate_table(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def aging_table(rows: list[dict], policy: str = "recorded-head") -> str:
+def aging_table(rows: list[dict], policy: str = RECORDED_HEAD_SOURCE) -> str:
     """`policy`'s mean and p99 latency against first come's for every aging and rate."""
     rates = sorted({r["rate_x_capacity"] for r in rows})
     lines = [f"| {POLICY_LABELS[policy]}: aging (tokens per s waited) | "
@@ -57,9 +58,9 @@ def serving_section(data_dir: Path = DATA_DIR) -> tuple[str, str, str, str, str]
     projection = project_serving(data_dir / DEFAULT_RECORDED_EVAL.name)
     rows, break_even = projection["rows"], projection["break_even_x_capacity"]
     top = max(r["rate_x_capacity"] for r in rows)
-    learned_top = next(r for r in rows if r["policy"] == "recorded-head" and r["aging_per_s"] == 0
-                       and r["rate_x_capacity"] == top)
-    guard = tail_setting(rows, "recorded-head", MAX_P99_X)
+    learned_top = next(r for r in rows if r["policy"] == RECORDED_HEAD_SOURCE
+                       and r["aging_per_s"] == 0 and r["rate_x_capacity"] == top)
+    guard = tail_setting(rows, RECORDED_HEAD_SOURCE, MAX_P99_X)
     pays = ", ".join(f"{POLICY_LABELS[p]} from {break_even[p]:.2f}x" if break_even[p] else
                      f"{POLICY_LABELS[p]} never" for p in POLICIES)
     guard_text = (f"aging {guard['aging_per_s']:g} holds it, at "

@@ -24,7 +24,12 @@ from pathlib import Path
 from seqsch.core.files import atomic_path
 from seqsch.core.models import DEFAULT, load_model, portable_model
 from seqsch.core.paths import BUILD_DIR, portable
-from seqsch.core.recorded import DEFAULT_RECORDED, read_recorded_file, recorded_requests
+from seqsch.core.recorded import (
+    DEFAULT_RECORDED,
+    RECORDED_HEAD_SOURCE,
+    read_recorded_file,
+    recorded_requests,
+)
 from seqsch.core.requests import Request, encode_prompts
 from seqsch.perception.evaluation import fill_missing
 from seqsch.perception.feature_cache import chunked_features_by_depth
@@ -48,7 +53,7 @@ from seqsch.perception.text_ridge import TextRidgeConfig, fit_text_ridge
 
 DEFAULT_FEATURES = BUILD_DIR / "features" / "sharegpt-recorded"
 # pia: the zero-shot length query (the paper's perception without tuning)
-EVAL_SOURCES = ("recorded-head", "text-ridge", "prompt-length", "pia")
+EVAL_SOURCES = (RECORDED_HEAD_SOURCE, "text-ridge", "prompt-length", "pia")
 # what two evaluation files share when one adds sources to the other
 MERGE_KEYS = ("split", "ids", "recorded_lengths", "model", "dtype", "head_sha256")
 
@@ -159,7 +164,7 @@ def predictor_flops(name: str, model, tokenizer, head, requests) -> float:
     """FLOPs of a source's pass over `requests`: the head's prefill up to its depth (the shared
     system turn read once, long prompts clipped as the head reads them), or the zero-shot
     query's full prefill of the query prompt plus its answer tokens; text and prompt length 0."""
-    if name == "recorded-head":
+    if name == RECORDED_HEAD_SOURCE:
         prompts = encode_prompts(tokenizer, requests)
         num_shared = len(shared_prefix(tokenizer, prompts))
         clip = head.config.max_prompt_tokens or max(len(ids) for ids in prompts)

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import torch
 
+from seqsch.core.recorded import RECORDED_HEAD_SOURCE
 from seqsch.core.requests import Request
 from seqsch.perception.evaluation import kendall_tau
 from seqsch.perception.probe import (
@@ -47,7 +48,6 @@ from seqsch.perception.text_ridge import (
 )
 from seqsch.scheduling.priority import order_gain
 
-RECORDED_HEAD_SOURCE = "recorded-head"  # the registry's name of the predictor below
 RECORDED_TARGETS = ("log_mse", "rank")
 TextFit = Callable[[list[int], list[int]], list[float]]
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from seqsch.core.paths import DEFAULT_LENGTHS, DEFAULT_RECORDED_HEAD
 from seqsch.core.random_weights import require_trained_weights
+from seqsch.core.recorded import RECORDED_HEAD_SOURCE
 from seqsch.perception.predictors import ConstantPredictor, LengthPredictor
 from seqsch.perception.probe import DEFAULT_PROBE_DIR, ProbePredictor, load_probe
 from seqsch.perception.query import (
@@ -116,7 +117,7 @@ PREDICTORS: dict[str, Callable[..., LengthPredictor]] = {
     "pia": _make_pia,
     "lora": _make_lora,
     "probe": _make_probe,
-    "recorded-head": _make_recorded_head,
+    RECORDED_HEAD_SOURCE: _make_recorded_head,
     "text-ridge": _make_text_ridge,
     "prompt-length": _make_prompt_length,
 }

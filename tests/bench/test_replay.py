@@ -8,7 +8,6 @@ import pytest
 from seqsch.bench.replay import (
     PAPER_MODULE_ACCURACY,
     PAPER_VAL_LENGTHS,
-    RECORDED_SOURCE,
     paper_sample,
     paper_workload,
     recorded_workload,
@@ -19,7 +18,7 @@ from seqsch.bench.replay import (
 from seqsch.bench.specs import SweepConfig
 from seqsch.core.decoding import DecodingConfig
 from seqsch.core.paths import DEFAULT_RECORDED_EVAL
-from seqsch.core.recorded import read_evaluation
+from seqsch.core.recorded import RECORDED_HEAD_SOURCE, read_evaluation
 from seqsch.core.requests import Request
 from seqsch.perception.evaluation import evaluate_predictions
 from seqsch.scheduling.scheduler import SchedulerConfig
@@ -243,7 +242,7 @@ def test_the_gpu_command_runs_its_path_on_a_cpu(tmp_path):
 def test_recorded_workload_replays_the_test_split_with_the_heads_predictions():
     evaluation, prompt_lengths = read_evaluation(DEFAULT_RECORDED_EVAL)
     workload = recorded_workload(64, vocab_size=100, max_new_tokens=300)
-    head = evaluation["sources"][RECORDED_SOURCE]
+    head = evaluation["sources"][RECORDED_HEAD_SOURCE]
     assert [r.id for r in workload.requests] == [f"recorded-{i}" for i in evaluation["ids"][:64]]
     assert workload.true_lengths == workload.oracle == [
         min(n, 300) for n in evaluation["recorded_lengths"][:64]]
@@ -252,8 +251,8 @@ def test_recorded_workload_replays_the_test_split_with_the_heads_predictions():
     assert workload.learned == head["predictions"][:64]
     assert workload.learned_s == pytest.approx(head["ms_per_prompt"] * 64 / 1000)
     by_source = workload.predictions_by_source()
-    assert list(by_source) == [RECORDED_SOURCE]  # no stand-in in this replay
-    assert by_source[RECORDED_SOURCE][1] == workload.learned_s
+    assert list(by_source) == [RECORDED_HEAD_SOURCE]  # no stand-in in this replay
+    assert by_source[RECORDED_HEAD_SOURCE][1] == workload.learned_s
     with pytest.raises(ValueError, match="num_data"):
         recorded_workload(10**6)
     with pytest.raises(ValueError, match="unknown replay"):
