@@ -1,7 +1,8 @@
 """The benchmark's command line: sweeps, their reports, the paper's table, length collection.
 
-    python -m seqsch.bench sweep --sweep vanilla gt+vbs+fcr continuous --num-data 128
-    python -m seqsch.bench sweep --replay paper-val --sweep vanilla gt+vbs+fcr --model random:tiny
+    python -m seqsch.bench sweep --sweep vanilla oracle+vbs+fcr continuous --num-data 128
+    python -m seqsch.bench sweep --replay paper-val --sweep vanilla oracle+vbs+fcr \
+        --model random:tiny
     python -m seqsch.bench report data/bench-cpu-sharegpt.jsonl --figure 05_benchmark
     python -m seqsch.bench paper-table --replay data/replay-cpu-smollm2-135m.jsonl
     python -m seqsch.bench lengths collect --out build/lengths.jsonl --num-train 8 --num-val 4
@@ -33,9 +34,9 @@ from seqsch.bench.paper_table import (
     replay_table,
     simulate_paper_table,
 )
-from seqsch.bench.provenance import PREDICTOR_FILES, predictor_sha256
+from seqsch.bench.provenance import hashed_sources, predictor_sha256
 from seqsch.bench.recorded_table import DEFAULT_EVAL, recorded_table
-from seqsch.bench.records import load_records, load_rounds
+from seqsch.bench.records import load_records, load_rounds, rewrite_records
 from seqsch.bench.replay import PAPER_PROMPT_TOKENS, REPLAYS
 from seqsch.bench.report import markdown_table, median_summaries, print_table
 from seqsch.bench.runner import SUMMARY_KEYS, run_sweep
@@ -47,12 +48,12 @@ from seqsch.bench.serving_bench import (
     run_serving_bench,
 )
 from seqsch.bench.serving_workloads import SERVING_WORKLOADS, serving_workload
-from seqsch.bench.specs import ENGINES, SOURCES, RunSpec, SweepConfig
+from seqsch.bench.specs import ENGINES, RunSpec, SweepConfig, run_sources
 from seqsch.core.cli import non_negative_int, parse_args, positive_int, run
 from seqsch.core.decoding import DECODING_PRESETS
 from seqsch.core.length_records import load_length_file
 from seqsch.core.models import DEFAULT as DEFAULT_MODEL
-from seqsch.core.paths import BUILD_DIR, DEFAULT_LENGTHS, DEFAULT_PROBE
+from seqsch.core.paths import BUILD_DIR, DEFAULT_LENGTHS
 from seqsch.core.recorded import DEFAULT_RECORDED, build_recorded_file
 from seqsch.lab.order_plots import throughput_and_completion
 from seqsch.lab.plots import save_figure, speedup_chart
@@ -65,12 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("sweep", help="measure run specs back to back on one workload "
                        "(resumable JSONL record)")
-    p.add_argument("--strategy", choices=SOURCES, default="vanilla")
+    p.add_argument("--strategy", choices=run_sources(), default="vanilla",
+                   help="the length source of a one-spec sweep (seqsch.core.sources)")
     p.add_argument("--vbs", action="store_true")
     p.add_argument("--fcr", action="store_true")
     p.add_argument("--engine", choices=ENGINES, default="static")
     p.add_argument("--sweep", nargs="+", metavar="SPEC",
-                   help="run specs back to back, e.g. vanilla gt+vbs+fcr continuous")
+                   help="run specs back to back, e.g. vanilla oracle+vbs+fcr continuous")
     p.add_argument("--num-data", type=positive_int, default=64)
     p.add_argument("--batch-size", type=positive_int, default=16)
     p.add_argument("--bin-size", type=positive_int, default=50)
@@ -87,10 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replay", choices=REPLAYS, default=None,
                    help="trace replay: paper-val forces each answer to Vicuna-7B's greedy "
                         "length on the paper's 1,024-prompt sample (its first --num-data), "
-                        "prompts of --replay-prompt-tokens random ids; sources vanilla, gt "
-                        "(longest of four samples), standin (predictions of the paper's "
+                        "prompts of --replay-prompt-tokens random ids; sources vanilla, oracle "
+                        "(the forced lengths), standin (predictions of the paper's "
                         "module's accuracy). sharegpt-recorded: the recorded-lengths test "
-                        "split, prompts of their recorded lengths; sources vanilla, gt, "
+                        "split, prompts of their recorded lengths; sources vanilla, oracle, "
                         "recorded-head (its committed predictions and measured time). Any "
                         "model, e.g. --model random:llama2-7b")
     p.add_argument("--replay-prompt-tokens", type=positive_int, default=PAPER_PROMPT_TOKENS,
@@ -99,11 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="schedule consecutive groups of this many requests apart, each "
                         "group's failures recomputed before the next (the paper: 256)")
     p.add_argument("--lora-decode", choices=QUERY_DECODES, default=DEFAULT_LORA_DECODE,
-                   help="seqsch source: the median of the module's bucket distribution "
+                   help="lora source: the median of the module's bucket distribution "
                         "(score) or its greedy answer (generate, the paper's)")
-    p.add_argument("--probe", type=Path, default=DEFAULT_PROBE,
-                   help="probe source: the head's folder (e.g. data/probe-smollm2-rank, the "
-                        "priority predictor, for vLLM priorities)")
+    p.add_argument("--probe", type=Path, default=None,
+                   help="length-head / rank-head sources: a head folder other than the "
+                        "source's own (seqsch.core.sources)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--dtype", default="auto")
@@ -199,7 +201,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval", type=Path, default=DEFAULT_EVAL,
                    help="an evaluation file of python -m seqsch.perception recorded-eval")
 
+    p = sub.add_parser("rename", help="rewrite benchmark records made before the source "
+                       "registry in its names (gt -> oracle, seqsch -> lora, ...; readers "
+                       "need no rewrite)")
+    p.add_argument("files", nargs="+", type=Path, help="benchmark JSONL files, rewritten in place")
     return parser
+
+
+def rename(args: argparse.Namespace) -> dict:
+    return {str(path): rewrite_records(path) for path in args.files}
 
 
 def headline(summaries: dict[str, dict]) -> dict[str, dict]:
@@ -213,7 +223,8 @@ def sweep(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
     specs = args.sweep or [RunSpec(args.strategy, args.vbs, args.fcr, args.engine).name]
     try:
         config = SweepConfig(specs=tuple(specs), **options)
-        for source in sorted({s.source for s in config.run_specs} & set(PREDICTOR_FILES)):
+        for source in hashed_sources({s.source for s in config.run_specs},
+                                     config.replay is not None):
             predictor_sha256(source, config.probe)  # a missing predictor stops here, not later
     except (ValueError, FileNotFoundError) as error:
         parser.error(str(error))
@@ -309,7 +320,7 @@ def main(argv=None) -> dict:
         result = serve(args, parser)
     else:
         result = {"report": report, "paper-table": paper_table, "lengths": lengths,
-                  "recorded-table": recorded}[args.command](args)
+                  "recorded-table": recorded, "rename": rename}[args.command](args)
     print(json.dumps(result))
     return result
 

@@ -31,10 +31,10 @@ from seqsch.scheduling.cost_model import CostModel, load_cost_model
 from seqsch.scheduling.simulate import calibrate_fixed_cost, simulate
 
 # The paper's rows and the oracle sort without VBS/FCR, in the order of its table.
-PAPER_SPECS = ("vanilla", "standin", "standin+vbs+fcr", "gt+vbs+fcr", "gt")
+PAPER_SPECS = ("vanilla", "standin", "standin+vbs+fcr", "oracle+vbs+fcr", "oracle")
 LABELS = {"vanilla": "vanilla", "standin": "stand-in for the tuned module",
-          "standin+vbs+fcr": "stand-in + VBS + FCR", "gt+vbs+fcr": "oracle + VBS + FCR",
-          "gt": "oracle sort (no VBS, no FCR)"}
+          "standin+vbs+fcr": "stand-in + VBS + FCR", "oracle+vbs+fcr": "oracle + VBS + FCR",
+          "oracle": "oracle sort (no VBS, no FCR)"}
 
 
 @dataclass
@@ -57,7 +57,7 @@ class PaperTableConfig:
 
 
 def _predictions(spec: RunSpec, workload: ReplayWorkload) -> list | None:
-    return {"vanilla": None, "gt": workload.oracle, "standin": workload.standin}[spec.source]
+    return {"vanilla": None, "oracle": workload.oracle, "standin": workload.standin}[spec.source]
 
 
 def simulate_rows(workload: ReplayWorkload, cost_model: CostModel,

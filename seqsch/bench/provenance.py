@@ -1,6 +1,7 @@
 """Where a record's numbers came from: predictor files and the settings a rerun must match.
 
-A learned length source is loaded from files (`PREDICTOR_FILES`); each record holds their hash,
+A learned length source is loaded from files (its registry row's `hashed_files`, see
+`seqsch.core.sources`); each record holds their hash,
 so a predictor retrained in place is measured again, never matched to a record of its former
 self. `run_config` writes a sweep's settings as a record holds them: files relative to the
 repository and the model by name, so that a record made in one checkout resumes in another.
@@ -13,50 +14,56 @@ from pathlib import Path
 
 from seqsch.bench.specs import RunSpec, SweepConfig
 from seqsch.core.models import portable_model
-from seqsch.core.paths import DEFAULT_ADAPTER, DEFAULT_PROBE, portable
+from seqsch.core.paths import ROOT, portable
+from seqsch.core.sources import SOURCES, canonical_source, canonical_spec
 from seqsch.engines.vllm_engine import VLLM_INSTALL, is_vllm_available
 
-# The files a trained predictor is loaded from (a folder alone may hold an interrupted
-# training). Each record of a learned source holds their hash: a predictor retrained in place
-# is measured again, never matched to a record of its former self.
-PREDICTOR_FILES = {"seqsch": ("adapter_model.safetensors", "adapter_config.json"),
-                   "probe": ("head.safetensors", "probe_config.json")}
+
+def predictor_dir(source: str, probe_dir: str | Path | None = None) -> Path:
+    """The folder `source`'s predictor is loaded from: its registry row's (seqsch.core.sources),
+    or `probe_dir` for a head on the hidden states."""
+    row = SOURCES[canonical_source(source, probe_dir and str(probe_dir))]
+    if probe_dir is not None and row.build.endswith(":build_head"):
+        return Path(probe_dir)
+    return ROOT / row.folder if row.folder else ROOT
 
 
-def predictor_dir(source: str, probe_dir: str | Path = DEFAULT_PROBE) -> Path:
-    """The folder the `seqsch` (LoRA module) or `probe` length source is loaded from."""
-    return DEFAULT_ADAPTER if source == "seqsch" else Path(probe_dir)
+def hashed_sources(sources, is_replay: bool = False) -> list[str]:
+    """Which of `sources` load trained files (their provenance hash is recorded). In a trace
+    replay the learned sources read the replay's committed predictions, not their files."""
+    return sorted({s for s in sources if SOURCES[s].hashed_files
+                   and not (is_replay and SOURCES[s].orders_token_ids)})
 
 
-def missing_predictor(source: str, probe_dir: str | Path = DEFAULT_PROBE) -> str | None:
+def missing_predictor(source: str, probe_dir: str | Path | None = None) -> str | None:
     """Why `source`'s trained predictor cannot be loaded, or None when its files are there."""
+    row = SOURCES[canonical_source(source, probe_dir and str(probe_dir))]
     folder = predictor_dir(source, probe_dir)
-    missing = [name for name in PREDICTOR_FILES.get(source, ()) if not (folder / name).is_file()]
+    missing = [name for name in row.hashed_files if not (folder / name).is_file()]
     if not missing:
         return None
-    command = "lora" if source == "seqsch" else "probe"
-    return (f"{folder / missing[0]} is missing (train it with python -m seqsch.perception "
-            f"train --predictor {command})")
+    return f"{folder / missing[0]} is missing (train it with {row.train})"
 
 
-def predictor_sha256(source: str, probe_dir: str | Path = DEFAULT_PROBE) -> str:
+def predictor_sha256(source: str, probe_dir: str | Path | None = None) -> str:
     """A hash of the files `source`'s predictor is loaded from (weights and settings)."""
     reason = missing_predictor(source, probe_dir)
     if reason:
         raise FileNotFoundError(reason)
+    row = SOURCES[canonical_source(source, probe_dir and str(probe_dir))]
     digest, folder = hashlib.sha256(), predictor_dir(source, probe_dir)
-    for name in PREDICTOR_FILES[source]:
+    for name in row.hashed_files:
         digest.update(name.encode() + b"\0" + (folder / name).read_bytes())
     return digest.hexdigest()
 
 
-def available_specs(specs: list[str], probe_dir: str | Path = DEFAULT_PROBE) -> list[str]:
-    """The specs that can run here (the probe source read from `probe_dir`); prints why the
+def available_specs(specs: list[str], probe_dir: str | Path | None = None) -> list[str]:
+    """The specs that can run here (a head source read from `probe_dir`); prints why the
     others are skipped."""
 
     kept = []
     for text in specs:
-        spec = RunSpec.parse(text)
+        spec = RunSpec.parse(text, probe_dir)
         reason = missing_predictor(spec.source, probe_dir)
         if spec.engine == "vllm" and not is_vllm_available():
             print(f"skipping {text}: vLLM is not installed here (set it up with {VLLM_INSTALL})")
@@ -83,7 +90,7 @@ def run_config(args: SweepConfig, request_ids: list[str]) -> dict:
     config = {k: v for k, v in options.items() if k not in ("out", "quiet", "specs", "repeats")
               and not (k.endswith("parallel_size") and v == 1)  # recorded when used
               and not (k in ("replay", "replay_prompt_tokens") and not is_replay)
-              and not (k == "group_size" and v is None)}
+              and not (k in ("group_size", "probe") and v is None)}
     specs = options.get("specs") or ()
     spec = RunSpec.parse(specs[0]) if len(specs) == 1 else RunSpec()
     config.update(strategy=spec.source, vbs=spec.vbs, fcr=spec.fcr, engine=spec.engine)
@@ -98,12 +105,30 @@ def run_config(args: SweepConfig, request_ids: list[str]) -> dict:
 
 
 def portable_config(config: dict) -> dict:
-    """`config` with the absolute paths of an older record made portable, as `run_config`
-    writes them now (a relative one already is: relative to the repository)."""
+    """`config` as `run_config` writes it now, from a record of any age: absolute paths made
+    portable (a relative one already is: relative to the repository), the source by its
+    registry name (`gt` -> `oracle`, ...), and a head folder that is a source's own left out
+    (older records held the length head's folder even when no head ran)."""
 
     config = dict(config)
     for key in (*PATH_SETTINGS, "model"):
         value = config.get(key)
         if isinstance(value, str) and Path(value).is_absolute():
             config[key] = portable_model(value) if key == "model" else portable(value)
+    if isinstance(config.get("strategy"), str):
+        config["strategy"] = canonical_spec(config["strategy"], config.get("probe"))
+    if config.get("probe") in {row.folder for row in SOURCES.values() if row.folder}:
+        del config["probe"]
     return config
+
+
+def canonical_record(record: dict) -> dict:
+    """A benchmark record read through the registry's names: its spec (`oracle+vbs+fcr` ->
+    `oracle+vbs+fcr`, `vllm+probe` -> `vllm+rank-head` when its head folder is the rank
+    head's) and its config (`portable_config`). Older files load as if written today."""
+    config = record.get("config")
+    probe = config.get("probe") if isinstance(config, dict) else None
+    record = {**record, "spec": canonical_spec(record["spec"], probe)}
+    if isinstance(config, dict):
+        record["config"] = portable_config(config)
+    return record

@@ -6,12 +6,13 @@ file for reports, keeping only records measured with the settings of its last li
 """
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
-from seqsch.bench.provenance import portable_config
+from seqsch.bench.provenance import canonical_record, portable_config
 from seqsch.bench.specs import RunSpec
-from seqsch.core.files import read_jsonl
+from seqsch.core.files import atomic_path, read_jsonl
 
 
 def finished_specs(path: Path, config: dict, round_specs: list[str] | None = None,
@@ -26,10 +27,9 @@ def finished_specs(path: Path, config: dict, round_specs: list[str] | None = Non
     if not path.exists():
         return {}
     config, done = portable_config(config), {}
-    for record in read_jsonl(path):
+    for record in map(canonical_record, read_jsonl(path)):
         source = RunSpec.parse(record["spec"]).source
-        if isinstance(record.get("config"), dict) and portable_config(
-                record["config"]) == config and record.get("predictor_sha256") == (
+        if record.get("config") == config and record.get("predictor_sha256") == (
                 predictor_hashes.get(source)):
             done[record["spec"], record.get("repeat", 0)] = record
     if round_specs is not None:
@@ -37,6 +37,17 @@ def finished_specs(path: Path, config: dict, round_specs: list[str] | None = Non
         whole = {r for r in rounds if all((name, r) in done for name in round_specs)}
         done = {key: record for key, record in done.items() if key[1] in whole}
     return done
+
+
+def rewrite_records(path: Path) -> int:
+    """Rewrite a benchmark JSONL file in the registry's names (`canonical_record`), in place and
+    in one rename; returns how many records changed. Reading needs no rewrite (every reader
+    reads through the aliases): this is for files that are shipped or compared by eye."""
+    records = read_jsonl(path)
+    rewritten = [canonical_record(record) for record in records]
+    with atomic_path(path) as tmp:
+        tmp.write_text("".join(json.dumps(record) + "\n" for record in rewritten))
+    return sum(a != b for a, b in zip(records, rewritten))
 
 
 def load_records(path: Path) -> dict:
@@ -51,7 +62,7 @@ def load_rounds(path: Path) -> list[dict]:
     records measured with the settings of the file's last one count (as when the benchmark
     resumes), so a rerun with other settings never pairs with older records; a line cut short
     by an interruption is skipped."""
-    records = read_jsonl(path)
+    records = [canonical_record(record) for record in read_jsonl(path)]  # older names read
     settings = records[-1].get("config") if records else None
     kept = [record for record in records if record.get("config") == settings]
     if len(kept) < len(records):

@@ -15,7 +15,7 @@ The workload (`paper_workload`) reproduces the paper's benchmark:
 - the sample: `EvalDataset.sample(1024, seed=42)`, a numpy permutation of the 10,000 records,
   scheduled in consecutive groups of 256 (`--group-size 256`), batch 16, cap 512, greedy: each
   answer is forced to its greedy length `L_t0.0`;
-- the oracle (the paper's `gt`): the longest of the four sampled lengths;
+- the oracle (`oracle`, the paper's gt): the longest of the four sampled lengths;
 - prompts: the file holds no prompt lengths, so every prompt is assumed to be
   `PAPER_PROMPT_TOKENS` tokens (Vicuna v1.1's system turn is about 40 Llama tokens, a typical
   Alpaca instruction about 20), of seeded random token ids;
@@ -49,8 +49,9 @@ from seqsch.core.paper import (  # noqa: F401 - PAPER_ROWS, PAPER_MODULE_ACCURAC
     PAPER_SAMPLE_SIZE,
 )
 from seqsch.core.paths import DATA_DIR, DEFAULT_RECORDED_EVAL
-from seqsch.core.recorded import RECORDED_HEAD_SOURCE, read_evaluation
+from seqsch.core.recorded import read_evaluation
 from seqsch.core.requests import Request
+from seqsch.core.sources import RECORDED_HEAD_SOURCE
 
 PAPER_VAL_LENGTHS = DATA_DIR / "paper" / "alpaca-val-10k-length.json"
 PAPER_NUM_DATA, PAPER_SEED = PAPER_SAMPLE_SIZE, PAPER_SAMPLE_SEED  # the replay's names

@@ -9,9 +9,10 @@ shared machine drifts by more than a length-aware order gains, but slowly. Besid
 measurement the record holds what the simulator predicts with a cost model fitted to the
 vanilla run's own step times.
 
-    rounds = run_sweep(SweepConfig(specs=("vanilla", "gt+vbs+fcr", "continuous"), num_data=128))
-    python -m seqsch.bench sweep --sweep vanilla gt+vbs+fcr continuous --num-data 128
-    .venv-vllm/bin/python -m seqsch.bench sweep --sweep vllm vllm+probe --data sharegpt --repeats 3
+    rounds = run_sweep(SweepConfig(specs=("vanilla", "oracle+vbs+fcr", "continuous"), num_data=128))
+    python -m seqsch.bench sweep --sweep vanilla oracle+vbs+fcr continuous --num-data 128
+    .venv-vllm/bin/python -m seqsch.bench sweep --sweep vllm vllm+rank-head --data sharegpt \
+        --repeats 3
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from seqsch.bench.calibration import (
     fit_from_runs,
     simulated_summary,
 )
-from seqsch.bench.provenance import PREDICTOR_FILES, predictor_sha256, run_config
+from seqsch.bench.provenance import hashed_sources, predictor_sha256, run_config
 from seqsch.bench.records import finished_specs
 from seqsch.bench.replay import replay_workload
 from seqsch.bench.report import environment
@@ -58,7 +59,7 @@ def predict(spec: RunSpec, requests, model, tokenizer, known_lengths: dict, args
         return [by_id[r.id] for r in requests], seconds
     if spec.source == "standin":
         raise ValueError("the 'standin' source exists in trace replay only (--replay paper-val)")
-    if spec.source == "gt":
+    if spec.source == "oracle":
         missing = [r.id for r in requests if r.id not in known_lengths]
         if missing:
             raise ValueError(
@@ -67,14 +68,12 @@ def predict(spec: RunSpec, requests, model, tokenizer, known_lengths: dict, args
             )
         return [known_lengths[r.id] for r in requests], 0.0
 
-    name = {"seqsch": "lora", "po": "pia"}.get(spec.source, spec.source)
-    options = ({"lora_decode": args.lora_decode} if name == "lora" else
-               {"probe": args.probe} if name == "probe" else {})
-    predictor = make_predictor(name, model, tokenizer, lengths=args.lengths, **options)
+    predictor = make_predictor(spec.source, model, tokenizer, lengths=args.lengths,
+                               lora_decode=args.lora_decode, probe=args.probe)
     try:
         predicted = predictor.predict(requests)
     finally:
-        if name == "lora":  # the timed generation must run on the plain model
+        if spec.source == "lora":  # the timed generation must run on the plain model
             remove_length_adapter(model)
     return fill_missing(predicted), predictor.last_predict_s
 
@@ -142,7 +141,7 @@ def run_sweep(config: SweepConfig) -> list[dict]:
 
     args, specs = config, config.run_specs
     predictor_hashes = {source: predictor_sha256(source, args.probe) for source in
-                        sorted({spec.source for spec in specs} & set(PREDICTOR_FILES))}
+                        hashed_sources({spec.source for spec in specs}, bool(args.replay))}
     model, tokenizer = load_model(args.model, device=args.device, dtype=args.dtype)
     decoding = DECODING_PRESETS[args.decoding].with_(
         max_new_tokens=args.max_new_tokens, temperature=args.temperature, seed=args.seed)

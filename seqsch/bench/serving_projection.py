@@ -21,7 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from seqsch.bench.recorded_table import DEFAULT_EVAL, a100_cost_model
-from seqsch.core.recorded import RECORDED_HEAD_SOURCE, read_evaluation
+from seqsch.core.recorded import read_evaluation
+from seqsch.core.sources import RECORDED_HEAD_SOURCE
 from seqsch.scheduling.serving_sweep import (
     break_even_rate,
     capacity_requests_per_s,

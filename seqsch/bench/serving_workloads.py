@@ -28,11 +28,11 @@ from seqsch.core.models import DEFAULT, load_tokenizer
 from seqsch.core.random_weights import is_random_model_name, read_config
 from seqsch.core.recorded import (
     DEFAULT_RECORDED,
-    RECORDED_HEAD_SOURCE,
     read_recorded_file,
     recorded_requests,
 )
 from seqsch.core.requests import Request, encode_prompts
+from seqsch.core.sources import RECORDED_HEAD_SOURCE
 
 SERVING_WORKLOADS = ("sharegpt-recorded", "paper-val")
 

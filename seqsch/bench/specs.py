@@ -1,13 +1,15 @@
 """What a benchmark runs: run specs and the settings of a sweep.
 
-A run spec names a length source, scheduler options and an engine, parts joined by "+" in any
-order: `vanilla`, `gt+vbs+fcr`, `seqsch+vbs+fcr`, `probe+vbs+fcr`, `po`, `continuous` (first
-come, first served), `continuous+gt` (shortest predicted first), `vllm` / `vllm+gt` /
-`vllm+seqsch` / `vllm+probe` (vLLM with predicted lengths as priorities). `SweepConfig` holds
-a sweep's settings (the command line's options) and validates them; `run_sweep` takes it.
+A run spec names a length source (a row of `seqsch.core.sources`), scheduler options and an
+engine, parts joined by "+" in any order: `vanilla`, `oracle+vbs+fcr`, `lora+vbs+fcr`,
+`length-head+vbs+fcr`, `query`, `continuous` (first come, first served), `continuous+oracle`
+(shortest predicted first), `vllm` / `vllm+oracle` / `vllm+lora` / `vllm+rank-head` (vLLM with
+predicted lengths as priorities). The paper's names (`gt`, `seqsch`, `po`, `probe`) are read as
+their sources; a spec is always written by its registry names. `SweepConfig` holds a sweep's
+settings (the command line's options) and validates them; `run_sweep` takes it.
 
-    RunSpec.parse("gt+vbs+fcr").scheduler(batch_size=16, max_new_tokens=512, bin_size=50)
-    SweepConfig(specs=("vanilla", "gt+vbs+fcr"), num_data=64)
+    RunSpec.parse("oracle+vbs+fcr").scheduler(batch_size=16, max_new_tokens=512, bin_size=50)
+    SweepConfig(specs=("vanilla", "oracle+vbs+fcr"), num_data=64)
 """
 from __future__ import annotations
 
@@ -17,17 +19,29 @@ from pathlib import Path
 from seqsch.bench.replay import PAPER_PROMPT_TOKENS, REPLAYS
 from seqsch.core.decoding import DECODING_PRESETS
 from seqsch.core.models import DEFAULT as DEFAULT_MODEL
-from seqsch.core.paths import BUILD_DIR, DEFAULT_LENGTHS, DEFAULT_PROBE
-from seqsch.core.recorded import RECORDED_HEAD_SOURCE
+from seqsch.core.paths import BUILD_DIR, DEFAULT_LENGTHS
+from seqsch.core.sources import (
+    RECORDED_HEAD_SOURCE,
+    SOURCES,
+    alias_table,
+    canonical_source,
+    source_names,
+)
 from seqsch.perception.query import DEFAULT_LORA_DECODE
 from seqsch.scheduling.scheduler import SchedulerConfig
 
-SOURCES = ("vanilla", "gt", "seqsch", "probe", "po", "constant", "standin", RECORDED_HEAD_SOURCE)
+
+def run_sources() -> tuple[str, ...]:
+    """Every length source a run spec can name: the registry's rows, in its order."""
+    return tuple(SOURCES)
 
 
-# Trace replay (`--replay`): prompts are token ids, so only the oracle and the stand-in for the
-# paper's tuned module (predictions of its reported accuracy, seqsch.bench.replay) can order them.
-REPLAY_SOURCES = ("vanilla", "gt", "standin", RECORDED_HEAD_SOURCE)
+def replay_sources() -> tuple[str, ...]:
+    """The sources that can order a trace replay's prompts (token ids, no text): the oracle,
+    and the replays' own predictions (`seqsch.bench.replay`)."""
+    return source_names(orders_token_ids=True)
+
+
 # each replay's own learned predictions (seqsch.bench.replay): the other replay has none
 REPLAY_LEARNED = {"paper-val": "standin", "sharegpt-recorded": RECORDED_HEAD_SOURCE}
 
@@ -35,7 +49,9 @@ REPLAY_LEARNED = {"paper-val": "standin", "sharegpt-recorded": RECORDED_HEAD_SOU
 ENGINES = ("static", "continuous", "vllm")
 
 
-VLLM_SOURCES = ("vanilla", "gt", "seqsch", "probe")  # vanilla = first come, first served
+def vllm_sources() -> tuple[str, ...]:
+    """The sources whose priorities vLLM runs are measured with (vanilla: first come)."""
+    return source_names(gives_vllm_priorities=True)
 
 
 @dataclass(frozen=True)
@@ -49,19 +65,24 @@ class RunSpec:
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
-            raise ValueError(f"unknown length source {self.source!r}; choose one of {SOURCES}")
+            raise ValueError(f"unknown length source {self.source!r}; choose one of "
+                             f"{', '.join(SOURCES)}")
         if self.engine not in ENGINES:
             raise ValueError(f"unknown engine {self.engine!r}; choose one of {ENGINES}")
         if (self.source == "vanilla" or self.engine != "static") and (self.vbs or self.fcr):
             raise ValueError("--vbs/--fcr need a length source and static batches")
-        if self.engine == "vllm" and self.source not in VLLM_SOURCES:
-            raise ValueError(f"the vllm engine takes priorities from {VLLM_SOURCES}, "
-                             f"not {self.source!r}")
+        if self.engine == "vllm" and self.source not in vllm_sources():
+            raise ValueError(f"the vllm engine takes priorities from "
+                             f"{', '.join(vllm_sources())}, not {self.source!r}")
 
     @classmethod
-    def parse(cls, text: str) -> RunSpec:
-        """`gt+vbs+fcr`, `continuous`, `continuous+gt`: parts in any order."""
-        parts = text.lower().split("+")
+    def parse(cls, text: str, probe_dir: str | Path | None = None) -> RunSpec:
+        """`oracle+vbs+fcr`, `continuous`, `continuous+oracle`: parts in any order. Aliases
+        read as their sources (`gt+vbs+fcr` is `oracle+vbs+fcr`; `probe` is the length head,
+        or the rank head when `probe_dir`, the head folder the run loaded, is the rank head's)."""
+        aliases = alias_table()
+        parts = [canonical_source(p, probe_dir and str(probe_dir)) if p in aliases else p
+                 for p in text.lower().split("+")]
         unknown = set(parts) - set(SOURCES) - set(ENGINES) - {"vbs", "fcr"}
         if unknown:
             raise ValueError(f"cannot read run spec {text!r}: unknown part(s) {sorted(unknown)}")
@@ -97,7 +118,7 @@ class SweepConfig:
     fields are the command line's options (`python -m seqsch.bench sweep --help`); `run_sweep`
     takes it, the CLI and the notebooks alike."""
 
-    specs: tuple[str, ...] = ("vanilla",)  # e.g. ("vanilla", "gt+vbs+fcr", "continuous")
+    specs: tuple[str, ...] = ("vanilla",)  # e.g. ("vanilla", "oracle+vbs+fcr", "continuous")
     num_data: int = 64
     batch_size: int = 16
     bin_size: int = 50
@@ -111,7 +132,7 @@ class SweepConfig:
     replay_prompt_tokens: int = PAPER_PROMPT_TOKENS
     group_size: int | None = None  # the paper schedules groups of 256 apart
     lora_decode: str = DEFAULT_LORA_DECODE
-    probe: Path = DEFAULT_PROBE
+    probe: Path | None = None  # a head's folder; None: each head source's own (registry)
     seed: int = 0
     device: str = "auto"
     dtype: str = "auto"
@@ -123,11 +144,12 @@ class SweepConfig:
     quiet: bool = False
 
     def __post_init__(self) -> None:
-        self.specs = tuple(self.specs)
-        self.lengths, self.probe, self.out = Path(self.lengths), Path(self.probe), Path(self.out)
+        self.lengths, self.out = Path(self.lengths), Path(self.out)
+        self.probe = None if self.probe is None else Path(self.probe)
         if not self.specs:
             raise ValueError("give at least one run spec, e.g. specs=('vanilla',)")
-        specs = [RunSpec.parse(text) for text in self.specs]  # raises on an unknown spec
+        specs = [RunSpec.parse(text, self.probe) for text in self.specs]  # raises on unknown
+        self.specs = tuple(spec.name for spec in specs)  # by registry names, never an alias
         for name in ("num_data", "batch_size", "bin_size", "max_new_tokens", "repeats",
                      "replay_prompt_tokens"):
             if getattr(self, name) < 1:
@@ -142,9 +164,10 @@ class SweepConfig:
         if self.decoding not in DECODING_PRESETS:
             raise ValueError(f"unknown decoding {self.decoding!r}; choose one of "
                              f"{sorted(DECODING_PRESETS)}")
-        if self.replay and any(spec.source not in REPLAY_SOURCES for spec in specs):
+        if self.replay and any(spec.source not in replay_sources() for spec in specs):
             raise ValueError(f"in trace replay the prompts are token ids: order them by one of "
-                             f"{REPLAY_SOURCES}, not {sorted({s.source for s in specs})}")
+                             f"{', '.join(replay_sources())}, not "
+                             f"{', '.join(sorted({s.source for s in specs}))}")
         others = set(REPLAY_LEARNED.values()) - {REPLAY_LEARNED.get(self.replay)}
         if self.replay and any(spec.source in others for spec in specs):
             raise ValueError(f"the {self.replay} replay's learned source is "

@@ -2,7 +2,7 @@
 
 On `data="val"` the prompts are a length file's validation records and the oracle its longest
 sampled answer, but only for a run in the file's dtype on an engine that gives the same lengths
-(`oracle_mismatch`); otherwise `gt` takes the run's own first-come lengths, as on
+(`oracle_mismatch`); otherwise `oracle` takes the run's own first-come lengths, as on
 `data="sharegpt"` (unseen prompts).
 """
 from __future__ import annotations
@@ -57,7 +57,7 @@ def load_workload(args: SweepConfig, tokenizer, dtype: str | None = None):
 
     On `--data val` the oracle is the length file's longest sampled answer, when the file was
     made in this run's dtype (`dtype`, default: what `--dtype` resolves to) by a compatible
-    engine (`oracle_mismatch`); otherwise no oracle is returned and `gt` takes the run's own
+    engine (`oracle_mismatch`); otherwise no oracle is returned and `oracle` takes the run's own
     first-come (vanilla) lengths, as on `--data sharegpt`. It prints which oracle is used."""
 
     records = read_length_file(args.lengths, allow_empty=True) if Path(
@@ -77,17 +77,17 @@ def load_workload(args: SweepConfig, tokenizer, dtype: str | None = None):
         settings = headers[0]["settings"] if headers else None
         reason = oracle_mismatch(settings, dtype, {s.engine for s in specs})
         if reason is None:
-            print(f"oracle (gt): the longest sampled answer in {args.lengths} (made in "
+            print(f"oracle: the longest sampled answer in {args.lengths} (made in "
                   f"{dtype} by {settings.get('engine', 'transformers')}: the same lengths as "
                   f"this {dtype} run)")
             return requests, {r.id: r.max_length for r in records}
-        if any(s.source == "gt" for s in specs) and not any(
+        if any(s.source == "oracle" for s in specs) and not any(
                 s.source == "vanilla" for s in specs):
             raise ValueError(
                 f"{args.lengths} cannot be the oracle of this run: {reason}. Add 'vanilla' to "
                 "--sweep (its own lengths become the oracle), or run in the file's dtype "
                 f"(--dtype {(settings or {}).get('dtype', 'float32')})")
-        print(f"oracle (gt): this run's own first-come (vanilla) lengths, not {args.lengths}: "
+        print(f"oracle: this run's own first-come (vanilla) lengths, not {args.lengths}: "
               f"{reason}")
         return requests, {}
     seen = {r.id for r in records}  # keep the predictors' training prompts out

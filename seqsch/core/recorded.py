@@ -33,12 +33,10 @@ from pathlib import Path
 from seqsch.core.files import atomic_path
 from seqsch.core.paths import DEFAULT_RECORDED, DEFAULT_RECORDED_EVAL, ROOT
 from seqsch.core.requests import Request
+from seqsch.core.sources import canonical_source
 from seqsch.core.workloads import load_sharegpt_with_report
 
 RECORDED_NAME = "sharegpt-recorded"
-# the length source that predicts these lengths (seqsch.perception.recorded_heads): its name
-# in the registry, run specs, evaluation files and serving policies
-RECORDED_HEAD_SOURCE = "recorded-head"
 SPLITS = ("train", "val", "test")
 
 
@@ -202,6 +200,8 @@ def read_evaluation(eval_path: str | Path = DEFAULT_RECORDED_EVAL) -> tuple[dict
     the prompt length of each request it scored, from the length file it names (relative to
     the repository, as records hold it)."""
     evaluation = json.loads(Path(eval_path).read_text())
+    evaluation["sources"] = {canonical_source(name): scores  # older files: aliases
+                             for name, scores in evaluation["sources"].items()}
     lengths = Path(evaluation["lengths"])
     by_id = {r.id: r for r in read_recorded_file(lengths if lengths.is_absolute()
                                                  else ROOT / lengths)}

@@ -23,7 +23,8 @@ NOTEBOOK_DIR = ROOT / "notebooks"
 
 # Values for the UPPER_CASE constants of each notebook's parameters cell; a notebook receives
 # only the names its parameters cell defines.
-ALL_REPLAY_SPECS = ("vanilla", "standin", "standin+vbs+fcr", "gt+vbs+fcr", "gt")  # the paper's rows
+# the paper's rows
+ALL_REPLAY_SPECS = ("vanilla", "standin", "standin+vbs+fcr", "oracle+vbs+fcr", "oracle")
 PROFILES: dict[str, dict[str, object]] = {
     "ci": {"NUM_SEEDS": 2, "NUM_DATA": 8, "MAX_NEW_TOKENS": 32, "BATCH_SIZE": 4,
            "NUM_STEPS": 3, "NUM_SIM_DATA": 512, "NUM_BENCH_DATA": 8, "BENCH_MAX_NEW_TOKENS": 32,
@@ -38,7 +39,8 @@ PROFILES: dict[str, dict[str, object]] = {
             "NUM_STEPS": 5, "NUM_SIM_DATA": 1024, "NUM_BENCH_DATA": 16,
             "RUN_LIVE": False,  # notebook 03 reads the shipped runs only, no live tuning
             "BENCH_MAX_NEW_TOKENS": 256, "NUM_REPLAY_DATA": 16, "REPLAY_MAX_NEW_TOKENS": 128,
-            "REPLAY_SPECS": ["vanilla", "gt+vbs+fcr"],  # notebook 07's live slice: a smoke check
+            # notebook 07's live slice: a smoke check
+            "REPLAY_SPECS": ["vanilla", "oracle+vbs+fcr"],
             "STEP_ROWS": [1, 4, 16, 64, 256],
             "NUM_CB_DATA": 9, "CB_MAX_NEW_TOKENS": 96, "CB_SLOTS": 3},
     "gpu": {"NUM_SEEDS": 16, "NUM_DATA": 256, "MAX_NEW_TOKENS": 512, "BATCH_SIZE": 16,

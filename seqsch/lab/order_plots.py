@@ -23,7 +23,7 @@ ENGINE_LABELS = {"static": "static batches", "continuous": "transformers' contin
 
 
 def engine_of(spec: str) -> str:
-    """The engine a run spec names ("continuous+gt" -> continuous; no engine part: static)."""
+    """The engine a run spec names ("continuous+oracle" -> continuous; no engine part: static)."""
     first = spec.split("+")[0]
     return first if first in ENGINE_COLOURS else "static"
 

@@ -14,7 +14,7 @@ Nothing here imports torch: the panel stays a pure simulator. Example::
 
     from seqsch.lab.panel_data import load_workload, calibration_note
     workload = load_workload("smollm2-val")
-    workload.predicted("lora")[:3], workload.true_lengths[:3]
+    workload.predicted("lora")[:3], workload.true_lengths[:3]   # menu: predictor_labels()
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ from seqsch.bench.replay import (
     standin_predictions,
 )
 from seqsch.core.length_records import LengthRecord, read_length_file
-from seqsch.core.paths import DATA_DIR
+from seqsch.core.paths import DATA_DIR, ROOT, portable
+from seqsch.core.sources import SOURCES
 from seqsch.perception.evaluation import fill_missing
 from seqsch.scheduling.cost_model import CostModel
 from seqsch.scheduling.simulate import predict_lengths
@@ -46,25 +47,49 @@ WORKLOADS = {
     "smollm2-val": "SmolLM2-135M, 200 ShareGPT validation prompts",
     "paper-vicuna": "Vicuna-7B, the paper's 1,024 Alpaca validation prompts",
 }
-# The shipped predictors' validation predictions (smollm2-val only).
-PERCEPTION_EVALS = {name: DATA_DIR / f"perception-eval-{name}.json"
-                    for name in ("lora", "lora-generate", "probe", "probe-priority-l4",
-                                 "probe-rank", "pia")}
-PREDICTORS = {
+# The panel's own predictors: the truth and ways to blur it (the length sources, and their
+# labels, come from the registry, seqsch.core.sources).
+PANEL_PREDICTORS = {
     "oracle": "the true (greedy) length: a perfect predictor",
     "given": "the predictions given to custom_workload",
-    "gt": "longest of the 4 sampled answers (the paper's gt)",
-    "noisy-gt": "gt blurred by Gaussian noise",
-    "lora": "LoRA length module (scored)",
-    "lora-generate": "LoRA length module (generated number)",
-    "probe": "layer-15 hidden-state length head",
-    "probe-priority-l4": "layer-4 priority head (trained censored at 256)",
-    "probe-rank": "layer-25 rank head (pairwise ranking loss, censored at 256)",
-    "pia": "PiA: the model asked for its own answer length",
-    "standin": "stand-in for the paper's module (its accuracy)",
-    "constant-median": "constant: median gt of the training prompts",
-    "constant-mean": "constant: mean gt of the training prompts",
+    "oracle-max4": "longest of the 4 sampled answers (the paper's gt)",
+    "noisy-max4": "oracle-max4 blurred by Gaussian noise",
 }
+# Evaluations beside a source's own file: another decoding, a retired head, the train mean.
+EVAL_VARIANTS = {
+    "lora-generate": ("perception-eval-lora-generate.json",
+                      "LoRA length module (generated number)"),
+    "priority-head-l4": ("perception-eval-priority-head-l4.json",
+                         "layer-4 priority head (retired: trained censored at 256)"),
+}
+CONSTANTS = {"constant": "constant: median of the training prompts' longest answers",
+             "constant-mean": "constant: mean of the training prompts' longest answers"}
+
+
+def predictor_labels() -> dict[str, str]:
+    """Every predictor the panel knows, in menu order: {name: what it is}."""
+    labels = dict(PANEL_PREDICTORS)
+    labels.update({name: row.label for name, row in SOURCES.items()
+                   if name not in ("vanilla", "oracle", "constant")})
+    labels.update({name: label for name, (_, label) in EVAL_VARIANTS.items()})
+    return {**labels, **CONSTANTS}
+
+
+def perception_evals(lengths=SMOLLM2_LENGTHS) -> dict[str, object]:
+    """{predictor: evaluation file} of every source scored on the prompts of `lengths` (the
+    registry's evaluation files that name it), and the variants of EVAL_VARIANTS."""
+    found = {}
+    candidates = {name: ROOT / row.evaluation for name, row in SOURCES.items() if row.evaluation}
+    candidates.update({name: DATA_DIR / file for name, (file, _) in EVAL_VARIANTS.items()})
+    for name, path in candidates.items():
+        if name in CONSTANTS or not path.is_file():
+            continue
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        if saved.get("lengths") == portable(lengths) and saved.get("predictions"):
+            found[name] = path
+    return found
+
+
 COST_MODELS = {
     "cpu-smollm2-135m": "fitted: SmolLM2-135M on 2 CPU cores",
     "a100-80gb-vicuna7b": "analytic: Vicuna-7B on an A100 80GB",
@@ -85,7 +110,7 @@ class Workload:
     records: list[LengthRecord]  # the requests, in arrival order
     max_new_tokens: int
     prompt_lengths: list[int]
-    fixed: dict[str, list[int]]  # predictor -> one prediction per request (not noisy-gt)
+    fixed: dict[str, list[int]]  # predictor -> one prediction per request (not noisy-max4)
     notes: dict[str, str] = field(default_factory=dict)  # predictor -> what to know about it
 
     @property
@@ -94,13 +119,13 @@ class Workload:
 
     @property
     def predictors(self) -> list[str]:
-        """The predictors this workload has predictions for, in PREDICTORS order."""
-        return [p for p in PREDICTORS if p in self.fixed or p == "noisy-gt"]
+        """The predictors this workload has predictions for, in `predictor_labels` order."""
+        return [p for p in predictor_labels() if p in self.fixed or p == "noisy-max4"]
 
     def predicted(self, predictor: str, noise_std: float = 60.0, seed: int = 0) -> list[int]:
         """One predicted length per request; a clear error for a predictor it lacks."""
-        check_choice("predictor", predictor, PREDICTORS)
-        if predictor == "noisy-gt":
+        check_choice("predictor", predictor, predictor_labels())
+        if predictor == "noisy-max4":
             return predict_lengths(self.records, "noisy", noise_std=noise_std, seed=seed)
         if predictor not in self.fixed:
             raise ValueError(f"predictor {predictor!r} has no predictions for workload "
@@ -111,7 +136,7 @@ class Workload:
 def _constants(train: list[LengthRecord], where: str) -> tuple[dict, dict]:
     targets = [r.max_length for r in train]
     median, mean = round(statistics.median(targets)), round(statistics.fmean(targets))
-    fixed = {"constant-median": median, "constant-mean": mean}
+    fixed = {"constant": median, "constant-mean": mean}
     notes = {name: f"{value} tokens for every prompt ({where})" for name, value in fixed.items()}
     return fixed, notes
 
@@ -143,11 +168,12 @@ def _first(records: list[LengthRecord], num: int | None) -> list[LengthRecord]:
 def _smollm2_val(num_requests: int | None) -> Workload:
     records = read_length_file(SMOLLM2_LENGTHS)
     val = _first([r for r in records if r.split == "val"], num_requests)
-    fixed = {"oracle": [max(1, r.greedy_length) for r in val], "gt": [r.max_length for r in val]}
+    fixed = {"oracle": [max(1, r.greedy_length) for r in val],
+             "oracle-max4": [r.max_length for r in val]}
     constants, notes = _constants([r for r in records if r.split == "train"],
                                   "the 800 training prompts")
     fixed.update({name: [value] * len(val) for name, value in constants.items()})
-    for name, path in PERCEPTION_EVALS.items():
+    for name, path in perception_evals().items():
         fixed[name], note = _perception_predictions(path, val)
         if note:
             notes[name] = note
@@ -168,7 +194,7 @@ def _paper_vicuna(num_requests: int | None) -> Workload:
                                   f"the {len(records) - len(sample):,} prompts outside the sample")
     sample = _first(sample, num_requests)
     n = len(sample)
-    fixed = {"oracle": [max(1, r.greedy_length) for r in sample], "gt": oracle[:n],
+    fixed = {"oracle": [max(1, r.greedy_length) for r in sample], "oracle-max4": oracle[:n],
              "standin": standin[:n]}
     fixed.update({name: [value] * n for name, value in constants.items()})
     notes["standin"] = "drawn to the paper module's error and Acc-50/100, not a predictor"
@@ -180,7 +206,7 @@ def custom_workload(true_lengths: Sequence[int], predicted_lengths: Sequence[flo
                     max_new_tokens: int = 512, prompt_lengths: Sequence[int] | None = None,
                     name: str = "custom") -> Workload:
     """Your own lengths as a workload: predictors "oracle" (the true lengths), "given" (yours)
-    and "noisy-gt" (the true lengths blurred)."""
+    and "noisy-max4" (the true lengths blurred)."""
     if len(true_lengths) != len(predicted_lengths) or not true_lengths:
         raise ValueError(f"need one prediction per request: {len(true_lengths)} true lengths, "
                          f"{len(predicted_lengths)} predictions")

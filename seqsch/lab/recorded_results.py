@@ -15,6 +15,7 @@ import json
 import statistics
 from pathlib import Path
 
+from seqsch.bench.paper_table import markdown, replay_table
 from seqsch.bench.quality_curve import (
     QualityCurveConfig,
     place_predictor,
@@ -22,6 +23,7 @@ from seqsch.bench.quality_curve import (
     tau_for_share,
 )
 from seqsch.bench.recorded_table import a100_cost_model, recorded_table
+from seqsch.bench.records import load_records
 from seqsch.bench.replay import paper_workload
 from seqsch.core.paths import (
     DATA_DIR,
@@ -30,11 +32,11 @@ from seqsch.core.paths import (
     DEFAULT_RECORDED_HEAD,
 )
 from seqsch.core.recorded import (
-    RECORDED_HEAD_SOURCE,
     SPLITS,
     read_evaluation,
     read_recorded_file,
 )
+from seqsch.core.sources import RECORDED_HEAD_SOURCE
 
 # Published rankers of recorded lengths (Kendall's tau on ShareGPT), the targets' anchors.
 RANKER_ANCHORS = {"vllm-ltr, OPT-125M fully fine-tuned for Llama-3-8B's answers": 0.52,
@@ -44,7 +46,7 @@ LEARNED_SOURCES = (RECORDED_HEAD_SOURCE, "text-ridge")  # trained on the recorde
 SOURCE_LABELS = {RECORDED_HEAD_SOURCE: "recorded head (hidden states + text, chosen on train)",
                  "text-ridge": "text only (words + prompt length, ridge)",
                  "prompt-length": "prompt length (every engine's SJF proposal)",
-                 "pia": "zero-shot length query (the paper's perception, untuned)"}
+                 "query": "zero-shot length query (the paper's perception, untuned)"}
 
 
 def workload_summary(path: Path = DEFAULT_RECORDED) -> dict:
@@ -95,7 +97,7 @@ CURVE_TAUS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 RECORDED_CURVE = "ShareGPT recorded (test)"
 PAPER_CURVE = "paper's Vicuna-7B"
 SHORT_LABELS = {RECORDED_HEAD_SOURCE: "recorded head", "text-ridge": "text only",
-                "prompt-length": "prompt length", "pia": "zero-shot query"}
+                "prompt-length": "prompt length", "query": "zero-shot query"}
 
 
 def recorded_curves(data_dir: Path = DATA_DIR, config: QualityCurveConfig | None = None,
@@ -144,6 +146,43 @@ def table_markdown(data_dir: Path = DATA_DIR) -> str:
               f"{r['effective_token_ratio']:.1%} | {r['failure_ratio']:.1%} |"
               for r in table["rows"]]
     return "\n".join(lines) + "\n"
+
+
+REPLAY_FILE = DATA_DIR / "replay-cpu-recorded.jsonl"  # the table by trace replay on 2 cores
+REPLAY_LABELS = {"vanilla": "vanilla", RECORDED_HEAD_SOURCE: "recorded head sort",
+                 f"{RECORDED_HEAD_SOURCE}+vbs+fcr": "recorded head + VBS + FCR",
+                 "oracle+vbs+fcr": "oracle + VBS + FCR", "oracle": "oracle sort"}
+REPLAY_KEYS = ("label", "samples_per_s", "x_vanilla", "sim_samples_per_s", "sim_gap",
+               "sim_x_vanilla", "effective_token_ratio", "avg_length", "failure_ratio")
+MAX_SIM_GAP = 0.10  # the simulator's target: within 10% of every measured row
+
+
+def replay_rows(data_dir: Path = DATA_DIR) -> list[dict] | None:
+    """The recorded-lengths table measured by trace replay (`replay_table` rows, labelled),
+    each with the seconds its predictions cost; None when the file is not there."""
+    path = data_dir / REPLAY_FILE.name
+    if not path.is_file():
+        return None
+    records = load_records(path)
+    rows = replay_table(records)
+    for row in rows:
+        row["label"] = REPLAY_LABELS.get(row["spec"], row["spec"])
+        row["prediction_s"] = records[row["spec"]]["extra"].get("prediction_s", 0.0)
+    return rows
+
+
+def replay_markdown(rows: list[dict]) -> str:
+    """The replay's table and the verdicts its targets ask for."""
+    by_spec = {row["spec"]: row for row in rows}
+    worst = max(abs(row["sim_gap"]) for row in rows if row["sim_gap"] is not None)
+    learned = by_spec.get(RECORDED_HEAD_SOURCE)
+    verdict = (f"The simulator lands within {worst:.1%} of every measured row (target "
+               f"{MAX_SIM_GAP:.0%}: {'met' if worst <= MAX_SIM_GAP else 'missed'}).")
+    if learned:
+        verdict += (f" The recorded head's sort, its {learned['prediction_s']:.0f} s of "
+                    f"prediction counted, runs {learned['x_vanilla']:.2f}x vanilla "
+                    f"({'faster' if learned['x_vanilla'] > 1 else 'not faster'}).")
+    return markdown(rows, REPLAY_KEYS) + "\n" + verdict + "\n"
 
 
 def recorded_numbers(data_dir: Path = DATA_DIR) -> dict[str, float]:
@@ -209,5 +248,14 @@ def recorded_section(data_dir: Path = DATA_DIR) -> tuple[str, str, str, str, str
             f"`selection.json`, `learning-curve.json`), `data/{DEFAULT_RECORDED_EVAL.name}`")
     tables = (perception_table(data_dir) + "\n" + selection_table(data_dir) + "\n"
               + curve_table(curves, placed) + "\n" + table_markdown(data_dir))
+    replayed = replay_rows(data_dir)
+    if replayed is not None:
+        tables += "\n" + replay_markdown(replayed)
+        data += f", `data/{REPLAY_FILE.name}`"
+        command += ("\npython -m seqsch.bench sweep --replay sharegpt-recorded --model "
+                    "random:smollm2-135m --dtype float32 \\\n    --num-data 256 --group-size "
+                    "256 --sweep vanilla recorded-head recorded-head+vbs+fcr oracle+vbs+fcr "
+                    "oracle \\\n    --out build/replay-cpu-recorded.jsonl   # about 2.5 hours "
+                    "on 2 cores")
     return ("7. Recorded lengths: a small model that ranks a large model's answers", what,
             data, command, tables)

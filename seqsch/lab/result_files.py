@@ -12,7 +12,8 @@ from pathlib import Path
 from seqsch.bench.records import load_rounds
 from seqsch.bench.report import median_values
 from seqsch.core.length_records import read_length_file
-from seqsch.core.paths import DATA_DIR, ROOT
+from seqsch.core.paths import DATA_DIR, DEFAULT_LENGTHS, ROOT, portable
+from seqsch.core.sources import SOURCES
 from seqsch.perception.evaluation import fill_missing, kendall_tau
 from seqsch.scheduling.priority import order_gain
 
@@ -24,28 +25,44 @@ SORT_FILE = DATA_DIR / "benchmark-cpu-smollm2-sharegpt-sort-check.jsonl"
 # the rank head's, data/probe-smollm2-rank): three rounds on the benchmark's prompts, one on a
 # second workload drawn with --seed 1
 VLLM_FILE = DATA_DIR / "benchmark-cpu-smollm2-sharegpt-vllm.jsonl"
-VLLM_ORDERS = {"vllm": "first come", "vllm+gt": "the oracle's order",
-               "vllm+seqsch": "the LoRA module's order", "vllm+probe": "the rank head's order"}
+VLLM_ORDERS = {"vllm": "first come", "vllm+oracle": "the oracle's order",
+               "vllm+lora": "the LoRA module's order", "vllm+rank-head": "the rank head's order"}
 STEP_FILES = {
     "benchmark's prompts": VLLM_FILE,
     "second workload (--seed 1)": DATA_DIR / "benchmark-cpu-smollm2-sharegpt-vllm-seed1.jsonl",
 }
-# row: (perception-eval-<file>.json, its field holding the summary, what was evaluated)
-EVALUATIONS = {
-    "lora": ("lora", "summary", "LoRA length perception module (median of its bucket "
-                                "distribution)"),
-    "lora-generate": ("lora-generate", "summary", "LoRA module, greedy answer (the paper's "
-                                                  "decoding)"),
-    "probe": ("probe", "summary", "hidden-state length head, layer 15 of 30"),
-    "probe-priority-l4": ("probe-priority-l4", "summary", "priority head, layer 4 of 30 "
-                          "(trained on greedy lengths at cap 256; reported, not shipped)"),
-    "probe-rank": ("probe-rank", "summary", "rank head, layer 25 of 30 (pairwise ranking loss; "
-                   "depth, label and loss chosen on the train split)"),
-    "constant": ("constant", "summary", "constant: the train median (the cap's bucket)"),
-    "constant-mean": ("constant", "train_mean_baseline", "constant: the train mean"),
-    "pia": ("pia", "summary", "zero-shot PiA query prompt"),
-    "noise-floor": ("noise-floor", "summary", "noise floor (one sample predicting another)"),
+# Rows beside a source's own evaluation: another decoding, a retired head, the train mean, and
+# the noise floor. {row: (after which source, perception-eval-<file>.json, field, label)}
+EVALUATION_VARIANTS = {
+    "lora-generate": ("lora", "lora-generate", "summary",
+                      "LoRA module, greedy answer (the paper's decoding)"),
+    "priority-head-l4": ("length-head", "priority-head-l4", "summary",
+                         "priority head, layer 4 of 30 (trained on greedy lengths at cap 256; "
+                         "reported, not shipped)"),
+    "constant-mean": ("constant", "constant", "train_mean_baseline", "constant: the train mean"),
+    "noise-floor": (None, "noise-floor", "summary",
+                    "noise floor (one sample predicting another)"),
 }
+
+
+def evaluations(lengths: Path = DEFAULT_LENGTHS) -> dict[str, tuple[str, str, str]]:
+    """The results page's perception rows: {row: (perception-eval-<file>.json, its field
+    holding the summary, what was evaluated)}: every registered source (seqsch.core.sources)
+    whose evaluation file scores the prompts of `lengths`, each followed by its variants."""
+    rows = {}
+    for name, row in SOURCES.items():
+        path = ROOT / row.evaluation if row.evaluation else None
+        if path is None or not path.is_file() or json.loads(path.read_text()).get(
+                "lengths") != portable(lengths):
+            continue
+        rows[name] = (path.stem.removeprefix("perception-eval-"), "summary", row.label)
+        rows.update({variant: (file, field, label) for variant, (after, file, field, label)
+                     in EVALUATION_VARIANTS.items() if after == name})
+    rows.update({variant: (file, field, label) for variant, (after, file, field, label)
+                 in EVALUATION_VARIANTS.items() if after is None})
+    return rows
+
+
 ORDER_CAP = 256  # the benchmarks' cap: the greedy lengths an order is scored against
 
 
@@ -78,7 +95,7 @@ def perception_rows(data_dir: Path = DATA_DIR) -> dict[str, dict]:
     """{evaluation name: its summary, with its order scores at ORDER_CAP where the file holds
     predictions} for every shipped evaluation file."""
     rows = {}
-    for name, (file, field, _) in EVALUATIONS.items():
+    for name, (file, field, _) in evaluations().items():
         saved, rows[name] = read_evaluation(data_dir, file, field)
         if field == "summary" and saved.get("predictions"):
             rows[name].update(order_scores(saved["predictions"], ROOT / saved["lengths"]))

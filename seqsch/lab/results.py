@@ -28,7 +28,6 @@ from seqsch.core.paper import PAPER_MODULE_ACCURACY
 from seqsch.core.paths import DATA_DIR, DEFAULT_LENGTHS
 from seqsch.lab.recorded_results import recorded_numbers, recorded_section
 from seqsch.lab.result_files import (
-    EVALUATIONS,
     ORDER_CAP,
     REPLAY_FILE,
     RESULTS_PAGE,
@@ -37,6 +36,7 @@ from seqsch.lab.result_files import (
     STEP_FILES,
     VLLM_FILE,
     VLLM_ORDERS,
+    evaluations,
     perception_rows,
     step_clock,
 )
@@ -59,28 +59,28 @@ def headline_numbers(data_dir: Path = DATA_DIR) -> dict[str, float]:
             "samples_per_s"]
 
     return {
-        "replay_oracle_x": replay["gt+vbs+fcr"]["x_vanilla"],
+        "replay_oracle_x": replay["oracle+vbs+fcr"]["x_vanilla"],
         "replay_max_sim_gap": max(abs(r["sim_gap"]) for r in replay.values()),
         "replay_vanilla_etr": replay["vanilla"]["effective_token_ratio"],
-        "static_oracle_x": speedup(static, "gt+vbs+fcr"),
-        "static_sort_x": speedup(sort_check, "gt"),
+        "static_oracle_x": speedup(static, "oracle+vbs+fcr"),
+        "static_sort_x": speedup(sort_check, "oracle"),
         "static_vanilla_etr": static["vanilla"]["summary"]["effective_token_ratio"],
-        "head_error": perception["probe"]["error"],
-        "head_acc100": perception["probe"]["acc100"],
+        "head_error": perception["length-head"]["error"],
+        "head_acc100": perception["length-head"]["acc100"],
         "lora_error": perception["lora"]["error"],
-        "rank_tau": perception["probe-rank"]["tau_greedy_cap"],
-        "rank_order_gain": perception["probe-rank"]["order_gain_cap"],
-        "head_ms": 1000 * perception["probe"]["predict_s"],
+        "rank_tau": perception["rank-head"]["tau_greedy_cap"],
+        "rank_order_gain": perception["rank-head"]["order_gain_cap"],
+        "head_ms": 1000 * perception["length-head"]["predict_s"],
         "lora_ms": 1000 * perception["lora"]["predict_s"],
-        "vllm_oracle_steps": first["vllm+gt"]["order_steps"],
-        "vllm_oracle_throughput": first["vllm+gt"]["throughput"],
-        "vllm_oracle_steps_second": second["vllm+gt"]["order_steps"],
-        "vllm_rank_order_steps": first["vllm+probe"]["order_steps"],
-        "vllm_rank_order_steps_second": second["vllm+probe"]["order_steps"],
-        "vllm_rank_steps": first["vllm+probe"]["done_steps"],
-        "vllm_rank_steps_second": second["vllm+probe"]["done_steps"],
-        "vllm_rank_predict_s": first["vllm+probe"]["predict_s"],
-        "vllm_rank_predict_s_second": second["vllm+probe"]["predict_s"],
+        "vllm_oracle_steps": first["vllm+oracle"]["order_steps"],
+        "vllm_oracle_throughput": first["vllm+oracle"]["throughput"],
+        "vllm_oracle_steps_second": second["vllm+oracle"]["order_steps"],
+        "vllm_rank_order_steps": first["vllm+rank-head"]["order_steps"],
+        "vllm_rank_order_steps_second": second["vllm+rank-head"]["order_steps"],
+        "vllm_rank_steps": first["vllm+rank-head"]["done_steps"],
+        "vllm_rank_steps_second": second["vllm+rank-head"]["done_steps"],
+        "vllm_rank_predict_s": first["vllm+rank-head"]["predict_s"],
+        "vllm_rank_predict_s_second": second["vllm+rank-head"]["predict_s"],
         **recorded_numbers(data_dir),
     }
 
@@ -94,11 +94,12 @@ def _perception_table(data_dir: Path) -> str:
               f"Kendall's tau | tau vs greedy at {ORDER_CAP} | order gain at {ORDER_CAP} | "
               "ms per prompt |")
     lines = [header, "|" + "---|" * 8]
+    labels = {name: label for name, (_, _, label) in evaluations().items()}
     for name, s in perception_rows(data_dir).items():
         cells = [_cell(s, key, spec) for key, spec in (
             ("error", ".1f"), ("acc50", ".1%"), ("acc100", ".1%"), ("kendall_tau", ".2f"),
             ("tau_greedy_cap", ".2f"), ("order_gain_cap", ".2f"))]
-        lines.append(f"| {EVALUATIONS[name][2]} | {' | '.join(cells)} | "
+        lines.append(f"| {labels[name]} | {' | '.join(cells)} | "
                      f"{1000 * (s.get('predict_s') or 0):.0f} |")
     paper = PAPER_MODULE_ACCURACY
     lines.append(f"| *the paper: tuned Vicuna-7B on Alpaca* | *{paper['error']:.0f}* | "
@@ -149,7 +150,8 @@ def results_page(data_dir: Path = DATA_DIR) -> str:
             "`data/replay-cpu-smollm2-135m.jsonl`",
             "python -m seqsch.bench sweep --replay paper-val --model random:smollm2-135m "
             "--dtype float32 \\\n    --num-data 256 --group-size 256 --sweep vanilla standin "
-            "standin+vbs+fcr gt+vbs+fcr gt \\\n    --out build/replay-cpu-smollm2-135m.jsonl   "
+            "standin+vbs+fcr oracle+vbs+fcr oracle \\\n"
+            "    --out build/replay-cpu-smollm2-135m.jsonl   "
             "# about 85 minutes",
             markdown(replay, REPLAY_KEYS)),
         _section(
@@ -165,18 +167,19 @@ def results_page(data_dir: Path = DATA_DIR) -> str:
             "`data/probe-smollm2-rank/`",
             "python -m seqsch.perception eval --predictor lora "
             "--out build/perception-eval-lora.json\n"
-            "# likewise --predictor probe | pia | constant | noise-floor, "
-            "--lora-decode generate,\n# --probe data/probe-smollm2-rank (data/README.md lists "
-            "each, the layer-4 head's training too)",
+            "# likewise --predictor length-head | rank-head | query | constant | noise-floor, "
+            "--lora-decode generate\n# (data/README.md lists each, the layer-4 head's training "
+            "too)",
             _perception_table(data_dir)),
         _section(
             "4. Static scheduling on the embedded model: 128 ShareGPT prompts",
             "Greedy at most 256 new tokens, batch 16, fp32 on 2 cores, every spec back to back "
-            "in one process; `gt` is the first-come run's own lengths. The cap censors the "
+            "in one process; `oracle` is the first-come run's own lengths. The cap censors the "
             f"workload: vanilla's ETR is already {numbers['static_vanilla_etr']:.1%}. Sorting "
             "without VBS or FCR was measured against its own vanilla in a second process (second "
-            "table). The learned rows (`seqsch`: the LoRA module read by its greedy answer; "
-            "`probe`; `po`: zero-shot PiA) used predictors trained on the first 105 prompts "
+            "table). The learned rows (`lora`: the LoRA module read by its greedy answer; "
+            "`length-head`; `query`: the zero-shot query) used predictors trained on the first "
+            "105 prompts "
             "of the length file, before the shipped ones (section 3), and these 128 prompts "
             "have since joined the train split (the command now picks the 128 that follow the "
             "length file's 1,000); the other rows need no predictor. Notebook 05 shows it "
@@ -184,17 +187,18 @@ def results_page(data_dir: Path = DATA_DIR) -> str:
             "`data/benchmark-cpu-smollm2-sharegpt.jsonl`, "
             "`data/benchmark-cpu-smollm2-sharegpt-sort-check.jsonl`",
             ".venv-vllm/bin/python -m seqsch.bench sweep --data sharegpt --num-data 128 "
-            "--max-new-tokens 256 \\\n    --batch-size 16 --sweep vanilla gt+vbs+fcr "
-            "seqsch+vbs+fcr probe+vbs+fcr po+vbs+fcr \\\n    continuous continuous+gt vllm vllm+gt "
-            "vllm+seqsch vllm+probe --out build/benchmark.jsonl\npython -m seqsch.bench sweep "
-            "--data sharegpt --num-data 128 --max-new-tokens 256 --sweep vanilla gt \\\n"
+            "--max-new-tokens 256 \\\n    --batch-size 16 --sweep vanilla oracle+vbs+fcr "
+            "lora+vbs+fcr length-head+vbs+fcr query+vbs+fcr \\\n    continuous continuous+oracle "
+            "vllm vllm+oracle vllm+lora vllm+length-head --out build/benchmark.jsonl\n"
+            "python -m seqsch.bench sweep "
+            "--data sharegpt --num-data 128 --max-new-tokens 256 --sweep vanilla oracle \\\n"
             "    --out build/sort-check.jsonl",
             markdown_table(load_rounds(data_dir / STATIC_FILE.name)) + "\n"
             + markdown_table(load_rounds(data_dir / SORT_FILE.name))),
         _section(
             "5. Order under continuous batching: vLLM, 128 unseen prompts",
             "First come against shortest-first by the oracle, the LoRA module and the rank head "
-            "(`vllm+probe`, the shipped priority predictor), 16 concurrent requests; every "
+            "(`vllm+rank-head`, the shipped priority predictor), 16 concurrent requests; every "
             "prediction is made before serving, so its time delays every request. Three rounds "
             "on the benchmark's prompts in seconds (first table, medians and ranges), then "
             "vLLM's step clock, which is the same for the same order however busy the machine, "
@@ -203,10 +207,11 @@ def results_page(data_dir: Path = DATA_DIR) -> str:
             "Notebook 06 draws it.",
             f"`data/{VLLM_FILE.name}`, `data/{STEP_FILES['second workload (--seed 1)'].name}`",
             "B=\".venv-vllm/bin/python -m seqsch.bench sweep --data sharegpt --num-data 128 "
-            "--max-new-tokens 256 --batch-size 16 \\\n    --probe data/probe-smollm2-rank\"\n"
-            "$B --repeats 3 --sweep vllm vllm+gt vllm+seqsch vllm+probe --out build/vllm.jsonl"
+            "--max-new-tokens 256 --batch-size 16\"\n"
+            "$B --repeats 3 --sweep vllm vllm+oracle vllm+lora vllm+rank-head "
+            "--out build/vllm.jsonl"
             "   # about 35 minutes\n"
-            "$B --seed 1 --sweep vllm vllm+gt vllm+probe --out build/vllm-seed1.jsonl",
+            "$B --seed 1 --sweep vllm vllm+oracle vllm+rank-head --out build/vllm-seed1.jsonl",
             markdown_table(load_rounds(data_dir / VLLM_FILE.name)) + "\n"
             + _step_table(data_dir)),
         _section(

@@ -91,7 +91,7 @@ def doublings_to(curve: list[dict], aim: float) -> float | None:
 
 
 def targets_table(data_dir: Path = DATA_DIR) -> str:
-    rank = perception_rows(data_dir)["probe-rank"]
+    rank = perception_rows(data_dir)["rank-head"]
     lines = ["| target | predictor | measured | aim | verdict |", "|---|---|---|---|---|",
              f"| Kendall's tau vs greedy at {ORDER_CAP}, validation | rank head | "
              f"{rank['tau_greedy_cap']:.2f} | >= {TAU_AIM} | "
@@ -107,7 +107,7 @@ def targets_table(data_dir: Path = DATA_DIR) -> str:
                      f"{format(constant[key], spec)} (median constant) | "
                      f"{verdict(module[key], constant[key], higher)} |")
     for workload, path in STEP_FILES.items():  # the prediction pass counted at first come's pace
-        row = step_clock(data_dir / path.name)["vllm+probe"]
+        row = step_clock(data_dir / path.name)["vllm+rank-head"]
         lines.append(f"| vLLM mean completion x first come, pass included, {workload} | "
                      f"rank head | {row['done_steps']:.2f} | <= {DONE_AIM} | "
                      f"{verdict(row['done_steps'], DONE_AIM, False)} |")
@@ -118,8 +118,8 @@ def targets_table(data_dir: Path = DATA_DIR) -> str:
 
 
 def ceiling_table(data_dir: Path = DATA_DIR) -> str:
-    lengths = read_evaluation(data_dir, "probe-rank")[0]["lengths"]
-    rank = perception_rows(data_dir)["probe-rank"]
+    lengths = read_evaluation(data_dir, "rank-head")[0]["lengths"]
+    rank = perception_rows(data_dir)["rank-head"]
     lines = [f"| order of the greedy answers at cap {ORDER_CAP} (validation) by | Kendall's "
              "tau | order gain |", "|---|---|---|",
              f"| the rank head (layer 25, 800 train prompts) | {rank['tau_greedy_cap']:.2f} | "

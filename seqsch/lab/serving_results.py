@@ -14,7 +14,7 @@ from pathlib import Path
 
 from seqsch.bench.serving_projection import MIN_GAIN, project_serving, tail_setting
 from seqsch.core.paths import DATA_DIR, DEFAULT_RECORDED, DEFAULT_RECORDED_EVAL
-from seqsch.core.recorded import RECORDED_HEAD_SOURCE
+from seqsch.core.sources import RECORDED_HEAD_SOURCE
 
 POLICIES = ("oracle", RECORDED_HEAD_SOURCE, "prompt-length")
 POLICY_LABELS = {"oracle": "oracle", RECORDED_HEAD_SOURCE: "recorded head",

@@ -24,12 +24,12 @@ import ipywidgets as widgets
 
 from seqsch.lab.panel_data import (
     COST_MODELS,
-    PREDICTORS,
     WORKLOADS,
     Workload,
     calibration_note,
     check_choice,
     load_workload,
+    predictor_labels,
 )
 from seqsch.scheduling.cost_model import CostModel, load_cost_model
 from seqsch.scheduling.scheduler import SchedulerConfig
@@ -133,8 +133,9 @@ class SchedulingPanel:
                               if warning else "")
         self.chart.value = self.chart_svg()
         predictor = self.predictor.value
-        note = "; ".join(filter(None, (PREDICTORS[predictor], self.data.notes.get(predictor))))
-        refused = [p for p in PREDICTORS if p not in self.data.predictors and p != "given"]
+        labels = predictor_labels()
+        note = "; ".join(filter(None, (labels[predictor], self.data.notes.get(predictor))))
+        refused = [p for p in labels if p not in self.data.predictors and p != "given"]
         self.notes.value = "<br>".join(escape(line) for line in (
             f"{self.data.name}: {WORKLOADS.get(self.data.name, 'your lengths')}", info,
             f"{predictor}: {note}",

@@ -2,10 +2,10 @@
 
     python -m seqsch.perception train --predictor lora --steps 75
     python -m seqsch.perception train --predictor lora --length-target greedy  # less censored
-    python -m seqsch.perception train --predictor probe
-    python -m seqsch.perception train --predictor probe --length-target greedy --max-length 256 \
-        --num-layers 15 --target buckets --decode mean --out build/probe-priority
-    python -m seqsch.perception eval --predictor {lora,probe,pia,constant,noise-floor}
+    python -m seqsch.perception train --predictor length-head
+    python -m seqsch.perception train --predictor length-head --length-target greedy \
+        --max-length 256 --num-layers 15 --target buckets --decode mean --out build/probe-priority
+    python -m seqsch.perception eval --predictor query   # or any of --help's choices
     python -m seqsch.perception depth --depths 0 4 8 30
     python -m seqsch.perception select --depths 15 20 25 --targets rank log_mse \
         --length-targets greedy mean --max-length 256   # a priority head, chosen on train only
@@ -27,7 +27,14 @@ from pathlib import Path
 from seqsch.core.cli import non_negative_int, parse_args, positive_int, run
 from seqsch.core.models import DEFAULT
 from seqsch.core.paths import DEFAULT_LENGTHS
-from seqsch.perception.experiments import PerceptionConfig, depth_sweep, evaluate, train
+from seqsch.perception.experiments import (
+    PerceptionConfig,
+    depth_sweep,
+    evaluate,
+    predictor_choices,
+    train,
+    trainable_choices,
+)
 from seqsch.perception.probe import DECODES, LENGTH_TARGETS, POOLINGS, TARGETS
 from seqsch.perception.query import DEFAULT_LORA_DECODE, QUERY_DECODES
 from seqsch.perception.recorded_experiments import (
@@ -53,8 +60,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
                              "of ShareGPT's recorded answer lengths, chosen on their train "
                              "split; recorded-eval: every source scored once on their test "
                              "split")
-    parser.add_argument("--predictor", choices=["lora", "probe", "pia", "constant",
-                                                "noise-floor"], help="train and eval: which one")
+    parser.add_argument("--predictor", choices=predictor_choices(),
+                        help=f"eval: which one; train: {', '.join(trainable_choices())}")
     parser.add_argument("--lengths", type=Path, default=DEFAULT_LENGTHS)
     parser.add_argument("--num-data", type=positive_int,
                         help="use the first N records of the split")
@@ -65,17 +72,18 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", default="auto")
     parser.add_argument("--adapter", type=Path, help="eval lora: adapter folder")
-    parser.add_argument("--probe", type=Path, help="eval probe: probe folder")
+    parser.add_argument("--probe", type=Path,
+                        help="a head's folder (default: the source's own, seqsch.core.sources)")
     parser.add_argument("--lora-decode", choices=QUERY_DECODES, default=DEFAULT_LORA_DECODE,
                         help="eval lora: read the bucket distribution's median (score) or "
                              "decode one answer greedily, as the paper (generate)")
-    parser.add_argument("--features", type=Path, help="train probe: feature cache file")
+    parser.add_argument("--features", type=Path, help="train a head: feature cache file")
     parser.add_argument("--batch-size", type=positive_int, default=16,
                         help="prediction/feature batch")
     parser.add_argument("--steps", type=positive_int,
                         help="train lora: optimizer steps (else epochs)")
-    parser.add_argument("--epochs", type=positive_int, help="train: epochs (lora 3, probe 200)")
-    parser.add_argument("--lr", type=float, help="train: learning rate (lora 2e-4, probe 1e-3)")
+    parser.add_argument("--epochs", type=positive_int, help="train: epochs (lora 3, a head 200)")
+    parser.add_argument("--lr", type=float, help="train: learning rate (lora 2e-4, a head 1e-3)")
     parser.add_argument("--micro-batch-size", type=positive_int, default=4)
     parser.add_argument("--grad-accum", type=positive_int, default=8)
     parser.add_argument("--checkpoint-every", type=positive_int, default=25)
@@ -83,9 +91,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--pooling", default="auto", choices=["auto", "mean", "last", "mean+last"])
     parser.add_argument("--target", default="auto", choices=["auto", *TARGETS])
     parser.add_argument("--num-layers", type=non_negative_int,
-                        help="train probe: read the state after this many layers (default all)")
+                        help="train a head: read the state after this many layers (default all)")
     parser.add_argument("--max-prompt-tokens", type=positive_int,
-                        help="train probe, depth: read only the first and last halves of this "
+                        help="train a head, depth: read only the first and last halves of this "
                              "many prompt tokens (bounds the cost of long prompts; default all)")
     parser.add_argument("--depths", type=non_negative_int, nargs="+",
                         help="depth: the depths to compare")
@@ -98,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
                         help="train, eval: censor those lengths at this cap (default: the "
                              "file's; select: 256)")
     parser.add_argument("--decode", choices=DECODES, default="median",
-                        help="train probe (buckets): predict the median of the distribution "
+                        help="train a head (buckets): predict the median of the distribution "
                              "(least error) or its mean (the expected length: orders a queue)")
     parser.add_argument("--targets", nargs="+", choices=TARGETS, default=["rank", "log_mse"],
                         help="select: the losses to compare")

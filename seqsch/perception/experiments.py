@@ -16,11 +16,11 @@ the shipped files in data/ are read-only unless an explicit `--out data/...` ref
 and the model by name (`seqsch.core.paths.portable`), never by a machine's path.
 
     python -m seqsch.perception train --predictor lora --steps 75
-    python -m seqsch.perception train --predictor probe
-    python -m seqsch.perception train --predictor probe --length-target greedy --max-length 256 \
-        --num-layers 4 --target buckets --decode mean \
+    python -m seqsch.perception train --predictor length-head
+    python -m seqsch.perception train --predictor length-head --length-target greedy \
+        --max-length 256 --num-layers 4 --target buckets --decode mean \
         --out build/probe-priority   # request order of a greedy workload
-    python -m seqsch.perception eval --predictor {lora,probe,pia,constant,noise-floor}
+    python -m seqsch.perception eval --predictor query   # or any of --help's choices
     python -m seqsch.perception depth --depths 0 4 8 30
 """
 
@@ -39,6 +39,7 @@ from seqsch.core.length_records import LengthRecord, load_length_file, target_le
 from seqsch.core.models import DEFAULT, load_model, portable_model
 from seqsch.core.paths import BUILD_DIR, DEFAULT_LENGTHS, portable
 from seqsch.core.requests import Request
+from seqsch.core.sources import canonical_source
 from seqsch.core.workloads import requests_by_id
 from seqsch.perception.evaluation import (
     evaluate_predictions,
@@ -65,10 +66,20 @@ from seqsch.perception.probe import (
     train_probe,
 )
 from seqsch.perception.query import DEFAULT_LORA_DECODE, QUERY_DECODES
-from seqsch.perception.registry import make_predictor
+from seqsch.perception.registry import is_head_source, make_predictor, predictor_names
 from seqsch.scheduling.priority import order_gain
 
-PREDICTOR_CHOICES = ("lora", "probe", "pia", "constant", "noise-floor")
+
+def predictor_choices() -> tuple[str, ...]:
+    """What `--predictor` takes: every registered predictor (seqsch.core.sources), and the noise
+    floor (one sampled answer predicting another)."""
+    return (*predictor_names(), "noise-floor")
+
+
+def trainable_choices() -> tuple[str, ...]:
+    """What `train --predictor` takes: the LoRA module and the hidden-state heads."""
+    return tuple(name for name in predictor_names() if name == "lora" or is_head_source(name))
+
 POOLING_CHOICES = ("auto", *POOLINGS)
 TARGET_CHOICES = ("auto", *TARGETS)
 
@@ -78,7 +89,7 @@ class PerceptionConfig:
     """Settings of `train`, `evaluate` and `depth_sweep` (the command line's options:
     `python -m seqsch.perception --help`). Unset options take each command's default."""
 
-    predictor: str | None = None  # train: lora | probe; evaluate: any of PREDICTOR_CHOICES
+    predictor: str | None = None  # train: trainable_choices(); evaluate: predictor_choices()
     lengths: Path = DEFAULT_LENGTHS
     num_data: int | None = None  # the first N records of the split
     out: Path | None = None  # default under build/; data/... refreshes a shipped file
@@ -110,7 +121,9 @@ class PerceptionConfig:
 
     def __post_init__(self) -> None:
         self.lengths = Path(self.lengths)
-        choices = {"predictor": (*PREDICTOR_CHOICES, None), "lora_decode": QUERY_DECODES,
+        if self.predictor not in (None, "noise-floor"):  # an alias reads as its source
+            self.predictor = canonical_source(self.predictor, self.probe)
+        choices = {"predictor": (*predictor_choices(), None), "lora_decode": QUERY_DECODES,
                    "pooling": POOLING_CHOICES, "target": TARGET_CHOICES,
                    "length_target": LENGTH_TARGETS, "decode": DECODES}
         for name, allowed in choices.items():
@@ -125,12 +138,13 @@ class PerceptionConfig:
         """Raise ValueError when these settings cannot run `command` (train, eval, depth)."""
         if command == "eval" and self.predictor is None:
             raise ValueError("eval needs a predictor (--predictor)")
-        if command == "train" and self.predictor not in ("lora", "probe"):
-            raise ValueError("train needs the predictor lora or probe (--predictor)")
+        if command == "train" and self.predictor not in trainable_choices():
+            raise ValueError(f"train needs one of the predictors {', '.join(trainable_choices())} "
+                             "(--predictor)")
         if self.max_prompt_tokens is not None and (command == "eval"
                                                    or self.predictor == "lora"):
             raise ValueError("max_prompt_tokens clips a probe's features when it is trained "
-                             "(train --predictor probe, depth); a trained probe keeps its own")
+                             "(train --predictor length-head, depth); a trained head keeps its own")
 
 
 def load_records(path: str | Path, split: str, num_data: int | None = None) -> list[LengthRecord]:
@@ -192,7 +206,7 @@ def train(args: PerceptionConfig) -> dict:
     config = _probe_config(args, records, args.num_layers)
     head, report = train_probe(features, config.target_lengths(records), config)
     save_probe(head, out, {**report, "model": portable_fingerprint(model, tokenizer)})
-    return {"predictor": "probe", "out": str(out), "num_records": len(records),
+    return {"predictor": args.predictor, "out": str(out), "num_records": len(records),
             "pooling": report["pooling"], "target": report["target"],
             "candidates": report["candidates"], "feature_s": feature_s,
             "wall_s": time.perf_counter() - start}

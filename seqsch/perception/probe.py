@@ -21,7 +21,7 @@ uses "mean", "last" or both concatenated. Four training targets are offered:
 records, keeps the one with the smallest error on the other 20% (the highest Kendall's tau for a
 head read by its mean), and refits it on all of them.
 
-    python -m seqsch.perception train --predictor probe     # see seqsch.perception
+    python -m seqsch.perception train --predictor length-head     # see seqsch.perception
     predictor = ProbePredictor(model, tokenizer, load_probe("data/probe-smollm2-length"))
 """
 
@@ -278,7 +278,7 @@ def load_probe(probe_dir: str | Path = DEFAULT_PROBE_DIR) -> LengthHead:
     probe_dir = Path(probe_dir)
     if not (probe_dir / "head.safetensors").is_file():
         raise FileNotFoundError(f"no probe in {probe_dir}: train one with "
-                                "`python -m seqsch.perception train --predictor probe`")
+                                "`python -m seqsch.perception train --predictor length-head`")
     saved = json.loads((probe_dir / "probe_config.json").read_text())
     head = LengthHead(saved["num_inputs"], ProbeConfig(**saved["config"]), saved["target"])
     head.load_state_dict(load_file(probe_dir / "head.safetensors"))
@@ -288,16 +288,17 @@ def load_probe(probe_dir: str | Path = DEFAULT_PROBE_DIR) -> LengthHead:
 class ProbePredictor(LengthPredictor):
     """Prefill the prompts (no generation) up to the head's depth, pool, apply the head."""
 
-    name = "probe"
+    name = "length-head"
 
     def __init__(self, model, tokenizer, head: LengthHead, batch_size: int = 16,
-                 quiet: bool = True):
+                 quiet: bool = True, name: str | None = None):
         num_inputs = model.config.hidden_size * len(head.config.pooling.split("+"))
         if head.feature_mean.numel() != num_inputs:
             raise ValueError(f"the probe reads {head.feature_mean.numel()} features, this model "
                              f"gives {num_inputs}: it was trained on another model")
         self.model, self.tokenizer, self.head = model, tokenizer, head
         self.batch_size, self.quiet = batch_size, quiet
+        self.name = name or self.name
 
     def head_inputs(self, requests: list[Request]) -> torch.Tensor:
         """[N, inputs] the pooled states the head reads: the prefill up to its depth."""

@@ -3,7 +3,7 @@
 `pia_experiment` runs the paper's two prompts on each request (the PiA prompt: the length on
 the first line, then the answer; the query prompt: one number only), parses the numbers, and
 generates the plain answer to measure the actual length. `QueryPredictor` asks the query prompt
-as a predictor: zero-shot (`pia`), or with the tuned adapter switched on (`lora`): it is attached
+as a predictor: zero-shot (`query`), or with the tuned adapter switched on (`lora`): it is attached
 to the generating model itself and enabled only inside `predict`, so the model's own answers stay
 those of the base model (as in the paper's code). It reads the module's answer greedily (the
 paper's) or as a distribution over the bucket labels (`seqsch.perception.buckets`).
@@ -120,7 +120,7 @@ class QueryPredictor(LengthPredictor):
     batched in order of their token length, which cuts padding in the prefill. After each call
     `last_outputs` holds the raw answers and `num_missing` the count without a number."""
 
-    def __init__(self, model, tokenizer, name: str = "pia", adapter_name: str | None = None,
+    def __init__(self, model, tokenizer, name: str = "query", adapter_name: str | None = None,
                  batch_size: int = 16, max_new_tokens: int = MAX_QUERY_TOKENS,
                  quiet: bool = True, decode: str = "generate", max_length: int = 512):
         if batch_size < 1 or max_new_tokens < 1:
@@ -139,7 +139,6 @@ class QueryPredictor(LengthPredictor):
 
     def _predict(self, requests: list[Request]) -> list[int | None]:
         from contextlib import nullcontext
-
 
         queries = [Request(r.id, make_query_prompt(r.prompt)) for r in requests]
         prompts = encode_prompts(self.tokenizer, queries)

@@ -23,14 +23,14 @@ from pathlib import Path
 
 from seqsch.core.files import atomic_path
 from seqsch.core.models import DEFAULT, load_model, portable_model
-from seqsch.core.paths import BUILD_DIR, portable
+from seqsch.core.paths import BUILD_DIR, DEFAULT_RECORDED_EVAL, portable
 from seqsch.core.recorded import (
     DEFAULT_RECORDED,
-    RECORDED_HEAD_SOURCE,
     read_recorded_file,
     recorded_requests,
 )
 from seqsch.core.requests import Request, encode_prompts
+from seqsch.core.sources import RECORDED_HEAD_SOURCE, canonical_source, source_names
 from seqsch.perception.evaluation import fill_missing
 from seqsch.perception.feature_cache import chunked_features_by_depth
 from seqsch.perception.features import clip_middle, num_decoder_layers, shared_prefix
@@ -52,8 +52,9 @@ from seqsch.perception.registry import make_predictor
 from seqsch.perception.text_ridge import TextRidgeConfig, fit_text_ridge
 
 DEFAULT_FEATURES = BUILD_DIR / "features" / "sharegpt-recorded"
-# pia: the zero-shot length query (the paper's perception without tuning)
-EVAL_SOURCES = (RECORDED_HEAD_SOURCE, "text-ridge", "prompt-length", "pia")
+# the sources scored on the recorded lengths (their registry rows name this evaluation), and
+# the zero-shot length query (the paper's perception without tuning)
+EVAL_SOURCES = (*source_names(evaluation=portable(DEFAULT_RECORDED_EVAL)), "query")
 # what two evaluation files share when one adds sources to the other
 MERGE_KEYS = ("split", "ids", "recorded_lengths", "model", "dtype", "head_sha256")
 
@@ -172,7 +173,7 @@ def predictor_flops(name: str, model, tokenizer, head, requests) -> float:
         depth = head.config.num_layers
         return head_flops(model, num_decoder_layers(model) if depth is None else depth,
                           num_read)
-    if name == "pia":
+    if name == "query":
         queries = [Request(r.id, make_query_prompt(r.prompt)) for r in requests]
         num_read = sum(len(ids) + MAX_QUERY_TOKENS for ids in encode_prompts(tokenizer, queries))
         return head_flops(model, num_decoder_layers(model), num_read)
@@ -196,7 +197,8 @@ def evaluate_recorded(config: RecordedEvalConfig | None = None) -> dict:
     if config.out.is_file():  # keep the sources scored before on the same prompts, same head
         earlier = json.loads(config.out.read_text())
         if all(earlier.get(k) == result[k] for k in MERGE_KEYS):
-            result["sources"] = earlier["sources"]
+            result["sources"] = {canonical_source(name): scores  # older files: aliases
+                                 for name, scores in earlier["sources"].items()}
         elif set(config.sources) != set(EVAL_SOURCES):
             raise ValueError(f"{config.out} scored other prompts, another head or model: "
                              f"score every source (no --sources) or choose another --out")

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import torch
 
-from seqsch.core.recorded import RECORDED_HEAD_SOURCE
 from seqsch.core.requests import Request
+from seqsch.core.sources import RECORDED_HEAD_SOURCE
 from seqsch.perception.evaluation import kendall_tau
 from seqsch.perception.probe import (
     LengthHead,

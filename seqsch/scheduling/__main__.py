@@ -23,7 +23,12 @@ from seqsch.scheduling.scheduler import (
     STRATEGIES,
     SchedulerConfig,
 )
-from seqsch.scheduling.simulate import PAPER_TABLE, predict_lengths, simulate
+from seqsch.scheduling.simulate import (
+    PAPER_TABLE,
+    SIMULATED_PREDICTORS,
+    predict_lengths,
+    simulate,
+)
 
 
 def _format(value: float | None, spec: str) -> str:
@@ -36,7 +41,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument(
         "--strategy", nargs="+", choices=sorted(STRATEGIES), default=["vanilla", "sort", "bin"]
     )
-    parser.add_argument("--predictor", choices=["gt", "greedy", "noisy"], default="gt")
+    parser.add_argument("--predictor", choices=SIMULATED_PREDICTORS, default="oracle-max4",
+                        help="the predicted lengths: the longest sampled answer (the paper's "
+                             "gt), the greedy answer, or the longest plus Gaussian noise")
     parser.add_argument("--noise-std", type=float, default=60.0, help="tokens, for noisy")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--vbs", action="store_true", help="variable batch size (bin only)")

@@ -9,10 +9,10 @@ mean latency (at a cost in the tail, which aging trades back). Pure Python, inst
         break_even_rate, capacity_requests_per_s, serving_sweep)
     capacity = capacity_requests_per_s(lengths, prompts, num_slots=16, cost_model=cost)
     rows = serving_sweep(lengths, prompts, {"first-come": (None, 0.0),
-                                            "probe": (predicted, 0.05)},
+                                            "rank-head": (predicted, 0.05)},
                          rates=[m * capacity for m in (0.5, 0.8, 1.1, 1.5)],
                          num_slots=16, cost_model=cost, seed=0)
-    break_even_rate(rows, "probe")   # requests/s, or None if it never pays here
+    break_even_rate(rows, "rank-head")   # requests/s, or None if it never pays here
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from seqsch.scheduling.scheduler import (
 # under the CLI's labels: reference values for its output, not inputs of the simulation.
 PAPER_TABLE: dict[str, dict[str, float]] = {
     "vanilla": PAPER_ROWS["vanilla"], "scheduled (VBS+FCR)": PAPER_ROWS["standin+vbs+fcr"],
-    "oracle": PAPER_ROWS["gt+vbs+fcr"]}
+    "oracle": PAPER_ROWS["oracle+vbs+fcr"]}
 
 
 @dataclass
@@ -140,15 +140,20 @@ def calibrate_fixed_cost(
                           f"{target_samples_per_s} samples/s on {len(true_lengths)} prompts")
 
 
+SIMULATED_PREDICTORS = ("oracle-max4", "oracle-greedy", "noisy-max4")
+
+
 def predict_lengths(
     records: Sequence[LengthRecord], predictor: str, noise_std: float = 60.0, seed: int = 0
 ) -> list[int]:
-    """gt: longest sampled answer; greedy: the true greedy length; noisy: gt + N(0, std)."""
-    if predictor == "gt":
+    """oracle-max4: the longest of the sampled answers (the paper's gt); oracle-greedy: the
+    greedy answer's length; noisy-max4: oracle-max4 + N(0, std)."""
+    if predictor == "oracle-max4":
         return [r.max_length for r in records]
-    if predictor == "greedy":
+    if predictor == "oracle-greedy":
         return [r.greedy_length for r in records]
-    if predictor == "noisy":
+    if predictor == "noisy-max4":
         rng = random.Random(seed)
         return [max(0, round(r.max_length + rng.gauss(0.0, noise_std))) for r in records]
-    raise ValueError(f"unknown predictor {predictor!r}; choose gt, greedy or noisy")
+    raise ValueError(f"unknown predictor {predictor!r}; choose one of "
+                     f"{', '.join(SIMULATED_PREDICTORS)}")

@@ -26,7 +26,7 @@ def test_vanilla_is_calibrated_to_the_papers_row_and_the_rest_predicted(table):
     assert list(rows) == list(PAPER_SPECS)
     assert rows["vanilla"]["samples_per_s"] == pytest.approx(PAPER_ROWS["vanilla"]["samples_per_s"])
     # the schedule is the paper's: its oracle row's padded length and ETR within a few percent
-    oracle = rows["gt+vbs+fcr"]
+    oracle = rows["oracle+vbs+fcr"]
     assert oracle["avg_length"] == pytest.approx(oracle["paper_avg_length"], rel=0.03)
     assert oracle["effective_token_ratio"] == pytest.approx(
         oracle["paper_effective_token_ratio"], rel=0.06)
@@ -35,7 +35,7 @@ def test_vanilla_is_calibrated_to_the_papers_row_and_the_rest_predicted(table):
     # every row is faster than vanilla, and the oracle fastest with VBS and FCR
     assert all(row["x_vanilla"] > 1 for name, row in rows.items() if name != "vanilla")
     assert oracle["x_vanilla"] > rows["standin+vbs+fcr"]["x_vanilla"]
-    assert rows["gt"]["gap"] is None and oracle["gap"] == pytest.approx(
+    assert rows["oracle"]["gap"] is None and oracle["gap"] == pytest.approx(
         oracle["x_vanilla"] / oracle["paper_x_vanilla"] - 1)
 
 
@@ -52,7 +52,7 @@ def test_fitting_two_rows_reproduces_both():
 
     config = PaperTableConfig(num_data=256)
     workload = paper_workload(256)
-    targets = {"vanilla": 1.39, "gt+vbs+fcr": 2.69}
+    targets = {"vanilla": 1.39, "oracle+vbs+fcr": 2.69}
     fit = fit_step_cost(workload, load_cost_model(config.cost_model), config, targets)
     rows = simulate_rows(workload, fit, config)
     for name, rate in targets.items():
@@ -68,8 +68,8 @@ def test_replay_rows_put_the_simulator_beside_each_measurement():
                    "failure_ratio": 0.0}
         return {"summary": summary, "simulated": {"samples_per_s": sim}}
 
-    rows = replay_table({"gt": record(3.0, 3.3), "vanilla": record(2.0, 1.9)})
-    assert [row["spec"] for row in rows] == ["vanilla", "gt"]  # the paper's order
+    rows = replay_table({"oracle": record(3.0, 3.3), "vanilla": record(2.0, 1.9)})
+    assert [row["spec"] for row in rows] == ["vanilla", "oracle"]  # the paper's order
     gt = rows[1]
     assert gt["x_vanilla"] == pytest.approx(1.5)
     assert gt["sim_gap"] == pytest.approx(0.1)

@@ -18,8 +18,9 @@ from seqsch.bench.replay import (
 from seqsch.bench.specs import SweepConfig
 from seqsch.core.decoding import DecodingConfig
 from seqsch.core.paths import DEFAULT_RECORDED_EVAL
-from seqsch.core.recorded import RECORDED_HEAD_SOURCE, read_evaluation
+from seqsch.core.recorded import read_evaluation
 from seqsch.core.requests import Request
+from seqsch.core.sources import RECORDED_HEAD_SOURCE
 from seqsch.perception.evaluation import evaluate_predictions
 from seqsch.scheduling.scheduler import SchedulerConfig
 
@@ -125,7 +126,7 @@ def test_random_weights_are_refused_where_tokens_are_read(random_tiny):
     with pytest.raises(ValueError, match="random weights"):
         generate_continuous(model, tokenizer, natural, DecodingConfig(4), prompts=prompts,
                             quiet=True)
-    for name in ("pia", "probe", "lora"):
+    for name in ("query", "length-head", "lora"):
         with pytest.raises(ValueError, match="random weights"):
             make_predictor(name, model, tokenizer)
     with pytest.raises(TypeError, match="no tokenizer"):
@@ -234,7 +235,7 @@ def test_the_gpu_command_runs_its_path_on_a_cpu(tmp_path):
                    check=True, capture_output=True, timeout=600)
     records = [json.loads(line) for line in (tmp_path / "replay.jsonl").read_text().splitlines()]
     assert [r["spec"] for r in records] == [
-        "vanilla", "standin", "standin+vbs+fcr", "gt+vbs+fcr", "gt"]
+        "vanilla", "standin", "standin+vbs+fcr", "oracle+vbs+fcr", "oracle"]
     assert "oracle + VBS + FCR" in (tmp_path / "replay.md").read_text()
     assert (tmp_path / "replay_tiny.png").stat().st_size > 0
 
@@ -270,11 +271,11 @@ def test_each_replay_takes_its_own_learned_source():
 def test_the_recorded_replay_runs_and_counts_the_heads_time(tmp_path):
     from seqsch.bench.runner import run_sweep
 
-    config = SweepConfig(specs=("vanilla", "recorded-head", "gt"), replay="sharegpt-recorded",
+    config = SweepConfig(specs=("vanilla", "recorded-head", "oracle"), replay="sharegpt-recorded",
                          model="random:tiny", dtype="float32", num_data=8, max_new_tokens=8,
                          out=tmp_path / "replay.jsonl", quiet=True)
     records = run_sweep(config)[0]
     workload = recorded_workload(8, max_new_tokens=8)
     assert records["recorded-head"]["predicted_lengths"] == workload.learned
     assert records["recorded-head"]["extra"]["prediction_s"] == pytest.approx(workload.learned_s)
-    assert records["gt"]["actual_lengths"] == workload.oracle
+    assert records["oracle"]["actual_lengths"] == workload.oracle

@@ -24,20 +24,22 @@ def test_ratios_are_against_vanilla_and_the_same_engines_first_come_run(tmp_path
                                                                         capsys):
     path = tmp_path / "bench.jsonl"
     records = [_record("vanilla", "static", 0.25, 300.0), _record("vllm", "vllm", 1.0, 60.0),
-               _record("vllm+gt", "vllm", 1.0, 45.0), _record("vllm+probe", "vllm", 1.0, 57.0, 9.0)]
+               _record("vllm+oracle", "vllm", 1.0, 45.0),
+               _record("vllm+rank-head", "vllm", 1.0, 57.0, 9.0)]
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     monkeypatch.setenv("SEQSCH_FIGURES", str(tmp_path))
     main(["report", str(path), "--markdown", str(tmp_path / "t.md"), "--figure", "bench"])
     rows = {row[0]: row for row in report.table_rows(load_records(path))}
     speedup, done_ratio = report.HEADER.index("x vanilla"), report.HEADER.index(
         "done x first come")
-    assert rows["vllm+gt"][speedup] == "4.00" and rows["vllm+gt"][done_ratio] == "0.75"
+    assert rows["vllm+oracle"][speedup] == "4.00" and rows["vllm+oracle"][done_ratio] == "0.75"
     assert rows["vanilla"][done_ratio] == "1.00"
     # the prediction pass delays every request; without it, the order alone bought 20%
     order_only = report.HEADER.index("order only x first come")
-    assert rows["vllm+probe"][done_ratio] == "0.95" and rows["vllm+probe"][order_only] == "0.80"
-    assert rows["vllm+probe"][report.HEADER.index("predict s")] == "9.0"
-    assert "| vllm+gt |" in (tmp_path / "t.md").read_text()
+    head = rows["vllm+rank-head"]
+    assert head[done_ratio] == "0.95" and head[order_only] == "0.80"
+    assert rows["vllm+rank-head"][report.HEADER.index("predict s")] == "9.0"
+    assert "| vllm+oracle |" in (tmp_path / "t.md").read_text()
     assert (tmp_path / "bench.png").stat().st_size > 0
 
 
@@ -46,17 +48,17 @@ def test_the_step_clock_compares_orders_without_the_machines_noise(tmp_path):
     # moves the seconds but not the engine steps each request waited.
     path = tmp_path / "bench.jsonl"
     rounds = [[_record("vllm", "vllm", 1.0, 60.0, mean_completion_steps=200.0),
-               _record("vllm+probe", "vllm", 1.0, 51.0, 3.0, mean_completion_steps=160.0)],
+               _record("vllm+rank-head", "vllm", 1.0, 51.0, 3.0, mean_completion_steps=160.0)],
               [_record("vllm", "vllm", 1.0, 60.0, mean_completion_steps=200.0),
-               _record("vllm+probe", "vllm", 0.8, 63.0, 3.0, mean_completion_steps=160.0)]]
+               _record("vllm+rank-head", "vllm", 0.8, 63.0, 3.0, mean_completion_steps=160.0)]]
     lines = [dict(record, repeat=k) for k, one in enumerate(rounds) for record in one]
     path.write_text("".join(json.dumps(r) + "\n" for r in lines))
-    probe = {row[0]: row for row in report.table_rows(load_rounds(path))}["vllm+probe"]
+    probe = {row[0]: row for row in report.table_rows(load_rounds(path))}["vllm+rank-head"]
     assert probe[report.HEADER.index("done x first come")] == "0.95 (0.85-1.05)"
     assert probe[report.HEADER.index("order only, steps")] == "0.80"
     # the 3 s prediction pass at first come's pace: 3 / 60 = 0.05 more
     assert probe[report.HEADER.index("done, steps + predict")] == "0.85 (0.85-0.85)"
-    medians = report.median_values(load_rounds(path))["vllm+probe"]  # the numbers behind it
+    medians = report.median_values(load_rounds(path))["vllm+rank-head"]  # the numbers behind it
     assert medians["done, steps + predict"] == pytest.approx(0.85)
     assert medians["samples/s x first come"] == pytest.approx(0.9)  # rounds at 1.0 and 0.8
     # records without a step clock (static engines, older files) leave the cells empty
@@ -82,11 +84,11 @@ def test_a_run_summarises_the_step_clock_only_when_every_request_has_one():
 def test_ratios_against_the_base_and_the_directions_they_share():
     summaries = {"vanilla": {"samples_per_s": 2.0, "mean_completion_s": 10.0,
                              "effective_token_ratio": 0.5},
-                 "gt": {"samples_per_s": 3.0, "mean_completion_s": 6.0,
+                 "oracle": {"samples_per_s": 3.0, "mean_completion_s": 6.0,
                         "effective_token_ratio": 0.5},
                  "vllm": {"samples_per_s": 1.0, "mean_completion_s": 12.0,
                           "effective_token_ratio": None}}
-    gt = report.against_base(summaries, "gt")
+    gt = report.against_base(summaries, "oracle")
     assert gt == {"throughput": 1.5, "completion": 0.6, "etr": 1.0}
     assert report.against_base(summaries, "absent") is None
     assert [report.direction(gt[m]) for m in gt] == ["up", "down", "flat"]

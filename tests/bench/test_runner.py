@@ -28,21 +28,21 @@ def test_repeated_sweep_pairs_each_round_and_resumes(tiny, tmp_path, capsys):
     model.save_pretrained(model_dir)
     tokenizer.save_pretrained(model_dir)
     out = tmp_path / "bench.jsonl"
-    argv = ["--sweep", "gt", "vanilla", "--data", "sharegpt", "--num-data", "6",
+    argv = ["--sweep", "oracle", "vanilla", "--data", "sharegpt", "--num-data", "6",
             "--max-new-tokens", "5", "--batch-size", "3", "--model", str(model_dir),
             "--repeats", "2", "--out", str(out), "--quiet"]
     final = sweep_main(argv)
     records = [json.loads(line) for line in out.read_text().splitlines()]
     # vanilla first in every round: it is the oracle of the round's gt run
     assert [(r["spec"], r["repeat"]) for r in records] == [
-        ("vanilla", 0), ("gt", 0), ("vanilla", 1), ("gt", 1)]
+        ("vanilla", 0), ("oracle", 0), ("vanilla", 1), ("oracle", 1)]
     assert records[1]["predicted_lengths"] == records[0]["actual_lengths"]
-    assert set(final) == {"vanilla", "gt"}
+    assert set(final) == {"vanilla", "oracle"}
     rounds = load_rounds(out)
-    assert [sorted(one) for one in rounds] == [["gt", "vanilla"], ["gt", "vanilla"]]
-    cell = {row[0]: row for row in table_rows(rounds)}["gt"][
+    assert [sorted(one) for one in rounds] == [["oracle", "vanilla"], ["oracle", "vanilla"]]
+    cell = {row[0]: row for row in table_rows(rounds)}["oracle"][
         HEADER.index("done x first come")]
-    ratios = [r["gt"]["summary"]["mean_completion_s"] / r["vanilla"]["summary"][
+    ratios = [r["oracle"]["summary"]["mean_completion_s"] / r["vanilla"]["summary"][
         "mean_completion_s"] for r in rounds]
     assert cell.endswith(f"({min(ratios):.2f}-{max(ratios):.2f})")
 
@@ -55,7 +55,7 @@ def test_repeated_sweep_pairs_each_round_and_resumes(tiny, tmp_path, capsys):
     out.write_text("".join(out.read_text().splitlines(keepends=True)[:3]))
     sweep_main(argv)
     records = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [(r["spec"], r["repeat"]) for r in records[3:]] == [("vanilla", 1), ("gt", 1)]
+    assert [(r["spec"], r["repeat"]) for r in records[3:]] == [("vanilla", 1), ("oracle", 1)]
     assert "cost_model" in records[0] and "cost_model" not in records[3]  # fitted in round 0
 
 
@@ -78,18 +78,18 @@ def _save_random_probe(folder, hidden_size: int, features_seed: int) -> None:
 
 def test_a_predictor_retrained_in_place_is_measured_again(tiny, tmp_path, capsys):
     model, tokenizer = tiny
-    model_dir, probe_dir = tmp_path / "tiny", tmp_path / "probe"
+    model_dir, probe_dir = tmp_path / "tiny", tmp_path / "length-head"
     model.save_pretrained(model_dir)
     tokenizer.save_pretrained(model_dir)
     _save_random_probe(probe_dir, model.config.hidden_size, features_seed=0)
     settings = (probe_dir / "probe_config.json").read_bytes()
     out = tmp_path / "bench.jsonl"
-    argv = ["--sweep", "vanilla", "probe", "--data", "sharegpt", "--num-data", "4",
+    argv = ["--sweep", "vanilla", "length-head", "--data", "sharegpt", "--num-data", "4",
             "--max-new-tokens", "4", "--batch-size", "2", "--model", str(model_dir),
             "--probe", str(probe_dir), "--out", str(out), "--quiet"]
     sweep_main(argv)
     first = {r["spec"]: r for r in map(json.loads, out.read_text().splitlines())}
-    assert first["probe"]["predictor_sha256"] == predictor_sha256("probe", probe_dir)
+    assert first["length-head"]["predictor_sha256"] == predictor_sha256("length-head", probe_dir)
     assert "predictor_sha256" not in first["vanilla"]
     capsys.readouterr()
     sweep_main(argv)
@@ -101,19 +101,19 @@ def test_a_predictor_retrained_in_place_is_measured_again(tiny, tmp_path, capsys
     sweep_main(argv)
     assert capsys.readouterr().out.count("already measured") == 1  # vanilla only
     (latest,) = load_rounds(out)
-    assert latest["probe"]["predictor_sha256"] == predictor_sha256("probe", probe_dir)
-    assert latest["probe"]["predictor_sha256"] != first["probe"]["predictor_sha256"]
+    assert latest["length-head"]["predictor_sha256"] == predictor_sha256("length-head", probe_dir)
+    assert latest["length-head"]["predictor_sha256"] != first["length-head"]["predictor_sha256"]
 
 
 def test_a_round_with_a_retrained_predictor_is_measured_again_whole(tmp_path):
-    config, hashes = {"num_data": 4}, {"probe": "new"}
+    config, hashes = {"num_data": 4}, {"length-head": "new"}
     records = [{"spec": spec, "repeat": repeat, "config": config}
-               for repeat in (0, 1) for spec in ("vanilla", "probe")]
+               for repeat in (0, 1) for spec in ("vanilla", "length-head")]
     records[1]["predictor_sha256"], records[3]["predictor_sha256"] = "new", "old"
     path = tmp_path / "bench.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
-    done = finished_specs(path, config, ["vanilla", "probe"], hashes)
-    assert sorted(done) == [("probe", 0), ("vanilla", 0)]
+    done = finished_specs(path, config, ["vanilla", "length-head"], hashes)
+    assert sorted(done) == [("length-head", 0), ("vanilla", 0)]
     # and the report reads only the records with the file's last settings
     with path.open("a") as fh:
         fh.write(json.dumps({"spec": "vanilla", "repeat": 0, "config": {"num_data": 8}}) + "\n")
@@ -122,10 +122,10 @@ def test_a_round_with_a_retrained_predictor_is_measured_again_whole(tmp_path):
 
 
 def test_a_missing_predictor_is_refused_before_the_model_loads(tmp_path, capsys):
-    assert available_specs(["vanilla", "probe"], tmp_path) == ["vanilla"]
+    assert available_specs(["vanilla", "length-head"], tmp_path) == ["vanilla"]
     assert "train it with" in capsys.readouterr().out
     with pytest.raises(UsageError, match="head.safetensors is missing"):
-        sweep_main(["--strategy", "probe", "--probe", str(tmp_path),
+        sweep_main(["--strategy", "length-head", "--probe", str(tmp_path),
                         "--model", str(tmp_path / "no-such-model")])
 
 
@@ -167,12 +167,12 @@ def val_args(tmp_path, monkeypatch):
                         lambda ids, pool=None: [Request(i, f"prompt {i}") for i in ids])
     lengths = tmp_path / "lengths.jsonl"
     _val_length_file(lengths, {"model": "tiny", "dtype": "float32", "engine": "vllm"})
-    return SweepConfig(specs=("gt",), data="val", lengths=lengths, num_data=2,
+    return SweepConfig(specs=("oracle",), data="val", lengths=lengths, num_data=2,
                                  device="cpu")
 
 
 def test_a_length_file_of_another_dtype_is_not_the_oracle(val_args, capsys):
-    val_args.specs = ("vanilla", "gt", "continuous+gt")
+    val_args.specs = ("vanilla", "oracle", "continuous+oracle")
     requests, known = load_workload(val_args, None)  # "auto": float32 on a CPU
     assert [r.id for r in requests] == ["a", "b"] and known == {"a": 45, "b": 305}
     assert "longest sampled answer" in capsys.readouterr().out
@@ -182,7 +182,7 @@ def test_a_length_file_of_another_dtype_is_not_the_oracle(val_args, capsys):
     out = capsys.readouterr().out
     assert "first-come (vanilla) lengths" in out and "made in float32, this run is bfloat16" in out
 
-    val_args.specs = ("gt",)  # nothing to take the oracle from: refused before any run
+    val_args.specs = ("oracle",)  # nothing to take the oracle from: refused before any run
     with pytest.raises(ValueError, match="Add 'vanilla' to --sweep"):
         load_workload(val_args, None, dtype="bfloat16")
 
@@ -194,11 +194,11 @@ def test_a_clone_at_another_path_resumes_a_finished_sweep(tmp_path, monkeypatch)
         monkeypatch.setattr(seqsch.core.paths, "ROOT", checkout)
         config = SweepConfig(
             num_data=4, lengths=checkout / "data" / "lengths.jsonl",
-            probe=checkout / "data" / "probe", out=checkout / "build" / "bench.jsonl")
+            probe=checkout / "data" / "length-head", out=checkout / "build" / "bench.jsonl")
         return run_config(config, ["a", "b"])
 
     first = config_in("one")
-    assert first["lengths"] == "data/lengths.jsonl" and first["probe"] == "data/probe"
+    assert first["lengths"] == "data/lengths.jsonl" and first["length-head"] == "data/probe"
     assert "tensor_parallel_size" not in first and "out" not in first
     path = tmp_path / "bench.jsonl"
     path.write_text(json.dumps({"spec": "vanilla", "config": first}) + "\n")
@@ -233,25 +233,25 @@ def test_records_name_the_embedded_model_not_its_cache_folder(tmp_path):
 
 def test_sweep_configs_record_the_settings_of_earlier_records():
     """A sweep configured today writes the config a committed record holds, so it resumes."""
-    from seqsch.core.paths import DATA_DIR, ROOT
+    from seqsch.core.paths import DATA_DIR
 
     line = (DATA_DIR / "benchmark-cpu-smollm2-sharegpt-vllm.jsonl").read_text()
     old = json.loads(line.splitlines()[0])["config"]
     config = SweepConfig(
-        specs=("vllm", "vllm+probe"), num_data=128, max_new_tokens=256, data="sharegpt",
-        probe=ROOT / "data" / "probe-smollm2-rank")
+        specs=("vllm", "vllm+rank-head"), num_data=128, max_new_tokens=256, data="sharegpt")
     new = run_config(config, [])
     assert {k: v for k, v in new.items() if k != "request_ids"} == {
         k: v for k, v in old.items() if k != "request_ids"}
-    one = run_config(SweepConfig(specs=("gt+vbs",)), [])
-    assert (one["strategy"], one["vbs"], one["fcr"], one["engine"]) == ("gt", True, False, "static")
+    one = run_config(SweepConfig(specs=("oracle+vbs",)), [])
+    assert (one["strategy"], one["vbs"], one["fcr"], one["engine"]) == (
+        "oracle", True, False, "static")
 
 
 def test_sweep_config_refuses_bad_settings():
     with pytest.raises(ValueError, match="unknown part"):
-        SweepConfig(specs=("vanilla", "gt+nope"))
+        SweepConfig(specs=("vanilla", "oracle+nope"))
     with pytest.raises(ValueError, match="token ids"):
-        SweepConfig(specs=("vanilla", "probe"), replay="paper-val")
+        SweepConfig(specs=("vanilla", "length-head"), replay="paper-val")
     with pytest.raises(ValueError, match="group_size"):
         SweepConfig(group_size=0)
     assert SweepConfig(replay="paper-val").decoding == "greedy"  # tokens never read
@@ -262,7 +262,8 @@ def test_replay_sweep_measures_the_papers_rows_beside_the_simulator(tmp_path):
     from seqsch.bench.replay import paper_workload
 
     config = SweepConfig(
-        specs=("gt+vbs+fcr", "standin", "vanilla", "standin+vbs+fcr", "gt"), replay="paper-val",
+        specs=("oracle+vbs+fcr", "standin", "vanilla", "standin+vbs+fcr", "oracle"),
+        replay="paper-val",
         model="random:tiny", num_data=48, group_size=16, max_new_tokens=64, batch_size=4,
         out=tmp_path / "replay.jsonl", quiet=True)
     records = run_sweep(config)[0]
@@ -274,8 +275,8 @@ def test_replay_sweep_measures_the_papers_rows_beside_the_simulator(tmp_path):
         assert record["simulated"]["samples_per_s"] > 0
         assert record["environment"]["dtype"] == "float32"
     assert records["standin"]["predicted_lengths"] == workload.standin
-    assert records["gt+vbs+fcr"]["predicted_lengths"] == workload.oracle
-    assert records["gt+vbs+fcr"]["summary"]["failure_ratio"] == 0.0  # the oracle never overruns
+    assert records["oracle+vbs+fcr"]["predicted_lengths"] == workload.oracle
+    assert records["oracle+vbs+fcr"]["summary"]["failure_ratio"] == 0.0  # the oracle never overruns
     # with the same lengths, ETR and steps are exact: the simulator must agree on them
     for record in records.values():
         for key in ("effective_token_ratio", "avg_length", "failure_ratio"):
@@ -289,4 +290,4 @@ def test_replay_sweep_measures_the_papers_rows_beside_the_simulator(tmp_path):
 
 def test_replay_refuses_learned_predictors_on_the_command_line():
     with pytest.raises(UsageError, match="token ids"):
-        sweep_main(["--replay", "paper-val", "--sweep", "vanilla", "seqsch"])
+        sweep_main(["--replay", "paper-val", "--sweep", "vanilla", "lora"])

@@ -51,7 +51,7 @@ def test_config_errors_name_the_field(options, field):
 
 
 def test_config_accepts_a_learned_policy_with_its_predictor_and_aging():
-    config = ServingBenchConfig(policies=("first-come", "learned@0.5"), predictor="probe",
+    config = ServingBenchConfig(policies=("first-come", "learned@0.5"), predictor="length-head",
                                 request_rates=(1, math.inf))
     assert config.request_rates == (1.0, math.inf)
     assert config.settings()["policies"] == ["first-come", "learned@0.5"]

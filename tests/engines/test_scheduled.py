@@ -52,13 +52,13 @@ def test_prediction_time_counts_in_wall_and_completion(tiny, short_requests):
 
 
 def test_run_specs_parse_and_reject_nonsense():
-    assert RunSpec.parse("gt+vbs+fcr") == RunSpec("gt", vbs=True, fcr=True)
-    assert RunSpec.parse("continuous+gt").engine == "continuous"
+    assert RunSpec.parse("oracle+vbs+fcr") == RunSpec("oracle", vbs=True, fcr=True)
+    assert RunSpec.parse("continuous+oracle").engine == "continuous"
     assert RunSpec.parse("continuous").name == "continuous"
-    assert RunSpec.parse("seqsch+fcr").name == "seqsch+fcr"
+    assert RunSpec.parse("lora+fcr").name == "lora+fcr"
     with pytest.raises(ValueError, match="unknown part"):
-        RunSpec.parse("gt+turbo")
+        RunSpec.parse("oracle+turbo")
     with pytest.raises(ValueError, match="length source"):
         RunSpec.parse("vanilla+vbs")
     with pytest.raises(ValueError, match="static"):
-        RunSpec.parse("continuous+gt+fcr")
+        RunSpec.parse("continuous+oracle+fcr")

@@ -18,19 +18,19 @@ def test_priorities_are_ranks_shortest_first():
 
 
 def test_vllm_spec_takes_only_length_sources_it_can_order_by():
-    assert RunSpec.parse("vllm+probe").name == "vllm+probe"
+    assert RunSpec.parse("vllm+rank-head").name == "vllm+rank-head"
     with pytest.raises(ValueError, match="static batches"):
-        RunSpec.parse("vllm+gt+fcr")
+        RunSpec.parse("vllm+oracle+fcr")
     with pytest.raises(ValueError, match="priorities"):
         RunSpec.parse("vllm+po")
 
 
 def test_each_engines_first_come_run_goes_first():
-    specs = [RunSpec.parse(t) for t in ("vllm+gt", "gt+vbs+fcr", "continuous+gt", "vllm",
-                                        "continuous", "vanilla", "probe+vbs+fcr")]
+    specs = [RunSpec.parse(t) for t in ("vllm+oracle", "oracle+vbs+fcr", "continuous+oracle",
+                                        "vllm", "continuous", "vanilla", "length-head+vbs+fcr")]
     assert [s.name for s in order_specs(specs)] == [
-        "vanilla", "gt+vbs+fcr", "probe+vbs+fcr", "continuous", "continuous+gt", "vllm",
-        "vllm+gt"]
+        "vanilla", "oracle+vbs+fcr", "length-head+vbs+fcr", "continuous", "continuous+oracle",
+        "vllm", "vllm+oracle"]
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,9 @@ from seqsch.lab.order_plots import (  # noqa: E402
 )
 
 SUMMARIES = {"vanilla": {"samples_per_s": 0.25, "mean_completion_s": 290.0},
-             "gt+vbs+fcr": {"samples_per_s": 0.28, "mean_completion_s": 275.0},
+             "oracle+vbs+fcr": {"samples_per_s": 0.28, "mean_completion_s": 275.0},
              "continuous": {"samples_per_s": 0.36, "mean_completion_s": 189.0},
-             "vllm+gt": {"samples_per_s": 1.15, "mean_completion_s": 47.0}}
+             "vllm+oracle": {"samples_per_s": 1.15, "mean_completion_s": 47.0}}
 
 
 def test_engine_of_reads_the_spec():
@@ -40,12 +40,12 @@ def test_throughput_and_completion_draws_each_run_and_the_reference():
 
 def test_throughput_and_completion_needs_its_reference():
     with pytest.raises(ValueError, match="reference run 'vanilla'"):
-        throughput_and_completion({"gt": SUMMARIES["gt+vbs+fcr"]}, "vanilla", "title")
+        throughput_and_completion({"oracle": SUMMARIES["oracle+vbs+fcr"]}, "vanilla", "title")
 
 
 def test_ratio_panels_leave_missing_values_out():
-    rows = [{"label": "gt", "live": {"a": 1.2, "b": 0.8}, "committed": {"a": 1.1, "b": 0.9}},
-            {"label": "probe", "live": {"a": 0.9, "b": None}, "committed": None}]
+    rows = [{"label": "oracle", "live": {"a": 1.2, "b": 0.8}, "committed": {"a": 1.1, "b": 0.9}},
+            {"label": "length head", "live": {"a": 0.9, "b": None}, "committed": None}]
     fig = ratio_panels(rows, {"live": "live", "committed": "committed"},
                        {"a": "throughput", "b": "completion"}, "title")
     first, second = fig.axes

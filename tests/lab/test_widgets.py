@@ -12,15 +12,15 @@ from seqsch.bench.replay import paper_workload
 from seqsch.core.paths import DATA_DIR
 from seqsch.lab.panel_data import (
     COST_MODELS,
-    PERCEPTION_EVALS,
     calibrated_batch_sizes,
     custom_workload,
     load_workload,
+    perception_evals,
 )
 from seqsch.lab.widgets import SchedulingPanel, shipped_panel
 from seqsch.scheduling.cost_model import fit_cost_model, load_cost_model
 
-LEARNED = ("lora", "lora-generate", "probe", "probe-priority-l4", "probe-rank", "pia")
+LEARNED = ("lora", "lora-generate", "length-head", "priority-head-l4", "rank-head", "query")
 
 
 @pytest.fixture(scope="module")
@@ -61,15 +61,16 @@ def test_moving_the_batch_size_slider_rewrites_numbers_and_chart(panel):
 
 
 def test_learned_predictions_are_the_evaluation_files_paired_by_prompt_id():
-    workload = load_workload("smollm2-val")
+    workload, files = load_workload("smollm2-val"), perception_evals()
+    assert set(files) == set(LEARNED)  # every source scored on these prompts, by the registry
     for name in LEARNED:
-        items = {p["id"]: p["pred"] for p in json.loads(PERCEPTION_EVALS[name].read_text())[
+        items = {p["id"]: p["pred"] for p in json.loads(files[name].read_text())[
             "predictions"]}
         for record, predicted in zip(workload.records, workload.predicted(name), strict=True):
             assert items[record.id] is None or items[record.id] == predicted
-    assert "130 of 200" in workload.notes["pia"]  # PiA's missing answers are filled, and said
+    assert "130 of 200" in workload.notes["query"]  # the query's missing answers: filled, and said
     shipped = json.loads((DATA_DIR / "perception-eval-constant.json").read_text())
-    assert workload.predicted("constant-median")[0] == shipped["predictions"][0]["pred"]
+    assert workload.predicted("constant")[0] == shipped["predictions"][0]["pred"]
 
 
 @pytest.mark.parametrize("predictor", load_workload("smollm2-val").predictors)
@@ -84,7 +85,7 @@ def test_every_predictor_of_the_validation_workload_is_simulated(panel, predicto
 def test_fcr_matters_with_learned_predictions_and_not_with_the_oracle(panel):
     panel.fcr.value = True
     assert scheduled(panel)["failure_ratio"] == 0  # the oracle never overruns
-    for predictor in ("probe", "probe-priority-l4"):
+    for predictor in ("length-head", "priority-head-l4"):
         panel.predictor.value = predictor
         panel.fcr.value = False
         without = scheduled(panel)
@@ -115,7 +116,7 @@ def test_the_paper_workload_is_replays_sample_and_refuses_our_predictors(panel):
     assert "not available for paper-vicuna: lora" in panel.notes.value
     replay, workload = paper_workload(), panel.data
     assert workload.true_lengths == replay.true_lengths
-    assert (workload.predicted("gt"), workload.predicted("standin")) == (replay.oracle,
+    assert (workload.predicted("oracle-max4"), workload.predicted("standin")) == (replay.oracle,
                                                                         replay.standin)
     panel.predictor.value = "standin"
     assert panel.summaries["scheduled"]["num_samples"] == 1024
@@ -151,7 +152,7 @@ def test_an_unknown_choice_is_a_clear_error(choice):
 
 
 def test_group_size_slider_schedules_groups_apart(panel):
-    panel.predictor.value = "gt"
+    panel.predictor.value = "oracle-max4"
     whole = scheduled(panel)["effective_token_ratio"]
     panel.group_size.value = 16  # sorting within groups of 16 finds fewer like-length neighbours
     assert panel.configs()["scheduled"].group_size == 16

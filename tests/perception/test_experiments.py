@@ -233,12 +233,12 @@ def test_missing_adapter_says_how_to_train_one(tiny, tmp_path):
 
 def test_zero_shot_query_returns_ints_or_none(tiny, short_requests):
     model, tokenizer = tiny
-    predictor = make_predictor("pia", model, tokenizer, batch_size=4)
+    predictor = make_predictor("query", model, tokenizer, batch_size=4)
     predictions = predictor.predict(short_requests)
     assert len(predictions) == len(short_requests) == len(predictor.last_outputs)
     assert all(p is None or isinstance(p, int) for p in predictions)
     assert predictor.num_missing == predictions.count(None)
-    assert isinstance(predictor, QueryPredictor) and predictor.name == "pia"
+    assert isinstance(predictor, QueryPredictor) and predictor.name == "query"
 
 
 def test_constant_predictor_and_registry_checks(tiny, length_file):
@@ -252,7 +252,7 @@ def test_constant_predictor_and_registry_checks(tiny, length_file):
     with pytest.raises(TypeError, match="unknown option"):
         make_predictor("constant", lengths=length_file, adaptor="x")
     with pytest.raises(ValueError, match="needs the model"):
-        make_predictor("pia")
+        make_predictor("query")
 
 
 def _synthetic(num: int, seed: int = 0):
@@ -439,7 +439,7 @@ def test_probe_predictor_end_to_end(tiny, short_requests, tmp_path, monkeypatch,
                          max_prompt_tokens=max_prompt_tokens)
     head, report = train_probe(features, lengths, config)
     save_probe(head, tmp_path, report)
-    predictor = make_predictor("probe", model, tokenizer, probe=tmp_path, batch_size=4)
+    predictor = make_predictor("length-head", model, tokenizer, probe=tmp_path, batch_size=4)
     import seqsch.perception.probe as probe_module
 
     clips, real_extract = [], probe_module.extract_features
@@ -481,7 +481,7 @@ def test_cli_eval_ends_with_a_json_summary(length_file, tmp_path, capsys):
     assert summary["num_prompts"] == 3 and summary["num_index_pairs"] == 6
     assert 0 < summary["error"] < 40
     with pytest.raises(UsageError, match="train needs the predictor lora or probe"):
-        main(["train", "--predictor", "pia", "--lengths", str(length_file)])
+        main(["train", "--predictor", "query", "--lengths", str(length_file)])
 
 
 @pytest.mark.slow
@@ -537,9 +537,9 @@ def test_cli_probe_learns_the_chosen_length_censored_at_the_cap(tiny, short_requ
         seen.append(list(lengths)) or real_train(features, lengths, config)))
     for target, expected in (("greedy", [40, 100, 100, 50]), ("max", [73, 100, 100, 50])):
         out = tmp_path / target
-        main(["train", "--predictor", "probe", "--lengths", str(length_file), "--length-target",
-              target, "--max-length", "100", "--epochs", "2", "--pooling", "mean", "--target",
-              "l1", "--out", str(out), "--quiet"])
+        main(["train", "--predictor", "length-head", "--lengths", str(length_file),
+              "--length-target", target, "--max-length", "100", "--epochs", "2", "--pooling",
+              "mean", "--target", "l1", "--out", str(out), "--quiet"])
         assert seen[-1] == expected  # train records a, b, d, f, censored at 100
         saved = json.loads((out / "probe_config.json").read_text())["config"]
         assert (saved["length_target"], saved["max_length"]) == (target, 100)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from seqsch.core.requests import Request
-from seqsch.perception.registry import MODEL_FREE, PREDICTORS, make_predictor
+from seqsch.core.sources import SOURCES
+from seqsch.perception.registry import make_predictor, predictor_names
 from seqsch.perception.text_ridge import (
     PromptLengthPredictor,
     TextRidgeConfig,
@@ -24,9 +25,9 @@ LENGTHS = [3, 900, 25, 3]
 
 
 def test_recorded_sources_are_registered_and_model_free():
-    assert {"recorded-head", "text-ridge", "prompt-length"} <= set(PREDICTORS)
-    assert {"text-ridge", "prompt-length"} <= set(MODEL_FREE)
-    assert "recorded-head" not in MODEL_FREE
+    assert {"recorded-head", "text-ridge", "prompt-length"} <= set(predictor_names())
+    assert not SOURCES["text-ridge"].needs_model and not SOURCES["prompt-length"].needs_model
+    assert SOURCES["recorded-head"].needs_model
 
 
 def test_prompt_length_without_a_model():
@@ -60,8 +61,8 @@ def test_recorded_head_needs_a_model(tmp_path):
 def test_unknown_name_lists_the_choices():
     with pytest.raises(ValueError, match="unknown predictor 'recorded'") as err:
         make_predictor("recorded")
-    for name in PREDICTORS:
-        assert repr(name) in str(err.value)
+    for name in predictor_names():
+        assert name in str(err.value)
 
 
 def test_unknown_option_is_a_type_error():
