@@ -1,8 +1,7 @@
 """The benchmark's command line: sweeps, their reports, the paper's table, length collection.
 
     python -m seqsch.bench sweep --sweep vanilla oracle+vbs+fcr continuous --num-data 128
-    python -m seqsch.bench sweep --replay paper-val --sweep vanilla oracle+vbs+fcr \
-        --model random:tiny
+    python -m seqsch.bench sweep --replay paper-val --sweep vanilla oracle --model random:tiny
     python -m seqsch.bench report data/bench-cpu-sharegpt.jsonl --figure 05_benchmark
     python -m seqsch.bench paper-table --replay data/replay-cpu-smollm2-135m.jsonl
     python -m seqsch.bench lengths collect --out build/lengths.jsonl --num-train 8 --num-val 4
@@ -36,7 +35,7 @@ from seqsch.bench.paper_table import (
 )
 from seqsch.bench.provenance import hashed_sources, predictor_sha256
 from seqsch.bench.recorded_table import DEFAULT_EVAL, recorded_table
-from seqsch.bench.records import load_records, load_rounds, rewrite_records
+from seqsch.bench.records import load_records, load_rounds
 from seqsch.bench.replay import PAPER_PROMPT_TOKENS, REPLAYS
 from seqsch.bench.report import markdown_table, median_summaries, print_table
 from seqsch.bench.runner import SUMMARY_KEYS, run_sweep
@@ -201,15 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval", type=Path, default=DEFAULT_EVAL,
                    help="an evaluation file of python -m seqsch.perception recorded-eval")
 
-    p = sub.add_parser("rename", help="rewrite benchmark records made before the source "
-                       "registry in its names (gt -> oracle, seqsch -> lora, ...; readers "
-                       "need no rewrite)")
-    p.add_argument("files", nargs="+", type=Path, help="benchmark JSONL files, rewritten in place")
     return parser
-
-
-def rename(args: argparse.Namespace) -> dict:
-    return {str(path): rewrite_records(path) for path in args.files}
 
 
 def headline(summaries: dict[str, dict]) -> dict[str, dict]:
@@ -320,7 +311,7 @@ def main(argv=None) -> dict:
         result = serve(args, parser)
     else:
         result = {"report": report, "paper-table": paper_table, "lengths": lengths,
-                  "recorded-table": recorded, "rename": rename}[args.command](args)
+                  "recorded-table": recorded}[args.command](args)
     print(json.dumps(result))
     return result
 

@@ -27,14 +27,7 @@ from pathlib import Path
 from seqsch.core.cli import non_negative_int, parse_args, positive_int, run
 from seqsch.core.models import DEFAULT
 from seqsch.core.paths import DEFAULT_LENGTHS
-from seqsch.perception.experiments import (
-    PerceptionConfig,
-    depth_sweep,
-    evaluate,
-    predictor_choices,
-    train,
-    trainable_choices,
-)
+from seqsch.perception.experiments import PerceptionConfig, depth_sweep, evaluate, train
 from seqsch.perception.probe import DECODES, LENGTH_TARGETS, POOLINGS, TARGETS
 from seqsch.perception.query import DEFAULT_LORA_DECODE, QUERY_DECODES
 from seqsch.perception.recorded_experiments import (
@@ -45,6 +38,7 @@ from seqsch.perception.recorded_experiments import (
     train_recorded,
 )
 from seqsch.perception.recorded_heads import RecordedHeadConfig
+from seqsch.perception.registry import predictor_choices, trainable_choices
 from seqsch.perception.selection import SelectionConfig, select_head
 
 SELECT_ONLY = ("targets", "length_targets", "poolings", "num_folds", "train_sizes")

@@ -21,7 +21,6 @@ and the model by name (`seqsch.core.paths.portable`), never by a machine's path.
         --max-length 256 --num-layers 4 --target buckets --decode mean \
         --out build/probe-priority   # request order of a greedy workload
     python -m seqsch.perception eval --predictor query   # or any of --help's choices
-    python -m seqsch.perception depth --depths 0 4 8 30
 """
 
 from __future__ import annotations
@@ -66,19 +65,8 @@ from seqsch.perception.probe import (
     train_probe,
 )
 from seqsch.perception.query import DEFAULT_LORA_DECODE, QUERY_DECODES
-from seqsch.perception.registry import is_head_source, make_predictor, predictor_names
+from seqsch.perception.registry import make_predictor, predictor_choices, trainable_choices
 from seqsch.scheduling.priority import order_gain
-
-
-def predictor_choices() -> tuple[str, ...]:
-    """What `--predictor` takes: every registered predictor (seqsch.core.sources), and the noise
-    floor (one sampled answer predicting another)."""
-    return (*predictor_names(), "noise-floor")
-
-
-def trainable_choices() -> tuple[str, ...]:
-    """What `train --predictor` takes: the LoRA module and the hidden-state heads."""
-    return tuple(name for name in predictor_names() if name == "lora" or is_head_source(name))
 
 POOLING_CHOICES = ("auto", *POOLINGS)
 TARGET_CHOICES = ("auto", *TARGETS)

@@ -109,6 +109,17 @@ def predictor_names() -> tuple[str, ...]:
     return tuple(name for name, row in SOURCES.items() if row.build)
 
 
+def predictor_choices() -> tuple[str, ...]:
+    """What `eval --predictor` takes: every registered predictor, and the noise floor (one
+    sampled answer predicting another)."""
+    return (*predictor_names(), "noise-floor")
+
+
+def trainable_choices() -> tuple[str, ...]:
+    """What `train --predictor` takes: the LoRA module and the hidden-state heads."""
+    return tuple(name for name in predictor_names() if name == "lora" or is_head_source(name))
+
+
 def is_head_source(name: str) -> bool:
     """Whether source `name` is a head on the hidden states (trained by `train`, read by a
     folder of `head.safetensors` and `probe_config.json`)."""

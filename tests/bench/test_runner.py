@@ -194,11 +194,11 @@ def test_a_clone_at_another_path_resumes_a_finished_sweep(tmp_path, monkeypatch)
         monkeypatch.setattr(seqsch.core.paths, "ROOT", checkout)
         config = SweepConfig(
             num_data=4, lengths=checkout / "data" / "lengths.jsonl",
-            probe=checkout / "data" / "length-head", out=checkout / "build" / "bench.jsonl")
+            probe=checkout / "data" / "probe", out=checkout / "build" / "bench.jsonl")
         return run_config(config, ["a", "b"])
 
     first = config_in("one")
-    assert first["lengths"] == "data/lengths.jsonl" and first["length-head"] == "data/probe"
+    assert first["lengths"] == "data/lengths.jsonl" and first["probe"] == "data/probe"
     assert "tensor_parallel_size" not in first and "out" not in first
     path = tmp_path / "bench.jsonl"
     path.write_text(json.dumps({"spec": "vanilla", "config": first}) + "\n")

@@ -24,7 +24,7 @@ from seqsch.core.sources import (
 from seqsch.lab.panel_data import _smollm2_val, predictor_labels
 from seqsch.lab.result_files import evaluations
 from seqsch.lab.results import _perception_table
-from seqsch.perception.experiments import predictor_choices
+from seqsch.perception.registry import predictor_choices
 
 OLD_NAMES = ("gt", "seqsch", "po", "pia", "probe")
 
@@ -33,6 +33,8 @@ OLD_NAMES = ("gt", "seqsch", "po", "pia", "probe")
 def new_source(tmp_path):
     """A source registered in one place, scored on the shipped validation prompts (a copy of
     the length head's evaluation stands in for its own)."""
+    for path in DATA_DIR.glob("perception-eval-*.json"):  # a copy of data/'s evaluations
+        shutil.copy(path, tmp_path)
     evaluation = tmp_path / "perception-eval-my-head.json"
     shutil.copy(DATA_DIR / "perception-eval-length-head.json", evaluation)
     row = register_source(LengthSource(
@@ -45,7 +47,7 @@ def new_source(tmp_path):
     unregister_source(row.name)
 
 
-def test_a_source_registered_once_appears_everywhere(new_source):
+def test_a_source_registered_once_appears_everywhere(new_source, tmp_path):
     assert "my-head" in predictor_choices()  # the perception command line
     spec = RunSpec.parse("my-head+vbs+fcr")  # a run spec, and a sweep of it
     assert (spec.source, spec.vbs, spec.fcr) == ("my-head", True, True)
@@ -54,7 +56,7 @@ def test_a_source_registered_once_appears_everywhere(new_source):
     assert predictor_labels()["my-head"] == new_source.label  # the widget panel's menu
     assert "my-head" in _smollm2_val(None).predictors
     assert "my-head" in evaluations()  # the results page's perception table
-    assert new_source.label in _perception_table(DATA_DIR)
+    assert new_source.label in _perception_table(tmp_path)
 
 
 def test_names_and_aliases_are_unique():
