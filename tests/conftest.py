@@ -3,7 +3,8 @@
 Fast tests take `tokenizer` (the embedded model's tokenizer alone, no weights read) or `tiny`;
 only slow end-to-end checks take `embedded`, pinned to float32 so that token comparisons do not
 depend on the CPU. Tests of the paper's length files take `paper_val_path`, which skips where
-the reference files are absent."""
+the reference files are absent. torch and the models load inside the fixtures that use them:
+every test loads this file, and the scheduling and widget panel tests run without torch."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ import os
 from pathlib import Path
 
 import pytest
+
+from seqsch.core.requests import Request
+from seqsch.core.workloads import find_paper_lengths
 
 # Reference files beside the project, where present (developers' machines and CI): the paper's
 # length files are found through SEQSCH_PAPER_DIR, also by notebook kernels the tests start.
@@ -23,8 +27,6 @@ if PAPER_DIR.is_dir():
 def paper_val_path() -> Path:
     """The paper's validation length file (Vicuna-7B on Alpaca): the shipped copy in data/paper/,
     else the reference files beside the project, else a clean skip."""
-    from seqsch.core.workloads import find_paper_lengths
-
     path = find_paper_lengths("alpaca-val-10k-length.json")
     if path is None:
         pytest.skip("paper length file absent (set SEQSCH_PAPER_DIR to its folder)")
@@ -35,7 +37,7 @@ def paper_val_path() -> Path:
 def embedded():
     """The embedded SmolLM2-135M-Instruct and its tokenizer (converted once, then cached), in
     float32 on every CPU: the tests that compare tokens must not depend on the CPU's dtype."""
-    from seqsch.core.models import load_model
+    from seqsch.core.models import load_model  # noqa: PLC0415 (lazy torch: see the docstring)
 
     return load_model(dtype="float32")
 
@@ -43,7 +45,10 @@ def embedded():
 @pytest.fixture(scope="session")
 def tokenizer():
     """The embedded model's tokenizer alone (no weights read), set up as `load_model` sets it."""
-    from seqsch.core.models import embedded_model_dir, load_tokenizer
+    from seqsch.core.models import (  # noqa: PLC0415 (lazy torch: see the docstring)
+        embedded_model_dir,
+        load_tokenizer,
+    )
 
     try:
         folder = embedded_model_dir()
@@ -54,8 +59,11 @@ def tokenizer():
 
 def tiny_llama(tokenizer, num_hidden_layers: int = 2, hidden_size: int = 64, seed: int = 0):
     """A tiny random Llama (eval mode) sharing `tokenizer`: fast, deterministic mechanics."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    import torch  # noqa: PLC0415 (lazy torch: see the docstring)
+    from transformers import (  # noqa: PLC0415 (lazy torch: see the docstring)
+        LlamaConfig,
+        LlamaForCausalLM,
+    )
 
     torch.manual_seed(seed)
     config = LlamaConfig(
@@ -79,8 +87,6 @@ def tiny(tokenizer):
 
 @pytest.fixture(scope="session")
 def short_requests():
-    from seqsch.core.requests import Request
-
     prompts = [
         "What is the capital of France?",
         "Write a haiku about the sea.",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+import huggingface_hub.constants
 import pytest
 
 from seqsch.bench.__main__ import main as bench_main
@@ -127,8 +128,6 @@ def test_a_wrong_command_line_ends_in_one_line(capsys, monkeypatch, tmp_path, ma
 
 
 def test_an_unknown_model_name_ends_in_one_line(capsys, monkeypatch, tmp_path):
-    import huggingface_hub.constants
-
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # as tests/core/test_models.py: nothing fetched
     monkeypatch.setenv("HF_HOME", str(tmp_path))
     # the hub reads the variable once, on import: set what it read (else it retries for 45 s)

@@ -6,6 +6,8 @@ functions only for optional heavy packages; command lines (argparse) only in `__
 entry points, which sit on top of every layer, beside the notebooks; no module over 320 lines."""
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -93,9 +95,6 @@ def test_argparse_only_in_entry_points():
 
 def test_the_scheduling_layer_loads_neither_torch_nor_numpy():
     """The scheduler and the simulators are pure Python: instant to import behind a slider."""
-    import subprocess
-    import sys
-
     modules = sorted(p.stem for p in (PACKAGE / "scheduling").glob("*.py")
                      if p.stem != "__main__")
     code = ("import sys\n" + "".join(f"import seqsch.scheduling.{m}\n" for m in modules)

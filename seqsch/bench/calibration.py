@@ -8,6 +8,8 @@ beside each static measurement.
 """
 from __future__ import annotations
 
+import statistics
+
 from seqsch.core.decoding import DecodingConfig
 from seqsch.engines.static import generate_batch
 from seqsch.scheduling.cost_model import CostModel, fit_cost_model
@@ -35,8 +37,6 @@ def step_cost_curve(model, prompts, batch_sizes=(1, 4, 16, 64), num_steps: int =
     """Median seconds of one decoding step at each batch size (the median keeps a slow first
     step out): the curve that decides whether bigger batches of short answers (VBS) are nearly free
     (a GPU reading its weights once per step) or cost per row (a CPU computing every row)."""
-    import statistics
-
     steps, _ = calibration_records(model, prompts, batch_sizes, num_steps)
     return {rows: statistics.median(s for r, _, s in steps if r == rows)
             for rows in batch_sizes}

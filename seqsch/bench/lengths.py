@@ -22,6 +22,10 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+import torch
+from tqdm.auto import tqdm
+from transformers import AutoTokenizer
+
 from seqsch.core.decoding import DecodingConfig
 from seqsch.core.device import dtype_name, resolve_dtype, versions
 from seqsch.core.files import atomic_path
@@ -115,8 +119,6 @@ def collect(
     """Collect lengths into the JSONL file `out`, resuming where an earlier run stopped.
     `engine="vllm"` answers with vLLM (`batch_size` concurrent requests) instead of the seqsch
     static generator."""
-    from tqdm.auto import tqdm
-
     if engine not in COLLECT_ENGINES:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(COLLECT_ENGINES)}")
     if engine == "vllm" and not drop_finished:
@@ -127,7 +129,6 @@ def collect(
                                      max_prompt_tokens + decoding.max_new_tokens + 8, seed)
         dtype_used, device = llm.llm_dtype(), llm.run_device()
     else:
-
         model, tokenizer = load_model(model_name, dtype=dtype)
         dtype_used, device = dtype_name(model.dtype), str(model.device)
     workload = sharegpt_workload(tokenizer, num_train + num_val, seed, max_prompt_tokens)
@@ -172,9 +173,6 @@ def _start_vllm(model_name: str, dtype: str, max_num_seqs: int, max_model_len: i
                 seed: int) -> tuple[VllmEngine, object]:
     """A vLLM engine in the dtype the transformers path would choose, and the HF tokenizer that
     selects the workload and encodes the prompts, as for the other engines."""
-    from transformers import AutoTokenizer
-
-
     torch_dtype = dtype_name(resolve_dtype(dtype, "cuda" if _has_cuda() else "cpu"))
     llm = VllmEngine(model_name, dtype=torch_dtype, max_num_seqs=max_num_seqs,
                      max_model_len=max_model_len, seed=seed)
@@ -182,8 +180,6 @@ def _start_vllm(model_name: str, dtype: str, max_num_seqs: int, max_model_len: i
 
 
 def _has_cuda() -> bool:
-    import torch
-
     return torch.cuda.is_available()
 
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
+import numpy as np
+
 from seqsch.bench.replay import (
     PAPER_BATCH_SIZE,
     PAPER_GROUP_SIZE,
@@ -121,8 +123,6 @@ def fit_step_cost(workload: ReplayWorkload, base: CostModel, config: PaperTableC
     """The fixed and per-row step costs (the rest of `base` kept) under which the simulator
     reproduces two measured rates, e.g. the paper's vanilla and oracle + VBS + FCR rows: how
     much a step must cost per row for the measured ratio to come out."""
-    import numpy as np
-
     if len(targets) != 2:
         raise ValueError(f"fit_step_cost solves for two costs: give two rows, got {list(targets)}")
 

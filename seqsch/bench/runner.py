@@ -87,7 +87,6 @@ def run_spec(spec: RunSpec, model, tokenizer, requests, prompts, decoding, known
         _add_prediction_time(run, prediction_s)
         return run, predicted
     if spec.engine == "continuous":
-
         order = order_for_priority(predicted) if predicted is not None else None
         run = generate_continuous(model, tokenizer, requests, decoding, order=order,
                                   prompts=prompts, max_requests=args.batch_size,

@@ -23,6 +23,9 @@ import warnings
 from pathlib import Path
 
 import torch
+import transformers
+
+import seqsch
 
 DTYPES = {
     "float32": torch.float32,
@@ -105,11 +108,6 @@ def now_s(device: str | torch.device) -> float:
 
 def versions() -> dict:
     """Versions of the packages that change numbers, for every saved result."""
-    import torch
-    import transformers
-
-    import seqsch
-
     return {"seqsch": seqsch.__version__, "torch": torch.__version__,
             "transformers": transformers.__version__, "python": platform.python_version(),
             "machine": platform.machine(), "num_threads": torch.get_num_threads(),

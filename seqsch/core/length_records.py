@@ -297,7 +297,7 @@ def paper_sample(records: Sequence[LengthRecord], num: int = PAPER_SAMPLE_SIZE,
                  seed: int = PAPER_SAMPLE_SEED) -> list[LengthRecord]:
     """The paper's `EvalDataset.sample(num, seed)`: `np.random.seed(seed)`, then the first
     `num` of `np.random.permutation(len(records))` (the same legacy generator, unshared)."""
-    import numpy as np  # here only: the simulator imports this module and stays numpy-free
+    import numpy as np  # noqa: PLC0415 (the simulator imports this module: it stays numpy-free)
 
     if not 1 <= num <= len(records):
         raise ValueError(f"num must be between 1 and {len(records)}, got {num}")

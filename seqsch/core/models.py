@@ -19,6 +19,8 @@ import json
 from pathlib import Path
 
 import torch
+from safetensors.torch import save_file
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from seqsch.core.device import resolve_device, resolve_dtype
 from seqsch.core.files import atomic_path
@@ -78,8 +80,6 @@ def convert_gguf(gguf: Path, target: Path) -> Path:
     place, so an interrupted conversion leaves nothing half-written. The tied embedding is
     stored once, as `model.embed_tokens.weight`, which is also what vLLM expects.
     """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     print(f"Converting {gguf.name} to a float copy in {target} (once, ~25 s)...", flush=True)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     model = AutoModelForCausalLM.from_pretrained(
@@ -96,8 +96,6 @@ def convert_gguf(gguf: Path, target: Path) -> Path:
 
 def _write_float_copy(model, tokenizer, gguf: Path, folder: Path) -> None:
     """Weights (the tied embedding once), config, generation config, tokenizer, SOURCE.json."""
-    from safetensors.torch import save_file
-
     folder.mkdir()
     state = {k: v.contiguous() for k, v in model.state_dict().items()}
     if model.config.tie_word_embeddings:
@@ -123,8 +121,6 @@ def resolve_model_path(name: str) -> str:
 def load_tokenizer(name: str = DEFAULT, trust_remote_code: bool = False):
     """The tokenizer of `name` alone (no weights read), set up for batched generation: it pads
     on the left and always has a pad token. `load_model` returns the same."""
-    from transformers import AutoTokenizer
-
     tokenizer = AutoTokenizer.from_pretrained(resolve_model_path(name),
                                               trust_remote_code=trust_remote_code)
     tokenizer.padding_side = "left"
@@ -147,8 +143,6 @@ def load_model(
     get it. The tokenizer is `load_tokenizer`'s: it pads on the left (batched generation) and
     always has a pad token.
     """
-    from transformers import AutoModelForCausalLM
-
     if is_random_model_name(name):  # random weights from a shipped config: trace replay only
         return load_random_model(name, device, dtype)
     torch_device = resolve_device(device)
@@ -180,7 +174,6 @@ def portable_model(name_or_path: str | Path) -> str:
     folder = Path(name_or_path).expanduser()
     source = folder / "SOURCE.json"  # written by seqsch.core.models.convert_gguf
     if source.is_file():
-
         try:
             dist = str(json.loads(source.read_text()).get("dist", ""))
         except (OSError, ValueError, AttributeError):

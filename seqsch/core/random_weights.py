@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
+from transformers import AutoConfig, AutoModelForCausalLM
 
 from seqsch.core.device import resolve_device, resolve_dtype
 
@@ -81,8 +82,6 @@ def load_random_model(name: str, device: str | torch.device = "auto",
                       dtype: str | torch.dtype = "auto", seed: int = 0):
     """`(model, ReplayTokenizer)`: the shape `name` with seeded random weights, built directly
     on `device` in `dtype` (a 7B model is initialised on the GPU in seconds), eval mode."""
-    from transformers import AutoConfig, AutoModelForCausalLM
-
     fields = read_config(name)
     config = AutoConfig.for_model(fields.pop("model_type"), **fields)
     torch_device = resolve_device(device)

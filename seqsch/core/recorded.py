@@ -139,7 +139,7 @@ def build_recorded_file(out: str | Path, model: str | None = None,
     """Build the workload with `model`'s tokenizer (default: the embedded model's) and write
     its length file; returns the settings line (counts, splits, answer-length statistics)."""
     # here only: reading the workload's files (the widget panel, the replay) needs no torch
-    from seqsch.core.models import DEFAULT, load_tokenizer
+    from seqsch.core.models import DEFAULT, load_tokenizer  # noqa: PLC0415 (loads torch)
 
     config = config or RecordedConfig()
     records, report = build_recorded(load_tokenizer(model or DEFAULT), config=config)

@@ -56,7 +56,6 @@ def main(argv: Sequence[str] | None = None) -> dict:
              prompts=prompts[:2])
     comparison = {}
     if args.engine == "continuous":
-
         run = generate_continuous(model, tokenizer, requests, config, prompts=prompts,
                                   max_requests=args.batch_size, quiet=args.quiet)
     elif args.compare_hf:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import torch
 from tqdm.auto import tqdm
+from transformers import LogitsProcessorList
 
 from seqsch.core.decoding import DecodingConfig, RecentRepetitionPenalty
 from seqsch.core.device import dtype_name, now_s
@@ -29,9 +30,6 @@ def hf_generate(
 ) -> tuple[list[list[int]], float]:
     """The same batches through `model.generate` (the reference implementation): the tokens of
     each row up to and including EOS, and the wall seconds."""
-    from transformers import LogitsProcessorList
-
-
     stop_ids = eos_token_ids(model, tokenizer)
     outputs, start = [], time.perf_counter()
     for first in tqdm(range(0, len(prompts), batch_size), desc="hf batches", disable=quiet):

@@ -24,6 +24,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
+from transformers import AutoConfig, GenerationConfig
+from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
 
 from seqsch.core.device import dtype_name, resolve_dtype
 from seqsch.core.models import load_tokenizer
@@ -37,9 +39,6 @@ def random_model_folder(name: str, root: Path = BUILD_DIR / "vllm-random") -> Pa
     """A folder holding the shape `name` (`random:SHAPE`) as vLLM reads a model: config.json
     with its architecture, a generation config, and the embedded model's tokenizer (prompts
     are token ids and answers are never read, so any tokenizer covering the ids will do)."""
-    from transformers import AutoConfig, GenerationConfig
-    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
-
     fields = read_config(name)
     model_type = fields.pop("model_type")
     config = AutoConfig.for_model(model_type, **fields)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tqdm.auto import tqdm
+from transformers import GenerationConfig
 
 from seqsch.core.decoding import DecodingConfig
 from seqsch.core.requests import Request
@@ -54,8 +55,6 @@ def is_vllm_available() -> bool:
 
 def stop_token_ids(model_path: str, tokenizer: PreTrainedTokenizerBase) -> list[int]:
     """The model's end-of-answer ids: its generation config's EOS ids, else the tokenizer's."""
-    from transformers import GenerationConfig
-
     try:
         ids = GenerationConfig.from_pretrained(model_path).eos_token_id
     except OSError:
@@ -92,7 +91,9 @@ class VllmEngine:
         os.environ.setdefault("VLLM_USE_V2_MODEL_RUNNER", "0")
         from vllm import LLM
 
-        from seqsch.engines.vllm_penalty import RecentPenaltyProcessor
+        from seqsch.engines.vllm_penalty import (  # noqa: PLC0415 (it imports vLLM)
+            RecentPenaltyProcessor,
+        )
 
         self.model_path = resolve_model_path(model)
         self.dtype, self.max_num_seqs, self.max_model_len = dtype, max_num_seqs, max_model_len
@@ -127,7 +128,7 @@ class VllmEngine:
         from vllm import SamplingParams
         from vllm.sampling_params import RequestOutputKind
 
-        from seqsch.engines.vllm_penalty import penalty_args
+        from seqsch.engines.vllm_penalty import penalty_args  # noqa: PLC0415 (it imports vLLM)
 
         sampling = {"temperature": 0.0} if config.is_greedy else {
             "temperature": config.temperature, "top_p": config.top_p, "seed": config.seed + index}

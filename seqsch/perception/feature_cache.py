@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file, save_file
+from tqdm.auto import tqdm
 
 from seqsch.core.files import atomic_path
 from seqsch.core.requests import Request
@@ -38,9 +40,6 @@ def chunked_features_by_depth(model, tokenizer, requests: Sequence[Request],
                               quiet: bool = False) -> dict[int, dict[str, torch.Tensor]]:
     """{depth: {"mean", "last": [N, H] float32}} for `requests`, in their order; each chunk of
     `chunk_size` requests is computed once and kept in `cache_dir`."""
-    from safetensors.torch import load_file, save_file
-    from tqdm.auto import tqdm
-
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     depths = sorted(set(depths))

@@ -21,6 +21,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+from tqdm.auto import tqdm
+from transformers import DynamicCache
 
 from seqsch.core.files import atomic_path
 from seqsch.core.requests import Request, encode_prompts
@@ -94,8 +98,6 @@ class _PrefixStates:
     every batch then reads instead of recomputing them (a third of a ShareGPT prefill)."""
 
     def __init__(self, model, prefix: Sequence[int], depths: Sequence[int]):
-        from transformers import DynamicCache
-
         self.model, self.deepest = model, max(depths)
         ids = torch.tensor([list(prefix)], device=model.device)
         positions = torch.arange(len(prefix), device=model.device)[None]
@@ -105,8 +107,6 @@ class _PrefixStates:
 
     def cache_for(self, num_rows: int):
         """A fresh cache holding the prefix for `num_rows` rows (the layers append to it)."""
-        from transformers import DynamicCache
-
         layers = self.cache.layers[: self.deepest]
         return DynamicCache(ddp_cache_data=[
             (layer.keys.expand(num_rows, -1, -1, -1), layer.values.expand(num_rows, -1, -1, -1))
@@ -124,9 +124,6 @@ def extract_features_by_depth(model, tokenizer, requests: Sequence[Request],
     all prompts share is prefilled once and its keys and values reused by every batch (the
     features are the same up to float rounding). `max_prompt_tokens` bounds the cost of a long
     prompt: only the first and the last half of that many tokens after the prefix are read."""
-    from tqdm.auto import tqdm
-
-
     if not depths:
         raise ValueError("give at least one depth")
     prompts = encode_prompts(tokenizer, requests)
@@ -201,9 +198,6 @@ def cached_features(model, tokenizer, requests: Sequence[Request], cache_path: s
     of `requests`. The cache (safetensors, ids in its metadata) is rewritten atomically and is
     discarded when it was computed with another model, depth or prompt clip (see
     `model_fingerprint`)."""
-    from safetensors import safe_open
-    from safetensors.torch import save_file
-
     depth = num_decoder_layers(model) if num_layers is None else num_layers
     fingerprint = f"{model_fingerprint(model, tokenizer)}|depth={depth}"
     if max_prompt_tokens is not None:  # unclipped caches keep their former fingerprint

@@ -21,6 +21,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file
+from tqdm.auto import tqdm
 
 from seqsch.core.files import atomic_path
 from seqsch.core.length_records import LengthRecord
@@ -183,8 +185,6 @@ def train_lora(
     are removed
     from `model` afterwards (it is left as it came). Returns the loss history."""
     from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
-    from safetensors.torch import load_file
-    from tqdm.auto import tqdm
 
     config = config or LoraTrainConfig()
     if not examples:

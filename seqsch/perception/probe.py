@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file, save_file
 from torch import nn
 
 from seqsch.core.length_records import LENGTH_TARGETS, target_lengths
@@ -260,8 +261,6 @@ def train_probe(features: dict[str, torch.Tensor], lengths: Sequence[int],
 
 def save_probe(head: LengthHead, out_dir: str | Path, report: dict | None = None) -> Path:
     """`head.safetensors` (weights) and `probe_config.json` (settings, choices, report)."""
-    from safetensors.torch import save_file
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in head.state_dict().items()},
@@ -273,8 +272,6 @@ def save_probe(head: LengthHead, out_dir: str | Path, report: dict | None = None
 
 
 def load_probe(probe_dir: str | Path = DEFAULT_PROBE_DIR) -> LengthHead:
-    from safetensors.torch import load_file
-
     probe_dir = Path(probe_dir)
     if not (probe_dir / "head.safetensors").is_file():
         raise FileNotFoundError(f"no probe in {probe_dir}: train one with "

@@ -13,9 +13,12 @@ paper's) or as a distribution over the bucket labels (`seqsch.perception.buckets
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
 
 from seqsch.core.decoding import DecodingConfig
 from seqsch.core.paths import DEFAULT_ADAPTER
@@ -138,8 +141,6 @@ class QueryPredictor(LengthPredictor):
         self.num_missing = 0
 
     def _predict(self, requests: list[Request]) -> list[int | None]:
-        from contextlib import nullcontext
-
         queries = [Request(r.id, make_query_prompt(r.prompt)) for r in requests]
         prompts = encode_prompts(self.tokenizer, queries)
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
@@ -162,10 +163,6 @@ class QueryPredictor(LengthPredictor):
     def _score(self, prompts: list[list[int]], batches) -> list[int | None]:
         """Every bucket label scored (`seqsch.perception.buckets`); the outputs name the most
         likely label and its probability."""
-        import torch
-        from tqdm.auto import tqdm
-
-
         labels = bucket_labels(self.max_length)
         scores = torch.zeros(len(prompts), len(labels))
         for batch in tqdm(batches, desc=f"{self.name} buckets", disable=self.quiet):

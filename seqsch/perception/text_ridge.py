@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from safetensors.numpy import load_file, save_file
 
 from seqsch.core.requests import Request
 from seqsch.perception.predictors import LengthPredictor
@@ -111,8 +112,6 @@ def fit_text_ridge(requests: Sequence[Request], lengths: Sequence[int],
 
 
 def save_text_ridge(model: TextRidge, out_dir: str | Path, report: dict | None = None) -> Path:
-    from safetensors.numpy import save_file
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     save_file({"idf": model.idf, "coef": model.coef,
@@ -123,8 +122,6 @@ def save_text_ridge(model: TextRidge, out_dir: str | Path, report: dict | None =
 
 
 def load_text_ridge(model_dir: str | Path) -> TextRidge:
-    from safetensors.numpy import load_file
-
     model_dir = Path(model_dir)
     if not (model_dir / TEXT_RIDGE_WEIGHTS).is_file():
         raise FileNotFoundError(f"no text model in {model_dir}: train one with "

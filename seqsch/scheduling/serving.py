@@ -263,4 +263,3 @@ def serving_summary(result: ServingResult, output_lengths: Sequence[int],
         "mean_latency_steps": sum(latency_steps) / num_requests,
         "p99_latency_steps": quantile(latency_steps, 0.99),
     }
-

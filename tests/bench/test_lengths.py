@@ -2,7 +2,8 @@ import pytest
 
 from seqsch.bench import lengths
 from seqsch.core.decoding import DecodingConfig
-from seqsch.core.length_records import load_length_file
+from seqsch.core.length_records import LengthRecord, load_length_file
+from seqsch.core.requests import Request
 
 SMALL = {"num_train": 6, "num_val": 2, "temperatures": (0.0, 0.7), "batch_size": 2,
          "chunk_size": 4, "max_prompt_tokens": 64}
@@ -71,8 +72,6 @@ def test_collect_refuses_unknown_engines_and_static_options_for_vllm(tmp_path):
 
 
 def test_vllm_chunks_too_large_for_the_seed_stride_are_refused():
-    from seqsch.core.requests import Request
-
     requests = [Request(f"r{i}", "hi") for i in range(300)]
     with pytest.raises(ValueError, match="seed stride"):
         lengths.collect_chunk_vllm(None, None, requests, DecodingConfig(), (0.0, 0.3, 0.5, 0.7),
@@ -80,8 +79,6 @@ def test_vllm_chunks_too_large_for_the_seed_stride_are_refused():
 
 
 def test_capped_shares_count_answers_at_the_cap_from_lengths_or_flags():
-    from seqsch.core.length_records import LengthRecord
-
     at_cap = LengthRecord("a", {0.0: 8, 0.3: 3}, {0.0: True, 0.3: False}, max_new_tokens=8)
     under = LengthRecord("b", {0.0: 2, 0.3: 8}, {0.0: False, 0.3: True}, max_new_tokens=8)
     shares = lengths.capped_shares([at_cap, under])

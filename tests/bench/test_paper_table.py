@@ -14,6 +14,7 @@ from seqsch.bench.paper_table import (
     simulate_rows,
 )
 from seqsch.bench.replay import PAPER_ROWS, paper_workload
+from seqsch.scheduling.cost_model import load_cost_model
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +49,6 @@ def test_an_uncalibrated_model_keeps_its_fixed_cost():
 
 
 def test_fitting_two_rows_reproduces_both():
-    from seqsch.scheduling.cost_model import load_cost_model
-
     config = PaperTableConfig(num_data=256)
     workload = paper_workload(256)
     targets = {"vanilla": 1.39, "oracle+vbs+fcr": 2.69}

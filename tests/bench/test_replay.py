@@ -3,7 +3,14 @@ the paper's workload and the stand-in for its tuned module."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import warnings
+
 import pytest
+import torch
 
 from seqsch.bench.replay import (
     PAPER_MODULE_ACCURACY,
@@ -15,13 +22,21 @@ from seqsch.bench.replay import (
     standin_predictions,
     synthetic_prompts,
 )
+from seqsch.bench.runner import run_sweep
 from seqsch.bench.specs import SweepConfig
 from seqsch.core.decoding import DecodingConfig
-from seqsch.core.paths import DEFAULT_RECORDED_EVAL
+from seqsch.core.length_records import read_length_file
+from seqsch.core.models import load_model
+from seqsch.core.paths import DEFAULT_RECORDED_EVAL, ROOT
+from seqsch.core.random_weights import is_random_weights, load_random_model, random_model_names
 from seqsch.core.recorded import read_evaluation
 from seqsch.core.requests import Request
 from seqsch.core.sources import RECORDED_HEAD_SOURCE
+from seqsch.engines.continuous import generate_continuous
+from seqsch.engines.scheduled import run_scheduled
+from seqsch.engines.static import generate, generate_batch
 from seqsch.perception.evaluation import evaluate_predictions
+from seqsch.perception.registry import make_predictor
 from seqsch.scheduling.scheduler import SchedulerConfig
 
 FORCED = [5, 17, 3, 24, 11, 1, 30, 8]
@@ -29,8 +44,6 @@ FORCED = [5, 17, 3, 24, 11, 1, 30, 8]
 
 @pytest.fixture(scope="module")
 def random_tiny():
-    from seqsch.core.models import load_model
-
     return load_model("random:tiny", device="cpu", dtype="float32")
 
 
@@ -39,8 +52,6 @@ def forced_requests(lengths=FORCED):
 
 
 def test_static_batches_end_exactly_at_forced_lengths(random_tiny):
-    from seqsch.engines.static import generate
-
     model, tokenizer = random_tiny
     prompts = synthetic_prompts(len(FORCED), 12, len(tokenizer), seed=1)
     run = generate(model, tokenizer, forced_requests(), DecodingConfig(max_new_tokens=26),
@@ -52,8 +63,6 @@ def test_static_batches_end_exactly_at_forced_lengths(random_tiny):
 
 
 def test_eos_is_ignored_until_the_forced_length(random_tiny):
-    from seqsch.engines.static import generate_batch
-
     model, tokenizer = random_tiny
     prompts = synthetic_prompts(2, 6, len(tokenizer), seed=2)
     eos = [tokenizer.eos_token_id]
@@ -68,8 +77,6 @@ def test_eos_is_ignored_until_the_forced_length(random_tiny):
 
 
 def test_pipeline_fcr_cap_below_a_forced_length_is_a_failure(random_tiny):
-    from seqsch.engines.scheduled import run_scheduled
-
     model, tokenizer = random_tiny
     lengths = [4, 30, 6, 28, 5, 7, 29, 3]
     predicted = [5, 5, 5, 30, 30, 30, 30, 5]  # the 30 predicted 5: cut at 10, recomputed
@@ -85,8 +92,6 @@ def test_pipeline_fcr_cap_below_a_forced_length_is_a_failure(random_tiny):
 
 
 def test_pipeline_groups_recompute_each_groups_failures_before_the_next(random_tiny):
-    from seqsch.engines.scheduled import run_scheduled
-
     model, tokenizer = random_tiny
     lengths = [12, 3, 4, 5, 14, 2, 6, 3]
     predicted = [5, 5, 5, 5, 5, 5, 5, 5]  # 12 and 14 overrun their cap of 10
@@ -103,8 +108,6 @@ def test_pipeline_groups_recompute_each_groups_failures_before_the_next(random_t
 
 
 def test_continuous_engine_ends_exactly_at_forced_lengths(random_tiny):
-    from seqsch.engines.continuous import generate_continuous
-
     model, tokenizer = random_tiny
     prompts = synthetic_prompts(len(FORCED), 10, len(tokenizer), seed=5)
     run = generate_continuous(model, tokenizer, forced_requests(), DecodingConfig(20),
@@ -114,10 +117,6 @@ def test_continuous_engine_ends_exactly_at_forced_lengths(random_tiny):
 
 
 def test_random_weights_are_refused_where_tokens_are_read(random_tiny):
-    from seqsch.engines.continuous import generate_continuous
-    from seqsch.engines.static import generate
-    from seqsch.perception.registry import make_predictor
-
     model, tokenizer = random_tiny
     natural = [Request("n0", ""), Request("f1", "", forced_output_tokens=3)]
     prompts = synthetic_prompts(2, 4, len(tokenizer))
@@ -134,10 +133,6 @@ def test_random_weights_are_refused_where_tokens_are_read(random_tiny):
 
 
 def test_random_model_shapes_and_errors():
-    import warnings
-
-    from seqsch.core.random_weights import is_random_weights, load_random_model, random_model_names
-
     assert {"llama2-7b", "smollm2-135m", "tiny"} <= set(random_model_names())
     model, tokenizer = load_random_model("tiny", device="cpu", dtype="float32")
     again, _ = load_random_model("tiny", device="cpu", dtype="float32")
@@ -158,8 +153,6 @@ def test_forced_length_must_be_positive():
 
 
 def test_paper_sample_is_the_papers_seeded_permutation():
-    from seqsch.core.length_records import read_length_file
-
     records = read_length_file(PAPER_VAL_LENGTHS)
     assert len(records) == 10_000
     sample = paper_sample(records)
@@ -204,12 +197,8 @@ def test_standin_refuses_targets_it_cannot_meet():
 
 @pytest.mark.gpu
 def test_forced_lengths_on_a_gpu_in_bf16():
-    import torch
-
     if not torch.cuda.is_available():
         pytest.skip("needs CUDA")
-    from seqsch.core.models import load_model
-    from seqsch.engines.static import generate
 
     model, tokenizer = load_model("random:tiny", device="cuda", dtype="bf16")
     prompts = synthetic_prompts(len(FORCED), 12, len(tokenizer), seed=6)
@@ -222,13 +211,6 @@ def test_forced_lengths_on_a_gpu_in_bf16():
 @pytest.mark.slow
 def test_the_gpu_command_runs_its_path_on_a_cpu(tmp_path):
     """scripts/gpu_replay.sh with the tiny shape on the CPU: the same sweep, table and figure."""
-    import json
-    import os
-    import subprocess
-    import sys
-
-    from seqsch.core.paths import ROOT
-
     env = {**os.environ, "DEVICE": "cpu", "MODEL": "random:tiny", "DTYPE": "float32",
            "NUM_DATA": "32", "MAX_NEW_TOKENS": "32", "PYTHON": sys.executable}
     subprocess.run(["bash", str(ROOT / "scripts" / "gpu_replay.sh"), str(tmp_path)], env=env,
@@ -269,8 +251,6 @@ def test_each_replay_takes_its_own_learned_source():
 
 
 def test_the_recorded_replay_runs_and_counts_the_heads_time(tmp_path):
-    from seqsch.bench.runner import run_sweep
-
     config = SweepConfig(specs=("vanilla", "recorded-head", "oracle"), replay="sharegpt-recorded",
                          model="random:tiny", dtype="float32", num_data=8, max_new_tokens=8,
                          out=tmp_path / "replay.jsonl", quiet=True)

@@ -7,6 +7,7 @@ import pytest
 from seqsch.bench import report
 from seqsch.bench.__main__ import main
 from seqsch.bench.records import load_records, load_rounds
+from seqsch.engines.results import GenerationRun, RequestResult
 
 
 def _record(spec: str, engine: str, samples_per_s: float, mean_completion_s: float,
@@ -67,8 +68,6 @@ def test_the_step_clock_compares_orders_without_the_machines_noise(tmp_path):
 
 
 def test_a_run_summarises_the_step_clock_only_when_every_request_has_one():
-    from seqsch.engines.results import GenerationRun, RequestResult
-
     def run(steps):
         results = [RequestResult(id=str(i), text="", token_ids=[1], num_prompt_tokens=3,
                                  num_output_tokens=1, is_finished=True, is_capped=False,

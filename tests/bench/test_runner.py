@@ -11,11 +11,17 @@ import seqsch.core.paths
 from seqsch.bench.__main__ import main
 from seqsch.bench.provenance import available_specs, predictor_sha256, run_config
 from seqsch.bench.records import finished_specs, load_rounds
+from seqsch.bench.replay import paper_workload
 from seqsch.bench.report import HEADER, table_rows
 from seqsch.bench.runner import run_sweep
 from seqsch.bench.specs import SweepConfig
 from seqsch.bench.workload import load_workload, oracle_mismatch
 from seqsch.core.cli import UsageError
+from seqsch.core.length_records import LengthRecord, write_length_header, write_length_record
+from seqsch.core.models import DEFAULT, EMBEDDED_DIST, EMBEDDED_VERSION, portable_model
+from seqsch.core.paths import DATA_DIR, ROOT, portable
+from seqsch.core.requests import Request
+from seqsch.perception.probe import ProbeConfig, save_probe, train_probe
 
 
 def sweep_main(argv):
@@ -67,8 +73,6 @@ def test_repeated_sweeps_keep_vllm_apart():
 def _save_random_probe(folder, hidden_size: int, features_seed: int) -> None:
     """A probe head for the tiny model, fitted to random features: its predictions don't matter
     here, only that it loads, and that a refit on other features changes its weights alone."""
-    from seqsch.perception.probe import ProbeConfig, save_probe, train_probe
-
     generator = torch.Generator().manual_seed(features_seed)
     features = {key: torch.randn(8, hidden_size, generator=generator) for key in ("mean", "last")}
     config = ProbeConfig(pooling="last", target="l1", num_epochs=5)
@@ -148,8 +152,6 @@ def test_oracle_compatibility_rule(settings, dtype, engines, compatible):
 
 
 def _val_length_file(path, settings: dict) -> None:
-    from seqsch.core.length_records import LengthRecord, write_length_header, write_length_record
-
     with path.open("w") as fh:
         write_length_header(fh, settings)
         for id_, length in (("a", 40), ("b", 300)):
@@ -161,8 +163,6 @@ def _val_length_file(path, settings: dict) -> None:
 @pytest.fixture
 def val_args(tmp_path, monkeypatch):
     """Benchmark options on --data val over a two-prompt float32 vLLM length file."""
-    from seqsch.core.requests import Request
-
     monkeypatch.setattr(seqsch.bench.workload, "requests_by_id",
                         lambda ids, pool=None: [Request(i, f"prompt {i}") for i in ids])
     lengths = tmp_path / "lengths.jsonl"
@@ -215,9 +215,6 @@ def test_a_clone_at_another_path_resumes_a_finished_sweep(tmp_path, monkeypatch)
 
 
 def test_records_name_the_embedded_model_not_its_cache_folder(tmp_path):
-    from seqsch.core.models import DEFAULT, EMBEDDED_DIST, EMBEDDED_VERSION, portable_model
-    from seqsch.core.paths import ROOT, portable
-
     cache = tmp_path / "cache" / "models" / "SmolLM2-135M-Instruct.Q4_1-float"
     cache.mkdir(parents=True)
     (cache / "SOURCE.json").write_text(json.dumps(
@@ -233,8 +230,6 @@ def test_records_name_the_embedded_model_not_its_cache_folder(tmp_path):
 
 def test_sweep_configs_record_the_settings_of_earlier_records():
     """A sweep configured today writes the config a committed record holds, so it resumes."""
-    from seqsch.core.paths import DATA_DIR
-
     line = (DATA_DIR / "benchmark-cpu-smollm2-sharegpt-vllm.jsonl").read_text()
     old = json.loads(line.splitlines()[0])["config"]
     config = SweepConfig(
@@ -259,8 +254,6 @@ def test_sweep_config_refuses_bad_settings():
 
 
 def test_replay_sweep_measures_the_papers_rows_beside_the_simulator(tmp_path):
-    from seqsch.bench.replay import paper_workload
-
     config = SweepConfig(
         specs=("oracle+vbs+fcr", "standin", "vanilla", "standin+vbs+fcr", "oracle"),
         replay="paper-val",

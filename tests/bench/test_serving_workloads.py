@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+import seqsch.bench.serving_workloads as module
 from seqsch.bench.serving_workloads import serving_workload
 from seqsch.core.recorded import RecordedLength, write_recorded_file
 
@@ -31,8 +32,6 @@ def recorded_files(tmp_path):
 
 def test_recorded_workload_reads_the_test_split_and_its_learned_source(
         recorded_files, monkeypatch):
-    import seqsch.bench.serving_workloads as module
-
     lengths, eval_path, test_ids = recorded_files
     pool = {i: module.Request(i, f"prompt {i}", "answer") for i in test_ids}
     monkeypatch.setattr(module, "recorded_requests", lambda records, split: [

@@ -1,11 +1,15 @@
 import importlib.metadata
 import json
 
+import huggingface_hub.constants
 import pytest
 import torch
+import transformers
+from safetensors import safe_open
 
 from seqsch.core import models
 from seqsch.core.decoding import DecodingConfig
+from seqsch.core.device import resolve_device, resolve_dtype
 from seqsch.core.requests import Request, chat_prompt, encode_prompts
 from seqsch.engines.static import generate
 
@@ -27,8 +31,6 @@ def test_second_load_uses_the_cache(embedded, monkeypatch):
 
 
 def test_cache_folder_is_complete_and_vllm_friendly(embedded):
-    from safetensors import safe_open
-
     folder = models.embedded_model_dir()
     names = {p.name for p in folder.iterdir()}
     assert {"model.safetensors", "config.json", "tokenizer.json"} <= names
@@ -60,8 +62,6 @@ def test_missing_embedded_model_says_how_to_install(monkeypatch):
 
 
 def test_unknown_model_offline_says_it_is_not_cached(monkeypatch, tmp_path):
-    import huggingface_hub.constants
-
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(tmp_path))
     # the hub reads the variable once, on import: set what it read (else it retries for 45 s)
@@ -71,8 +71,6 @@ def test_unknown_model_offline_says_it_is_not_cached(monkeypatch, tmp_path):
 
 
 def test_interrupted_conversion_leaves_no_cache(tiny, tmp_path, monkeypatch):
-    import transformers
-
     model, tokenizer = tiny
     monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained",
                         lambda *a, **k: model)
@@ -98,8 +96,6 @@ def test_chat_prompt_uses_the_template(embedded):
 
 
 def test_device_and_dtype_choices():
-    from seqsch.core.device import resolve_device, resolve_dtype
-
     assert resolve_device("cpu").type == "cpu"
     assert resolve_dtype("fp32") is torch.float32
     assert resolve_dtype("auto", "cpu") is torch.float32  # on every CPU (tests/core/test_device.py)

@@ -8,6 +8,7 @@ from seqsch.core.workloads import (
     load_alpaca,
     load_sharegpt_with_report,
     sample_requests,
+    sharegpt_workload,
     split_requests,
 )
 
@@ -89,8 +90,6 @@ def test_sampling_and_split_are_deterministic_by_seed():
 
 
 def test_workload_filters_by_prompt_tokens(tokenizer):
-    from seqsch.core.workloads import sharegpt_workload
-
     pool = [Request("short", "Hi"), Request("long", "word " * 400), Request("mid", "Hello there")]
     chosen = sharegpt_workload(tokenizer, 2, seed=0, max_prompt_tokens=64, requests=pool)
     assert {r.id for r in chosen} == {"short", "mid"}

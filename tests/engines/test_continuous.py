@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from transformers import LlamaConfig, LlamaForCausalLM
 
 from seqsch.core.decoding import DECODING_PRESETS, DecodingConfig
 from seqsch.core.requests import Request
@@ -28,8 +29,6 @@ PENALISED = DecodingConfig(max_new_tokens=12, repetition_penalty=1.3, penalty_wi
 def tiny_model(tokenizer):
     """A tiny random Llama. initializer_range=0.08 makes it repeat itself often enough for the
     repetition penalty to change its answers (at the default 0.02 it repeats one token)."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
     torch.manual_seed(0)
     config = LlamaConfig(
         vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,

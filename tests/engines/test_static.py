@@ -1,8 +1,11 @@
+import json
+
 import pytest
 import torch
 
-from seqsch.core.decoding import DECODING_PRESETS, DecodingConfig
+from seqsch.core.decoding import DECODING_PRESETS, DecodingConfig, apply_repetition_penalty
 from seqsch.core.requests import Request, encode_prompts
+from seqsch.engines.__main__ import main
 from seqsch.engines.reference import hf_generate
 from seqsch.engines.static import generate
 from seqsch.scheduling.scheduler import Batch
@@ -27,8 +30,6 @@ def test_penalised_greedy_matches_model_generate_with_the_same_processor(tiny, s
 
 
 def test_repetition_penalty_spares_eos_and_only_touches_recent_tokens():
-    from seqsch.core.decoding import apply_repetition_penalty
-
     logits = torch.tensor([[2.0, -2.0, 4.0, 1.0]])
     recent = torch.tensor([[0, 1, 3, 3]])
     out = apply_repetition_penalty(logits.clone(), recent, 2.0, spare_token_ids=[3])
@@ -135,10 +136,6 @@ def test_bad_input_gets_clear_errors(tiny, short_requests):
 
 
 def test_cli_prints_a_json_summary(capsys, embedded):
-    import json
-
-    from seqsch.engines.__main__ import main
-
     summary = main(["--num-data", "2", "--batch-size", "2", "--max-new-tokens", "6",
                     "--dtype", "float32", "--compare-hf", "--quiet"])
     last = capsys.readouterr().out.strip().splitlines()[-1]

@@ -3,11 +3,18 @@
 Skipped where vLLM is absent; run them with `bash scripts/setup_vllm.sh` and then
 `make vllm-test`."""
 
-import pytest
+from dataclasses import replace
 
+import pytest
+import torch
+
+from seqsch.bench.lengths import collect_chunk, collect_chunk_vllm
 from seqsch.bench.specs import RunSpec, order_specs
 from seqsch.core.decoding import DECODING_PRESETS
-from seqsch.engines.vllm_engine import is_vllm_available, priorities_from_lengths
+from seqsch.core.models import load_model
+from seqsch.core.workloads import sharegpt_workload
+from seqsch.engines.static import generate
+from seqsch.engines.vllm_engine import VllmEngine, is_vllm_available, priorities_from_lengths
 
 needs_vllm = pytest.mark.skipif(not is_vllm_available(), reason="vLLM is not installed "
                                 "(bash scripts/setup_vllm.sh)")
@@ -35,24 +42,23 @@ def test_each_engines_first_come_run_goes_first():
 
 @pytest.fixture(scope="module")
 def engine():
-    from seqsch.engines.vllm_engine import VllmEngine
-
     return VllmEngine(dtype="float32", max_num_seqs=4, max_model_len=1024, compile=False)
 
 
 @pytest.fixture(scope="module")
 def workload(engine):
-    from seqsch.core.workloads import sharegpt_workload
-
     return sharegpt_workload(engine.tokenizer, 8, seed=0)
 
 
 @needs_vllm
 def test_penalty_is_requested_only_when_it_does_something():
-    import torch
     from vllm import SamplingParams
 
-    from seqsch.engines.vllm_penalty import EXTRA_ARGS_KEY, RecentPenaltyProcessor, penalty_args
+    from seqsch.engines.vllm_penalty import (  # noqa: PLC0415 (it imports vLLM)
+        EXTRA_ARGS_KEY,
+        RecentPenaltyProcessor,
+        penalty_args,
+    )
 
     args = penalty_args(1.2, 64, [2])
     assert args[EXTRA_ARGS_KEY] == {"penalty": 1.2, "window": 64, "spare_token_ids": [2]}
@@ -69,9 +75,6 @@ def test_penalty_is_requested_only_when_it_does_something():
 @pytest.mark.slow
 @pytest.mark.parametrize("preset", ["greedy", "embedded"])
 def test_vllm_gives_the_static_generators_greedy_tokens(engine, workload, preset):
-    from seqsch.core.models import load_model
-    from seqsch.engines.static import generate
-
     model, tokenizer = load_model(dtype="float32")  # the engine's dtype, whatever the CPU has
     config = DECODING_PRESETS[preset].with_(max_new_tokens=48)
     ours = generate(model, tokenizer, workload, config, batch_size=8, quiet=True)
@@ -112,9 +115,6 @@ def test_priorities_serve_the_shortest_first(engine, workload):
 @needs_vllm
 @pytest.mark.slow
 def test_vllm_length_collection_matches_the_static_collector_when_greedy(engine, workload):
-    from seqsch.bench.lengths import collect_chunk, collect_chunk_vllm
-    from seqsch.core.models import load_model
-
     config = DECODING_PRESETS["embedded"].with_(max_new_tokens=40)
     requests = workload[:4]
     model, tokenizer = load_model(dtype="float32")
@@ -137,8 +137,6 @@ def test_vllm_length_collection_matches_the_static_collector_when_greedy(engine,
 @needs_vllm
 @pytest.mark.slow
 def test_vllm_replays_forced_lengths_exactly(engine, workload):
-    from dataclasses import replace
-
     forced = [3, 40, 1, 17, 60, 8, 25, 64]  # 64: the cap, censored as a natural answer would be
     requests = [replace(r, forced_output_tokens=n) for r, n in zip(workload, forced)]
     config = DECODING_PRESETS["embedded"].with_(max_new_tokens=64)

@@ -38,6 +38,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from jupyter_client import BlockingKernelClient
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = ROOT / "notebooks"
@@ -282,8 +283,6 @@ class Page:
 def _kernel_numbers(lab: Lab) -> dict:
     """`panel.summaries`, its title and text and the slider's value, from the notebook's
     kernel."""
-    from jupyter_client import BlockingKernelClient
-
     kernels = lab.kernel_ids()
     assert len(kernels) == 1, f"expected the notebook's one kernel, the server runs {kernels}"
     kernel_id = kernels[0]

@@ -3,22 +3,34 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import shutil
 
 import pytest
 import torch
+from safetensors.torch import load_file, save_file
 
+import seqsch.perception.experiments as perception
+import seqsch.perception.features as features_module
+import seqsch.perception.probe as probe_module
 from seqsch.core.cli import UsageError
 from seqsch.core.decoding import DecodingConfig
 from seqsch.core.length_records import LengthRecord, write_length_header, write_length_record
-from seqsch.core.paths import DATA_DIR
-from seqsch.core.requests import Request
+from seqsch.core.paths import DATA_DIR, DEFAULT_LENGTHS, ROOT
+from seqsch.core.requests import Request, encode_prompts
 from seqsch.engines.static import generate
 from seqsch.perception.__main__ import main
 from seqsch.perception.buckets import mean_of_buckets
+from seqsch.perception.evaluation import constant_baseline, length_error
 from seqsch.perception.experiments import load_records, requests_for
-from seqsch.perception.features import cached_features, clip_middle, extract_features
+from seqsch.perception.features import (
+    cached_features,
+    clip_middle,
+    extract_features,
+    extract_features_by_depth,
+    shared_prefix,
+)
 from seqsch.perception.lora import (
     LoraTrainConfig,
     _batch_tensors,
@@ -147,8 +159,6 @@ def test_lora_training_lowers_the_loss_and_leaves_the_model_as_it_came(
 
 
 def test_resumed_training_ends_with_the_same_adapter(tiny, short_requests, tmp_path):
-    from safetensors.torch import load_file
-
     config = LoraTrainConfig(num_steps=6, batch_size=2, grad_accum_steps=2, learning_rate=1e-2,
                              checkpoint_every=2, lora_dropout=0.3)
     examples = _examples(short_requests)
@@ -212,8 +222,6 @@ def test_adapter_predicts_and_leaves_base_answers_unchanged(tiny, short_requests
         assert torch.equal(model(ids).logits, off)  # switched off again
     assert not torch.allclose(on, off)  # the adapter does change the model when enabled
 
-    from safetensors.torch import load_file, save_file
-
     zeroed = tmp_path / "zeroed"  # the same adapter with lora_B = 0: no effect at all
     zeroed.mkdir()
     shutil.copy(tmp_path / "adapter_config.json", zeroed)
@@ -266,8 +274,6 @@ def _synthetic(num: int, seed: int = 0):
 
 
 def test_probe_learns_synthetic_lengths_and_round_trips(tmp_path):
-    from seqsch.perception.evaluation import constant_baseline, length_error
-
     features, lengths = _synthetic(500)
     train = {k: v[:400] for k, v in features.items()}
     config = ProbeConfig(num_epochs=60, holdout_fraction=0.25)
@@ -306,8 +312,6 @@ def test_every_shipped_head_loads(probe_dir):
 
 @pytest.mark.parametrize("target", ["l1", "log_mse", "buckets"])
 def test_each_probe_target_beats_the_constant(target):
-    from seqsch.perception.evaluation import constant_baseline, length_error
-
     features, lengths = _synthetic(500, seed=1)
     config = ProbeConfig(pooling="mean", target=target, num_epochs=60)
     head, report = train_probe({k: v[:400] for k, v in features.items()}, lengths[:400], config)
@@ -350,8 +354,6 @@ def test_priority_head_is_chosen_by_ranking_not_error():
 
 
 def test_prompt_features_batching_and_cache(tiny, short_requests, tmp_path, monkeypatch):
-    import seqsch.perception.features as features_module
-
     model, tokenizer = tiny
     features = extract_features(model, tokenizer, short_requests, batch_size=3, quiet=True)
     assert features["mean"].shape == (len(short_requests), model.config.hidden_size)
@@ -390,9 +392,6 @@ def test_clip_middle_keeps_both_ends():
 
 
 def test_clipped_features_read_only_the_ends_of_long_prompts(tiny, short_requests, tmp_path):
-    from seqsch.core.requests import encode_prompts
-    from seqsch.perception.features import extract_features_by_depth, shared_prefix
-
     model, tokenizer = tiny
     prompts = encode_prompts(tokenizer, short_requests)
     num_prefix = len(shared_prefix(tokenizer, prompts))
@@ -440,7 +439,6 @@ def test_probe_predictor_end_to_end(tiny, short_requests, tmp_path, monkeypatch,
     head, report = train_probe(features, lengths, config)
     save_probe(head, tmp_path, report)
     predictor = make_predictor("length-head", model, tokenizer, probe=tmp_path, batch_size=4)
-    import seqsch.perception.probe as probe_module
 
     clips, real_extract = [], probe_module.extract_features
     monkeypatch.setattr(probe_module, "extract_features", lambda *args, **kwargs: (
@@ -506,8 +504,6 @@ def test_adapter_on_the_embedded_model_keeps_its_greedy_answers(embedded, short_
 @pytest.mark.filterwarnings("ignore:.*truncated last line")
 def test_cli_depth_scores_and_times_each_depth(tiny, short_requests, length_file, tmp_path,
                                                monkeypatch, capsys):
-    import seqsch.perception.experiments as perception
-
     by_id = dict(zip("abcdefg", short_requests))
     monkeypatch.setattr(perception, "_load_model", lambda args: tiny)
     monkeypatch.setattr(perception, "requests_for",
@@ -525,8 +521,6 @@ def test_cli_depth_scores_and_times_each_depth(tiny, short_requests, length_file
 
 def test_cli_probe_learns_the_chosen_length_censored_at_the_cap(tiny, short_requests, length_file,
                                                                tmp_path, monkeypatch):
-    import seqsch.perception.experiments as perception
-
     by_id = dict(zip("abcdefg", short_requests))
     monkeypatch.setattr(perception, "_load_model", lambda args: tiny)
     monkeypatch.setattr(perception, "requests_for",
@@ -550,8 +544,6 @@ def test_cli_probe_learns_the_chosen_length_censored_at_the_cap(tiny, short_requ
 
 def _tree_state(folder) -> dict:
     """Every file under `folder`: its size, modification time and content hash."""
-    import hashlib
-
     return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns,
                                          hashlib.sha256(p.read_bytes()).hexdigest())
             for p in sorted(folder.rglob("*")) if p.is_file()}
@@ -561,9 +553,6 @@ def _tree_state(folder) -> dict:
 def test_default_runs_write_under_build_and_leave_the_shipped_data_alone(tmp_path, monkeypatch,
                                                                         capsys):
     """The shipped results are read-only by default: only an explicit --out refreshes one."""
-    import seqsch.perception.experiments as perception
-    from seqsch.core.paths import DATA_DIR, DEFAULT_LENGTHS, ROOT
-
     if not DEFAULT_LENGTHS.is_file():
         pytest.skip(f"the shipped length file is absent: {DEFAULT_LENGTHS}")
     build = tmp_path / "build"

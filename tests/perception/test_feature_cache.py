@@ -6,6 +6,7 @@ import json
 
 import pytest
 import torch
+from safetensors import safe_open
 
 import seqsch.perception.feature_cache as feature_cache
 from seqsch.perception.feature_cache import chunked_features_by_depth
@@ -51,8 +52,6 @@ def test_chunks_give_the_same_features_in_request_order(tiny, short_requests, tm
 
 
 def test_chunk_metadata_holds_fingerprint_and_ids(tiny, short_requests, tmp_path):
-    from safetensors import safe_open
-
     model, tokenizer = tiny
     chunked_features_by_depth(model, tokenizer, short_requests[:5], DEPTHS, tmp_path,
                               chunk_size=2, quiet=True)

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import tiny_llama
 
 from seqsch.core.requests import encode_prompts
 from seqsch.engines.static import left_pad, positions_from_mask
-from seqsch.perception.features import extract_features, extract_features_by_depth
+from seqsch.perception.features import extract_features, extract_features_by_depth, shared_prefix
 
 
 @pytest.fixture(scope="module")
 def four_layers(tokenizer):
-    from conftest import tiny_llama
-
     return tiny_llama(tokenizer, num_hidden_layers=4, hidden_size=32, seed=1), tokenizer
 
 
@@ -51,8 +50,6 @@ def test_a_shallow_probe_skips_the_deeper_layers(four_layers, short_requests):
 
 
 def test_the_shared_prefix_is_prefilled_once_and_changes_nothing(four_layers, short_requests):
-    from seqsch.perception.features import shared_prefix
-
     model, tokenizer = four_layers
     prompts = encode_prompts(tokenizer, short_requests)
     prefix = shared_prefix(tokenizer, prompts)

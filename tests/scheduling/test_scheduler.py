@@ -9,9 +9,11 @@ from seqsch.scheduling.scheduler import (
     PAPER_VBS_TABLE,
     Batch,
     SchedulerConfig,
+    group_ranges,
     order_for_priority,
     recompute_batches,
     schedule,
+    schedule_groups,
     vbs_batch_size,
 )
 
@@ -176,8 +178,6 @@ def test_order_for_priority_is_stable_shortest_first():
 
 
 def test_groups_are_scheduled_apart_in_order():
-    from seqsch.scheduling.scheduler import group_ranges, schedule_groups
-
     assert group_ranges(10, 4) == [range(0, 4), range(4, 8), range(8, 10)]
     assert group_ranges(3, None) == [range(0, 3)]
     predicted = [400, 10, 300, 20, 30, 500, 5, 200]

@@ -6,7 +6,7 @@ import random
 import pytest
 
 from seqsch.scheduling.__main__ import main
-from seqsch.scheduling.cost_model import CostModel
+from seqsch.scheduling.cost_model import CostModel, load_cost_model
 from seqsch.scheduling.scheduler import SchedulerConfig, schedule
 from seqsch.scheduling.simulate import simulate
 
@@ -190,12 +190,9 @@ def test_paper_vanilla_effective_token_ratio(capsys, paper_val_path):
 
 
 def test_groups_recompute_their_failures_before_the_next_group():
-    from seqsch.scheduling.scheduler import SchedulerConfig
-
     true = [300, 20, 20, 20, 20, 20, 20, 20]
     predicted = [20] * 8  # the first request overruns its cap of 50
     config = SchedulerConfig("bin", batch_size=4, fcr=True, group_size=4)
-    from seqsch.scheduling.cost_model import load_cost_model
 
     result = simulate(true, predicted, config, load_cost_model("a100-80gb-vicuna7b"), [10] * 8)
     assert [(b.indices, b.is_recompute) for b in result.plan] == [
