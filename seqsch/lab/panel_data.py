@@ -126,7 +126,7 @@ class Workload:
         """One predicted length per request; a clear error for a predictor it lacks."""
         check_choice("predictor", predictor, predictor_labels())
         if predictor == "noisy-max4":
-            return predict_lengths(self.records, "noisy", noise_std=noise_std, seed=seed)
+            return predict_lengths(self.records, "noisy-max4", noise_std=noise_std, seed=seed)
         if predictor not in self.fixed:
             raise ValueError(f"predictor {predictor!r} has no predictions for workload "
                              f"{self.name!r}; choose one of {', '.join(self.predictors)}")

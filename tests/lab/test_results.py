@@ -37,6 +37,8 @@ def test_readme_headline_numbers_come_from_the_data():
         f"{n['recorded_oracle_sort_x']:.2f}x; by prompt length: {n['recorded_prompt_sort_x']:.2f}x",
         f"needs tau {n['recorded_static_half_tau']:.2f} for half the oracle's gain, an order "
         f"{n['recorded_order_half_tau']:.2f}",
+        f"its prediction counted: {n['recorded_replay_sort_x']:.2f}x (the oracle: "
+        f"{n['recorded_replay_oracle_sort_x']:.2f}x)",
     ]
     missing = [phrase for phrase in expected if phrase not in text]
     assert not missing, f"README.md no longer says what data/ says: {missing}"

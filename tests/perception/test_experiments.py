@@ -255,8 +255,10 @@ def test_constant_predictor_and_registry_checks(tiny, length_file):
     assert isinstance(predictor, ConstantPredictor)
     requests = [Request("x", "?"), Request("y", "?")]
     assert predictor.predict(requests) == [97, 97]  # the median of 50, 73, 120 and 512
-    with pytest.raises(ValueError, match="unknown predictor"):
-        make_predictor("oracle")
+    with pytest.raises(ValueError, match="'oracle' is not a predictor"):
+        make_predictor("oracle")  # a length source, but nothing to build
+    with pytest.raises(ValueError, match="unknown predictor 'nosuch'"):
+        make_predictor("nosuch")
     with pytest.raises(TypeError, match="unknown option"):
         make_predictor("constant", lengths=length_file, adaptor="x")
     with pytest.raises(ValueError, match="needs the model"):
@@ -478,7 +480,7 @@ def test_cli_eval_ends_with_a_json_summary(length_file, tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["num_prompts"] == 3 and summary["num_index_pairs"] == 6
     assert 0 < summary["error"] < 40
-    with pytest.raises(UsageError, match="train needs the predictor lora or probe"):
+    with pytest.raises(UsageError, match="train needs one of the predictors lora, length-head"):
         main(["train", "--predictor", "query", "--lengths", str(length_file)])
 
 
