@@ -23,7 +23,7 @@ def predictor_dir(source: str, probe_dir: str | Path | None = None) -> Path:
     """The folder `source`'s predictor is loaded from: its registry row's (seqsch.core.sources),
     or `probe_dir` for a head on the hidden states."""
     row = SOURCES[canonical_source(source, probe_dir and str(probe_dir))]
-    if probe_dir is not None and row.build.endswith(":build_head"):
+    if probe_dir is not None and row.is_head:
         return Path(probe_dir)
     return ROOT / row.folder if row.folder else ROOT
 
@@ -123,7 +123,7 @@ def portable_config(config: dict) -> dict:
 
 
 def canonical_record(record: dict) -> dict:
-    """A benchmark record read through the registry's names: its spec (`oracle+vbs+fcr` ->
+    """A benchmark record read through the registry's names: its spec (`gt+vbs+fcr` ->
     `oracle+vbs+fcr`, `vllm+probe` -> `vllm+rank-head` when its head folder is the rank
     head's) and its config (`portable_config`). Older files load as if written today."""
     config = record.get("config")

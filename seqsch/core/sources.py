@@ -62,6 +62,11 @@ class LengthSource:
     def is_learned(self) -> bool:
         return self.train is not None
 
+    @property
+    def is_head(self) -> bool:
+        """A head on the hidden states: loads a folder of head files (`--probe` replaces it)."""
+        return self.build.endswith(":build_head")
+
 
 _BUILD = "seqsch.perception.registry"
 SOURCES: dict[str, LengthSource] = {}

@@ -123,7 +123,7 @@ def trainable_choices() -> tuple[str, ...]:
 def is_head_source(name: str) -> bool:
     """Whether source `name` is a head on the hidden states (trained by `train`, read by a
     folder of `head.safetensors` and `probe_config.json`)."""
-    return SOURCES[canonical_source(name)].build.endswith(":build_head")
+    return SOURCES[canonical_source(name)].is_head
 
 
 def builder(source: LengthSource) -> Callable[..., LengthPredictor]:
