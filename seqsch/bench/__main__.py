@@ -8,7 +8,7 @@
     python -m seqsch.bench lengths summary data/lengths-smollm2-sharegpt.jsonl
     python -m seqsch.bench lengths recorded --out build/lengths-sharegpt-recorded.jsonl
     python -m seqsch.bench recorded-table --eval data/perception-eval-recorded.json
-    python -m seqsch.bench serve --rates 1 4 inf --policies first-come oracle learned@0.5
+    python -m seqsch.bench serve --rates 1 4 inf --policies first-come oracle recorded-head@0.5
 
 Each command's last line is a JSON summary. The library behind it: `seqsch.bench.runner`
 (`run_sweep(SweepConfig(...))`), `seqsch.bench.report`, `seqsch.bench.paper_table`,
@@ -41,12 +41,19 @@ from seqsch.bench.report import markdown_table, median_summaries, print_table
 from seqsch.bench.runner import SUMMARY_KEYS, run_sweep
 from seqsch.bench.serving_bench import DEFAULT_MODEL as SERVING_MODEL
 from seqsch.bench.serving_bench import ENGINES as SERVING_ENGINES
+from seqsch.bench.serving_bench import POLICIES as SERVING_POLICIES
 from seqsch.bench.serving_bench import (
     ServingBenchConfig,
     compare_with_simulation,
+    parse_policy,
     run_serving_bench,
 )
-from seqsch.bench.serving_workloads import SERVING_WORKLOADS, serving_workload
+from seqsch.bench.serving_workloads import (
+    LEARNED_POLICIES,
+    SERVING_WORKLOADS,
+    LiveHead,
+    serving_workload,
+)
 from seqsch.bench.specs import ENGINES, RunSpec, SweepConfig, run_sources
 from seqsch.core.cli import non_negative_int, parse_args, positive_int, run
 from seqsch.core.decoding import DECODING_PRESETS
@@ -54,6 +61,7 @@ from seqsch.core.length_records import load_length_file
 from seqsch.core.models import DEFAULT as DEFAULT_MODEL
 from seqsch.core.paths import BUILD_DIR, DEFAULT_LENGTHS
 from seqsch.core.recorded import DEFAULT_RECORDED, build_recorded_file
+from seqsch.core.sources import RECORDED_HEAD_SOURCE
 from seqsch.lab.order_plots import throughput_and_completion
 from seqsch.lab.plots import save_figure, speedup_chart
 from seqsch.perception.query import DEFAULT_LORA_DECODE, QUERY_DECODES
@@ -181,13 +189,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="recorded answers longer than this are cut here")
     p.add_argument("--rates", type=float, nargs="+", default=[1.0, 4.0, math.inf],
                    metavar="RATE", help="requests per second; inf is a burst")
-    p.add_argument("--policies", nargs="+", default=["first-come", "oracle", "learned"],
+    p.add_argument("--policies", nargs="+",
+                   default=["first-come", "oracle", RECORDED_HEAD_SOURCE, "prompt-length"],
                    metavar="POLICY[@AGING]",
-                   help="first-come, oracle, learned, prompt-length; @0.5 ages a priority "
-                        "by 0.5 per second waited")
+                   help=f"{', '.join(SERVING_POLICIES)} (recorded-head: sharegpt-recorded's "
+                        f"learned source; standin: paper-val's); @0.5 ages a priority by 0.5 "
+                        f"per second waited")
     p.add_argument("--predictor-s", type=float, default=None,
                    help="seconds each learned prediction spends in the request path "
                         "(default: the evaluation's measured ms per prompt; paper-val: 0)")
+    p.add_argument("--live-head", action="store_true",
+                   help="sharegpt-recorded: run the recorded head itself on each request as it "
+                        "arrives, on the engine's cores (loads the embedded model), instead of "
+                        "sleeping its measured time")
+    p.add_argument("--head-threads", type=positive_int, default=1,
+                   help="with --live-head: the head's threads (default 1: vLLM on a CPU keeps a "
+                        "core for its frontend)")
     p.add_argument("--num-slots", type=positive_int, default=16)
     p.add_argument("--seed", type=non_negative_int, default=0, help="the arrivals' seed")
     p.add_argument("--dtype", default="auto")
@@ -270,21 +287,32 @@ def lengths(args: argparse.Namespace) -> dict:
 
 
 def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
-    uses_learned = any(p.partition("@")[0] == "learned" for p in args.policies)
     try:
         config = ServingBenchConfig(
             engine=args.engine, model=args.model, num_requests=args.num_requests,
             request_rates=tuple(args.rates), policies=tuple(args.policies),
             num_slots=args.num_slots, seed=args.seed, dtype=args.dtype,
-            predictor=args.workload if uses_learned else None,
             vllm_eager=not args.vllm_compile, out=args.out)
         workload = serving_workload(args.workload, args.num_requests, args.model,
                                     args.max_new_tokens, args.eval)
     except (ValueError, FileNotFoundError) as error:
         parser.error(str(error))
-    predictor_s = workload.predictor_s if args.predictor_s is None else args.predictor_s
-    rows = run_serving_bench(config, workload.requests, {"learned": workload.learned},
-                             {"learned": predictor_s}, prompts=workload.prompts)
+    learned = {parse_policy(text)[0] for text in config.policies} & set(LEARNED_POLICIES)
+    if learned - set(workload.learned):
+        parser.error(f"--policies: workload {args.workload} has priorities for "
+                     f"{', '.join(workload.learned)} only, not {', '.join(sorted(learned))}")
+    if args.live_head and (args.predictor_s is not None or RECORDED_HEAD_SOURCE not in learned):
+        parser.error(f"--live-head runs the {RECORDED_HEAD_SOURCE} policy's head: it needs "
+                     f"that policy (--workload sharegpt-recorded) and no --predictor-s")
+    predictors = {name: workload.predictor_s[name] if args.predictor_s is None
+                  else args.predictor_s for name in learned}
+    if args.live_head:
+        predictors[RECORDED_HEAD_SOURCE] = LiveHead(workload, args.head_threads)
+    rows = run_serving_bench(config, workload.requests, workload.learned, predictors,
+                             prompts=workload.prompts)
+    if args.live_head and predictors[RECORDED_HEAD_SOURCE].agreement is not None:
+        print(f"live head: {predictors[RECORDED_HEAD_SOURCE].agreement} of "
+              f"{args.num_requests} predictions equal the evaluation's")
     for cell in compare_with_simulation(rows):
         measured, simulated = cell["measured"], cell["simulated"]
         print(f"{cell['request_rate']:>8g}/s {cell['policy']:<16} mean latency "

@@ -4,6 +4,7 @@
 For each request rate (math.inf: a burst) the same seeded arrivals are replayed in real time
 for every policy: first come, the oracle (the true lengths), a learned predictor's lengths, or
 the prompt's length, each optionally aged (`oracle@0.5`: priority drops 0.5 per second waited).
+A learned policy is named by its source (`recorded-head`; `standin` on the paper's lengths).
 Answers are forced to their recorded lengths (trace replay), so every policy serves the same
 work and a random-weight model times it. Each finished (rate, policy) cell is one JSON line
 (settings, environment, the summary with the keys of `serving_summary`, per-request times and
@@ -17,7 +18,7 @@ each engine step's seconds); a rerun with the same settings skips the cells alre
 Engines: "continuous" (transformers, `seqsch.engines.continuous_arrivals`) and "vllm"
 (`seqsch.engines.vllm_arrivals`, in `.venv-vllm`). A predictor's cost is given per policy as
 seconds per request (slept in the request path) or as a callable `predict(index)` run and
-timed there.
+timed there; a callable with a `warm_up()` method gets it called once the engine has started.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from seqsch.bench.serving_compare import (  # noqa: F401 - compare_with_simulati
     compare_with_simulation,
     serving_config,
 )
+from seqsch.bench.serving_workloads import LEARNED_POLICIES
 from seqsch.core.device import dtype_name, versions
 from seqsch.core.files import read_jsonl
 from seqsch.core.models import load_model, load_tokenizer, portable_model
@@ -43,8 +45,7 @@ from seqsch.engines.vllm_arrivals import serve_vllm, vllm_engine_for, vllm_versi
 from seqsch.scheduling.serving import poisson_arrivals, waiting_key
 
 ENGINES = ("continuous", "vllm")
-POLICIES = ("first-come", "oracle", "learned", "prompt-length")
-NEEDS_PREDICTOR = ("learned",)  # policies whose priorities come from a trained predictor
+POLICIES = ("first-come", "oracle", "prompt-length", *LEARNED_POLICIES)
 DEFAULT_MODEL = "random:smollm2-135m"
 
 
@@ -74,7 +75,6 @@ class ServingBenchConfig:
     num_slots: int = 16  # requests running at once (vLLM's max_num_seqs)
     seed: int = 0  # the arrivals' seed
     dtype: str = "auto"
-    predictor: str | None = None  # what the learned priorities come from (recorded)
     vllm_eager: bool = True  # vLLM without compilation: starts in seconds
     out: Path | None = None  # JSONL, one line per finished cell
 
@@ -91,10 +91,8 @@ class ServingBenchConfig:
                              f"got {self.request_rates}")
         if not self.policies or len(set(self.policies)) < len(self.policies):
             raise ValueError(f"policies must be distinct and not empty, got {self.policies}")
-        names = [parse_policy(text)[0] for text in self.policies]
-        if self.predictor is None and set(names) & set(NEEDS_PREDICTOR):
-            raise ValueError("predictor: the learned policy needs one (what its priorities "
-                             "come from)")
+        for text in self.policies:
+            parse_policy(text)
         if self.num_slots < 1:
             raise ValueError(f"num_slots must be >= 1, got {self.num_slots}")
 
@@ -148,24 +146,32 @@ class _Engine:
     vllm: object = None
     environment: dict = field(default_factory=dict)
 
-    def serve(self, arrivals_s, ranks, predictor: Predictor) -> ServedRequests:
+    def start(self) -> None:
         cfg = self.config
-        if cfg.engine == "vllm":
-            if self.vllm is None:
-                max_len = max(map(len, self.prompts)) + max(self.lengths)
-                self.vllm = vllm_engine_for(cfg.model, cfg.dtype, cfg.num_slots, max_len,
-                                            cfg.seed, compile=not cfg.vllm_eager)
-                self.environment = {"engine": "vllm", "device": self.vllm.run_device(),
-                                    "dtype": self.vllm.llm_dtype(), "vllm": vllm_version()}
+        if cfg.engine == "vllm" and self.vllm is None:
+            max_len = max(map(len, self.prompts)) + max(self.lengths)
+            self.vllm = vllm_engine_for(cfg.model, cfg.dtype, cfg.num_slots, max_len,
+                                        cfg.seed, compile=not cfg.vllm_eager)
+            self.environment = {"engine": "vllm", "device": self.vllm.run_device(),
+                                "dtype": self.vllm.llm_dtype(), "vllm": vllm_version()}
+        elif cfg.engine == "continuous":
+            if self.model is None:
+                self.model = load_model(cfg.model, dtype=cfg.dtype)
+            model = self.model[0]
+            self.environment = {"engine": "continuous", "device": str(model.device),
+                                "dtype": dtype_name(model.dtype)}
+
+    def serve(self, arrivals_s, ranks, predictor: Predictor) -> ServedRequests:
+        self.start()
+        warm_up = getattr(predictor, "warm_up", None)
+        if warm_up is not None:  # after the engine started (see serving_workloads.LiveHead)
+            warm_up()
+        if self.config.engine == "vllm":
             return serve_vllm(self.vllm, self.prompts, self.lengths, arrivals_s, ranks,
                               predictor)
-        if self.model is None:
-            self.model = load_model(cfg.model, dtype=cfg.dtype)
         model, tokenizer = self.model
-        self.environment = {"engine": "continuous", "device": str(model.device),
-                            "dtype": dtype_name(model.dtype)}
         return serve_continuous(model, tokenizer, self.prompts, self.lengths, arrivals_s,
-                                ranks, cfg.num_slots, predictor, cfg.seed)
+                                ranks, self.config.num_slots, predictor, self.config.seed)
 
 
 def run_serving_bench(config: ServingBenchConfig, requests: Sequence[Request],
@@ -177,9 +183,10 @@ def run_serving_bench(config: ServingBenchConfig, requests: Sequence[Request],
 
     `priorities_by_policy` maps a policy name to one priority per request (lower: served
     first); the oracle defaults to the forced lengths, prompt-length to the prompts' lengths,
-    learned has no default. `predictor_s_by_policy` maps a name to its predictor's cost. Prompts
-    are token ids (default: the requests encoded by the model's tokenizer); `model` is a loaded
-    (model, tokenizer) for the continuous engine (default: `config.model` loaded)."""
+    a learned source (`recorded-head`, `standin`) has no default. `predictor_s_by_policy` maps
+    a name to its predictor's cost. Prompts are token ids (default: the requests encoded by the
+    model's tokenizer); `model` is a loaded (model, tokenizer) for the continuous engine
+    (default: `config.model` loaded)."""
     if len(requests) != config.num_requests:
         raise ValueError(f"num_requests is {config.num_requests} but {len(requests)} requests "
                          f"were given")
@@ -201,7 +208,7 @@ def run_serving_bench(config: ServingBenchConfig, requests: Sequence[Request],
     for name, _ in cells:
         if name != "first-come" and len(priorities.get(name, ())) != len(requests):
             raise ValueError(f"priorities_by_policy: policy {name!r} needs one priority per "
-                             f"request ({len(requests)})")
+                             f"request ({len(requests)}): its predictor's")
     settings = config.settings()
     settings["workload_sha256"] = _sha256([[r.id for r in requests], lengths, prompts])
     done = finished_cells(config.out, settings)

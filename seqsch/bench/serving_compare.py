@@ -3,8 +3,9 @@ a real engine under arrivals, on its step clock and in seconds.
 
 Each record of `seqsch.bench.serving_bench.run_serving_bench` holds its per-request times and
 which steps served each request, so the simulator can replay the same arrivals, lengths, order
-and predictor time. Its cost model is fitted to the measured steps themselves (pure decode
-steps price a step, pure prefill steps a prefill; mixed steps cannot be split), unless given:
+and predictor time. Its cost model is fitted to the measured steps themselves, unless given:
+one least-squares fit over every step, a step costing its decoding rows plus its admitted
+prompts (`seqsch.scheduling.cost_model.fit_mixed_cost_model`):
 
     rows = run_serving_bench(config, requests, prompts=prompts)
     for cell in compare_with_simulation(rows):
@@ -16,51 +17,40 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict
 
-from seqsch.scheduling.cost_model import CostModel, fit_cost_model
+from seqsch.scheduling.cost_model import CostModel, fit_mixed_cost_model
 from seqsch.scheduling.serving import ServingConfig, simulate_serving
 
 
 def serving_config(num_slots: int, name: str, aging_per_s: float, predict_s: Sequence[float],
                    predictor: dict) -> ServingConfig:
-    """The simulator's settings for a measured cell. `predictor` is the record's setting: a
-    slept predictor costs its seconds on a worker of its own (it leaves the engine the cores);
-    a callable one costs its measured mean and shares the engine's machine."""
+    """The simulator's settings for a measured cell. Predictions ran on a worker of their own
+    (`seqsch.engines.continuous_arrivals.ArrivalFeeder`), so the engine kept stepping: a slept
+    predictor costs its seconds, a callable one its measured mean."""
     is_callable = predictor.get("mode") == "callable"
     predictor_s = (sum(predict_s) / len(predict_s) if is_callable
                    else predictor.get("s_per_request", 0.0))
     return ServingConfig(num_slots, "first-come" if name == "first-come" else "shortest-predicted",
-                         aging_per_s, predictor_s, is_callable)
+                         aging_per_s, predictor_s, predictor_blocks_engine=False)
 
 
-def step_records(record: dict) -> tuple[list, list]:
-    """(rows, mean context, s) of each pure decode step and (rows, mean prompt, s) of each
-    pure prefill step of a measured cell, from which requests each step served (mixed steps
-    are left out: their two costs cannot be told apart)."""
-    req, steps, prefills = record["requests"], [], []
+def step_terms(record: dict) -> list[tuple[int, int, int, int, float]]:
+    """(rows decoding, their context tokens, requests admitted, their prompt tokens, s) of
+    each engine step of a measured cell, from which requests each step served."""
+    req, terms = record["requests"], []
+    first, last, prompts = req["first_token_step"], req["finish_step"], req["prompt_tokens"]
     for step, step_s in enumerate(record["step_s"], start=1):
-        new = [i for i, first in enumerate(req["first_token_step"]) if first == step]
-        decoding = [i for i, (first, last) in enumerate(zip(req["first_token_step"],
-                                                            req["finish_step"]))
-                    if first < step <= last]
-        if new and not decoding:
-            prompt_sum = sum(req["prompt_tokens"][i] for i in new)
-            prefills.append((len(new), prompt_sum / len(new), step_s))
-        elif decoding and not new:
-            context_sum = sum(req["prompt_tokens"][i] + step - req["first_token_step"][i]
-                              for i in decoding)
-            steps.append((len(decoding), context_sum / len(decoding), step_s))
-    return steps, prefills
+        new = [i for i, f in enumerate(first) if f == step]
+        decoding = [i for i, (f, done) in enumerate(zip(first, last)) if f < step <= done]
+        terms.append((len(decoding), sum(prompts[i] + step - first[i] for i in decoding),
+                      len(new), sum(prompts[i] for i in new), step_s))
+    return terms
 
 
 def fit_serving_cost_model(rows: Sequence[dict], name: str = "serving-fit") -> CostModel:
-    """A cost model fitted to the measured cells' own engine steps."""
-    steps, prefills = [], []
-    for row in rows:
-        more_steps, more_prefills = step_records(row)
-        steps += more_steps
-        prefills += more_prefills
+    """A cost model fitted to the measured cells' own engine steps, mixed ones included."""
+    terms = [term for row in rows for term in step_terms(row)]
     device = rows[0]["environment"].get("device", "") if rows else ""
-    return fit_cost_model(steps, prefills, name, device)
+    return fit_mixed_cost_model(terms, name, device)
 
 
 def compare_with_simulation(rows: Sequence[dict],

@@ -11,20 +11,26 @@ Two workloads, each answer forced to a recorded length:
   the stand-in's predictions as the learned priorities (they cost nothing).
 
     workload = serving_workload("sharegpt-recorded", 64, "random:smollm2-135m")
-    run_serving_bench(config, workload.requests, {"learned": workload.learned},
-                      {"learned": workload.predictor_s}, prompts=workload.prompts)
+    run_serving_bench(config, workload.requests, workload.learned, workload.predictor_s,
+                      prompts=workload.prompts)
+
+`LiveHead(workload)` is the recorded head itself, run per request (`head(index)`), so that the
+bench spends its real time in each request's path, on the machine the engine runs on.
 """
 
 from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass, replace
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+import torch
 
 from seqsch.bench.recorded_table import DEFAULT_EVAL
 from seqsch.bench.replay import PAPER_PROMPT_TOKENS, paper_workload
-from seqsch.core.models import DEFAULT, load_tokenizer
+from seqsch.core.models import DEFAULT, load_model, load_tokenizer
 from seqsch.core.random_weights import is_random_model_name, read_config
 from seqsch.core.recorded import (
     DEFAULT_RECORDED,
@@ -33,16 +39,21 @@ from seqsch.core.recorded import (
 )
 from seqsch.core.requests import Request, encode_prompts
 from seqsch.core.sources import RECORDED_HEAD_SOURCE
+from seqsch.perception.recorded_heads import recorded_head_sha256
+from seqsch.perception.registry import make_predictor
 
 SERVING_WORKLOADS = ("sharegpt-recorded", "paper-val")
+STANDIN = "standin"  # paper-val's learned priorities: predictions drawn at the paper's accuracy
+LEARNED_POLICIES = (RECORDED_HEAD_SOURCE, STANDIN)  # a policy per source of learned priorities
 
 
 @dataclass
 class ServingWorkload:
     requests: list[Request]  # forced_output_tokens: the recorded length (cut at the cap)
     prompts: list[list[int]]
-    learned: list[float]  # the learned source's priorities (predicted lengths)
-    predictor_s: float  # its measured seconds per request
+    learned: dict[str, list[float]]  # learned policy -> its priorities (predicted lengths)
+    predictor_s: dict[str, float]  # learned policy -> its measured seconds per request
+    evaluation: dict = field(default_factory=dict, repr=False)  # sharegpt-recorded: the eval file
 
 
 def serving_workload(name: str, num_requests: int, model: str = DEFAULT,
@@ -59,7 +70,7 @@ def serving_workload(name: str, num_requests: int, model: str = DEFAULT,
                       else len(load_tokenizer(model)))
         workload = paper_workload(num_requests, vocab_size, PAPER_PROMPT_TOKENS)
         return ServingWorkload(workload.requests, workload.prompts,
-                               [float(n) for n in workload.standin], 0.0)
+                               {STANDIN: [float(n) for n in workload.standin]}, {STANDIN: 0.0})
     evaluation = json.loads(Path(eval_path).read_text())
     source = evaluation["sources"].get(RECORDED_HEAD_SOURCE)
     if source is None:
@@ -78,5 +89,60 @@ def serving_workload(name: str, num_requests: int, model: str = DEFAULT,
                    for r in requests]
     else:
         prompts = encode_prompts(load_tokenizer(model), requests)
-    return ServingWorkload(requests, prompts, [float(predicted[r.id]) for r in requests],
-                           source["ms_per_prompt"] / 1000)
+    return ServingWorkload(requests, prompts,
+                           {RECORDED_HEAD_SOURCE: [float(predicted[r.id]) for r in requests]},
+                           {RECORDED_HEAD_SOURCE: source["ms_per_prompt"] / 1000},
+                           {k: v for k, v in evaluation.items() if k in LIVE_KEYS})
+
+
+LIVE_KEYS = ("head", "head_sha256", "model", "dtype")  # what `LiveHead` rebuilds the head from
+
+
+class LiveHead:
+    """The learned source of a `sharegpt-recorded` workload, run for real: `head(index)`
+    prefills request `index`'s prompt text through the recorded head (the embedded model in
+    `dtype`, default the evaluation's; the head folder the evaluation scored, checked by its
+    hash) and returns the predicted length. The serving bench calls it in each request's path,
+    one request at a time on a worker thread, beside the engine. It runs on `threads` cores
+    (default 1: vLLM on a CPU keeps one core for its frontend, where the predictor runs; with
+    torch's default of every core it slows vLLM's steps by about a quarter).
+
+    `warm_up()` loads the model and predicts every request once, counting in `agreement` how
+    many predictions equal the evaluation's (all of them in the evaluation's dtype: those order
+    the queue). The bench calls it once its engine has started, because vLLM binds its OpenMP
+    threads when it starts, and torch run before then keeps vLLM's steps about 1.5x slower."""
+
+    def __init__(self, workload: ServingWorkload, threads: int = 1,
+                 dtype: str | None = None) -> None:
+        if not workload.evaluation:
+            raise ValueError("live head: the workload has no learned head (sharegpt-recorded "
+                             "has)")
+        head_dir = Path(workload.evaluation["head"])
+        if recorded_head_sha256(head_dir) != workload.evaluation["head_sha256"]:
+            raise ValueError(f"{head_dir}: not the head the evaluation scored (hash differs)")
+        if threads < 1:
+            raise ValueError(f"live head: threads must be >= 1, got {threads}")
+        self.workload, self.threads, self.head_dir = workload, threads, head_dir
+        self.dtype = dtype or workload.evaluation["dtype"]
+        self.predictor = None
+        self.agreement: int | None = None
+        self.__name__ = RECORDED_HEAD_SOURCE  # how a record names the predictor
+
+    def warm_up(self) -> None:
+        if self.predictor is not None:
+            return
+        model, tokenizer = load_model(DEFAULT, dtype=self.dtype)
+        self.predictor = make_predictor(RECORDED_HEAD_SOURCE, model, tokenizer,
+                                        probe=self.head_dir, batch_size=1)
+        learned = self.workload.learned[RECORDED_HEAD_SOURCE]
+        with ThreadPoolExecutor(1) as worker:  # as the bench runs it: off the engine's thread
+            predicted = list(worker.map(self, range(len(learned))))
+        self.agreement = sum(p == int(q) for p, q in zip(predicted, learned))
+
+    def __call__(self, index: int) -> int:
+        if self.predictor is None:
+            raise RuntimeError("live head: call warm_up() first")
+        # This thread's own OpenMP team. torch.set_num_threads itself is replaced by a no-op in
+        # vLLM's CPU worker once it binds its threads; the function underneath still works.
+        torch._C.set_num_threads(self.threads)
+        return self.predictor.predict([self.workload.requests[index]])[0]

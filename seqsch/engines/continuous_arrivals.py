@@ -2,11 +2,12 @@
 
 `seqsch.scheduling.serving` simulates a continuous-batching server under Poisson arrivals; this
 module drives a real one the same way, in real time. A request is submitted when its arrival
-time passes, after its prediction, predictions running one at a time in arrival order in the
-driver's thread (so a request may wait behind another's prediction, as in the simulator).
-A predictor is a number of seconds per request, slept (its latency cost alone: the engine keeps
-the cores, the simulator's `predictor_blocks_engine=False`), or a callable `predict(index)`,
-run and timed (it shares the machine's cores with the engine, as a real predictor does).
+time passes, after its prediction. Predictions run one at a time in arrival order on a worker
+thread of their own, as a serving frontend runs a predictor (so a request may wait behind
+another's prediction, and the engine keeps stepping meanwhile: the simulator's
+`predictor_blocks_engine=False`). A predictor is a number of seconds per request, slept (its
+latency cost alone), or a callable `predict(index)`, run and timed (it also takes its share of
+the machine's cores and memory bandwidth, as a real predictor does).
 
     served = serve_continuous(model, tokenizer, prompts, lengths, arrivals_s, ranks, num_slots=8)
     served.summary(ServingConfig(8))   # the keys of seqsch.scheduling.serving.serving_summary
@@ -28,8 +29,10 @@ from __future__ import annotations
 
 import bisect
 import math
+import queue
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import torch
@@ -48,6 +51,7 @@ from seqsch.scheduling.serving import ServingConfig, ServingResult, serving_summ
 Predictor = float | Callable[[int], object] | None  # seconds slept per request, or run and timed
 BLOCK_SIZE = 32
 IDLE_POLL_S = 0.05  # longest wait for a result while no arrival is due
+PREDICTION_POLL_S = 0.002  # wait while a prediction is under way
 
 
 @dataclass
@@ -79,7 +83,12 @@ class ServedRequests:
 
 
 class ArrivalFeeder:
-    """Submits each request once its arrival time has passed and its prediction is done."""
+    """Submits each request once its arrival time has passed and its prediction is done.
+
+    Predictions run one at a time, in arrival order, on a worker thread of their own (where a
+    serving frontend runs its predictor): the driver's loop, and so the engine, keeps stepping
+    meanwhile. A request's prediction starts once it has arrived and the one before it is
+    done; it is queued when its prediction ends and joins the engine between two steps."""
 
     def __init__(self, arrivals_s: Sequence[float], predictor: Predictor,
                  submit: Callable[[int], None]) -> None:
@@ -87,35 +96,68 @@ class ArrivalFeeder:
             raise ValueError(f"a predictor is seconds >= 0 or a callable, got {predictor!r}")
         self.arrivals_s, self.predictor, self.submit = list(arrivals_s), predictor, submit
         self.by_arrival = sorted(range(len(arrivals_s)), key=lambda i: (arrivals_s[i], i))
-        self.num_submitted = 0
+        self.num_started = self.num_submitted = 0  # predictions begun; requests submitted
         self.queued_s = [0.0] * len(arrivals_s)
         self.predict_s = [0.0] * len(arrivals_s)
+        self.predicted: queue.SimpleQueue = queue.SimpleQueue()  # (index, begin, end | error)
+        self.worker = (ThreadPoolExecutor(1, thread_name_prefix="predictor")
+                       if predictor else None)
         self.start = time.perf_counter()
 
     def now_s(self) -> float:
         return time.perf_counter() - self.start
 
-    def feed(self) -> None:
-        """Predict and submit, in arrival order, every request that has arrived by now."""
-        while (self.num_submitted < len(self.by_arrival)
-               and self.arrivals_s[self.by_arrival[self.num_submitted]] <= self.now_s()):
-            index = self.by_arrival[self.num_submitted]
-            begin = time.perf_counter()
+    def _predict(self, index: int) -> None:
+        begin = time.perf_counter()
+        try:
             if callable(self.predictor):
                 self.predictor(index)
-            elif self.predictor:
+            else:
                 time.sleep(self.predictor)
-            self.predict_s[index] = time.perf_counter() - begin
-            self.queued_s[index] = self.now_s()
-            self.submit(index)
-            self.num_submitted += 1
+        except BaseException as error:  # noqa: BLE001 - handed to the driver, raised there
+            self.predicted.put((index, begin, error))
+            return
+        self.predicted.put((index, begin, time.perf_counter()))
+
+    def feed(self) -> None:
+        """Start the prediction of every request that has arrived by now (in arrival order),
+        and submit every request whose prediction is done."""
+        while (self.num_started < len(self.by_arrival)
+               and self.arrivals_s[self.by_arrival[self.num_started]] <= self.now_s()):
+            index = self.by_arrival[self.num_started]
+            self.num_started += 1
+            if self.worker is None:
+                self.queued_s[index] = self.now_s()
+                self._submit(index)
+            else:
+                self.worker.submit(self._predict, index)
+        while True:
+            try:
+                index, begin, end = self.predicted.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(end, BaseException):
+                raise end
+            self.predict_s[index], self.queued_s[index] = end - begin, end - self.start
+            self._submit(index)
+
+    def _submit(self, index: int) -> None:
+        self.submit(index)
+        self.num_submitted += 1
 
     def wait_s(self) -> float:
-        """How long the driver may block before the next arrival is due."""
-        if self.num_submitted == len(self.by_arrival):
+        """How long the driver may block before the next arrival or prediction is due."""
+        if self.num_submitted < self.num_started:
+            return PREDICTION_POLL_S
+        if self.num_started == len(self.by_arrival):
             return IDLE_POLL_S
-        due_s = self.arrivals_s[self.by_arrival[self.num_submitted]] - self.now_s()
+        due_s = self.arrivals_s[self.by_arrival[self.num_started]] - self.now_s()
         return min(IDLE_POLL_S, max(1e-4, due_s))
+
+    def close(self) -> None:
+        """Stop the predictor's worker (waits for a prediction under way)."""
+        if self.worker is not None:
+            self.worker.shutdown(wait=True, cancel_futures=True)
 
     def served(self, first_token_at: Sequence[float], finish_at: Sequence[float],
                num_output_tokens: Sequence[int], step_starts: Sequence[float],
@@ -216,6 +258,7 @@ def _drive(manager, prompts, output_lengths, arrivals_s, ranks, predictor) -> Se
     step_starts: list[float] = []
     step_ends: list[float] = []
     outputs: dict[int, object] = {}
+    feeder = None
 
     def submit(index: int) -> None:
         manager.add_request(list(prompts[index]), request_id=str(index),
@@ -236,6 +279,8 @@ def _drive(manager, prompts, output_lengths, arrivals_s, ranks, predictor) -> Se
             if output is not None:
                 outputs[int(output.request_id)] = output
     finally:
+        if feeder is not None:
+            feeder.close()
         manager.stop(block=True, keep_for_next_session=False,
                      hard_stop=len(outputs) < len(prompts))
         manager.destroy()

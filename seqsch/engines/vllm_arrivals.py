@@ -112,6 +112,8 @@ def serve_vllm(engine: VllmEngine, prompts: Sequence[Sequence[int]],
         if llm_engine.has_unfinished_requests():
             llm_engine.abort_request([f"{prefix}{i}" for i in range(num_requests)])
         raise
+    finally:
+        feeder.close()
     return feeder.served(first_at, finish_at, num_tokens, step_starts, step_ends)
 
 

@@ -137,6 +137,30 @@ def fit_cost_model(
     return CostModel(name, device, a, b, c, p0, p1, source=source)
 
 
+def fit_mixed_cost_model(step_terms: Sequence[tuple[int, int, int, int, float]], name: str,
+                         device: str) -> CostModel:
+    """Least-squares fit of every engine step of a continuous batch, mixed steps included:
+    (num_decoding, context_sum, num_admitted, prompt_sum, step_s), priced as the serving
+    simulator prices a step, `step_s(rows, context)` when rows decode plus
+    `prefill_s(admitted, prompt)` when requests are admitted. One fit over all steps, so that
+    a step that prefills one request beside 15 decoding rows is not priced as a whole prefill.
+    A term fitted below zero is dropped and the rest refitted, so that no step costs < 0 s."""
+    if len(step_terms) < 1:
+        raise ValueError("fit_mixed_cost_model needs at least one step timing")
+    decoding, context_sums, admitted, prompt_sums, step_s = zip(*step_terms, strict=True)
+    columns = [[float(n > 0) for n in decoding], list(map(float, decoding)),
+               list(map(float, context_sums)), [float(n > 0) for n in admitted],
+               list(map(float, prompt_sums))]
+    coefficients = _least_squares(columns, list(step_s))
+    while min(coefficients) < 0:  # a negative cost is no cost: drop that term and refit
+        columns[coefficients.index(min(coefficients))] = [0.0] * len(step_s)
+        coefficients = _least_squares(columns, list(step_s))
+    a, b, c, p0, p1 = coefficients
+    return CostModel(name, device, a, b, c, p0, p1,
+                     source=f"least-squares fit of {len(step_terms)} engine steps, mixed "
+                            f"prefill and decode steps included")
+
+
 def gpu_cost_model(
     num_params_b: float,
     bytes_per_param: float,
