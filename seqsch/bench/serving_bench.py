@@ -230,6 +230,8 @@ def run_serving_bench(config: ServingBenchConfig, requests: Sequence[Request],
             record = {
                 "key": key, "request_rate": rate, "policy": label, "aging_per_s": aging_per_s,
                 "predictor": predictor_setting(predictor), "config": settings,
+                # a live predictor's check against the predictions that order the queue
+                "predictor_agreement": getattr(predictor, "agreement", None),
                 "environment": {**engine.environment, **versions()},
                 "summary": served.summary(sim_config),
                 "requests": {**{k: v for k, v in asdict(served).items() if k != "step_s"},

@@ -27,6 +27,7 @@ DEFAULT_PROBE = DATA_DIR / "probe-smollm2-length"
 DEFAULT_RECORDED = DATA_DIR / "lengths-sharegpt-recorded.jsonl"
 DEFAULT_RECORDED_HEAD = DATA_DIR / "probe-sharegpt-recorded"
 DEFAULT_RECORDED_EVAL = DATA_DIR / "perception-eval-recorded.json"
+SERVING_CPU = DATA_DIR / "serving-vllm-cpu.jsonl"  # vLLM on this CPU under load, measured
 
 
 def portable(path: str | Path) -> str:

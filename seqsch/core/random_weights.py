@@ -12,7 +12,8 @@ the tokens a model writes refuses it (`require_trained_weights`).
     model, tokenizer = load_model("random:smollm2-135m")   # the same through seqsch.core.models
 
 Shipped shapes (`seqsch/core/model_configs/`): `llama2-7b` (the paper's Vicuna-7B), `smollm2-135m`
-(the embedded model), `tiny` (tests). A path to any HF `config.json` works too.
+(the embedded model), `smollm2-360m` (its larger sibling, which the serving benchmark serves
+beside the 135M length predictor), `tiny` (tests). A path to any HF `config.json` works too.
 """
 
 from __future__ import annotations
@@ -76,6 +77,18 @@ def read_config(name_or_path: str | Path) -> dict:
     if not isinstance(config, dict) or "model_type" not in config:
         raise ValueError(f"{path}: a model config needs a 'model_type' field (e.g. \"llama\")")
     return {k: v for k, v in config.items() if not k.startswith("_")}
+
+
+def num_parameters(config: dict) -> int:
+    """Parameters of a Llama-shaped config (embeddings once if tied, attention with its KV
+    heads, the gated MLP, the norms): 134.5M for `smollm2-135m`, 361.8M for `smollm2-360m`."""
+    hidden, layers = config["hidden_size"], config["num_hidden_layers"]
+    head_dim = config.get("head_dim") or hidden // config["num_attention_heads"]
+    kv_dim = head_dim * config.get("num_key_value_heads", config["num_attention_heads"])
+    attention = 2 * hidden * hidden + 2 * hidden * kv_dim
+    mlp = 3 * hidden * config["intermediate_size"]
+    embeddings = config["vocab_size"] * hidden * (1 if config.get("tie_word_embeddings") else 2)
+    return embeddings + layers * (attention + mlp + 2 * hidden) + hidden
 
 
 def load_random_model(name: str, device: str | torch.device = "auto",

@@ -70,12 +70,13 @@ def break_even_phrase(rows: Sequence[dict], policy: str, aging_per_s: float = 0.
 
 
 def latency_vs_rate(rows: Sequence[dict], metric: str = "mean_latency_s",
-                    ax: Axes | None = None, min_gain: float = 0.0) -> Figure:
+                    ax: Axes | None = None, min_gain: float = 0.0,
+                    title: str = "Shortest predicted first against first come") -> Figure:
     """`metric` against the request rate (log axis), one line per (policy, aging); a dotted
     vertical line marks each policy's break-even rate against first come (on mean
     latency, `break_even_rate`: the rate from which it cuts first come's mean by `min_gain`).
-    The title states each policy's break-even. A burst (rate inf) has no place on the axis and
-    is left out."""
+    The title (`title`, then each policy's break-even) states the conclusion. A burst (rate
+    inf) has no place on the axis and is left out."""
     if not rows:
         raise ValueError("no rows to plot: run serving_sweep first")
     if metric not in rows[0]:
@@ -105,7 +106,7 @@ def latency_vs_rate(rows: Sequence[dict], metric: str = "mean_latency_s",
     ax.set_ylabel(METRIC_LABELS.get(metric, metric))
     ax.set_ylim(bottom=0)
     ax.legend(loc="upper left", fontsize="small")
-    ax.set_title("Shortest predicted first against first come\n" + "\n".join(phrases),
+    ax.set_title(title + "\n" + "\n".join(phrases),
                  fontsize="medium")
     return fig
 

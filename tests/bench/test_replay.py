@@ -28,7 +28,13 @@ from seqsch.core.decoding import DecodingConfig
 from seqsch.core.length_records import read_length_file
 from seqsch.core.models import load_model
 from seqsch.core.paths import DEFAULT_RECORDED_EVAL, ROOT
-from seqsch.core.random_weights import is_random_weights, load_random_model, random_model_names
+from seqsch.core.random_weights import (
+    is_random_weights,
+    load_random_model,
+    num_parameters,
+    random_model_names,
+    read_config,
+)
 from seqsch.core.recorded import read_evaluation
 from seqsch.core.requests import Request
 from seqsch.core.sources import RECORDED_HEAD_SOURCE
@@ -133,7 +139,9 @@ def test_random_weights_are_refused_where_tokens_are_read(random_tiny):
 
 
 def test_random_model_shapes_and_errors():
-    assert {"llama2-7b", "smollm2-135m", "tiny"} <= set(random_model_names())
+    assert {"llama2-7b", "smollm2-135m", "smollm2-360m", "tiny"} <= set(random_model_names())
+    assert round(num_parameters(read_config("smollm2-135m")) / 1e5) == 1345
+    assert round(num_parameters(read_config("smollm2-360m")) / 1e5) == 3618
     model, tokenizer = load_random_model("tiny", device="cpu", dtype="float32")
     again, _ = load_random_model("tiny", device="cpu", dtype="float32")
     assert is_random_weights(model) and len(tokenizer) == model.config.vocab_size

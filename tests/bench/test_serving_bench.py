@@ -7,6 +7,7 @@ exactly. The vLLM check skips where vLLM is absent (bash scripts/setup_vllm.sh).
 from __future__ import annotations
 
 import math
+import threading
 import time
 
 import pytest
@@ -20,6 +21,7 @@ from seqsch.bench.serving_bench import (
 )
 from seqsch.bench.serving_compare import fit_serving_cost_model
 from seqsch.core.requests import Request
+from seqsch.engines.continuous_arrivals import PREDICTION_POLL_S, ArrivalFeeder
 from seqsch.engines.vllm_engine import is_vllm_available
 from seqsch.scheduling.serving import ServingConfig, burst_arrivals, simulate_serving
 
@@ -42,7 +44,7 @@ PREDICT_S = 0.002
     ({"policies": ("oracle@soon",)}, "policies"),
     ({"policies": ("oracle@-1",)}, "policies"),
     ({"policies": ("first-come@0.5",)}, "policies"),
-    ({"policies": ("first-come", "learned")}, "predictor"),
+    ({"policies": ("first-come", "learned")}, "policies"),  # a source's name, not a role
     ({"num_slots": 0}, "num_slots"),
 ])
 def test_config_errors_name_the_field(options, field):
@@ -50,11 +52,11 @@ def test_config_errors_name_the_field(options, field):
         ServingBenchConfig(**options)
 
 
-def test_config_accepts_a_learned_policy_with_its_predictor_and_aging():
-    config = ServingBenchConfig(policies=("first-come", "learned@0.5"), predictor="length-head",
+def test_config_accepts_a_learned_policy_by_its_source_with_aging():
+    config = ServingBenchConfig(policies=("first-come", "recorded-head@0.5"),
                                 request_rates=(1, math.inf))
     assert config.request_rates == (1.0, math.inf)
-    assert config.settings()["policies"] == ["first-come", "learned@0.5"]
+    assert config.settings()["policies"] == ["first-come", "recorded-head@0.5"]
 
 
 def test_waiting_ranks_follow_the_simulators_order():
@@ -70,9 +72,9 @@ def test_workload_errors():
         run_serving_bench(config, REQUESTS, prompts=PROMPTS)
     with pytest.raises(ValueError, match="forced"):
         run_serving_bench(config, [Request("a", "hi"), Request("b", "hi")], prompts=PROMPTS[:2])
-    with pytest.raises(ValueError, match="priorities_by_policy"):
-        run_serving_bench(ServingBenchConfig(num_requests=8, policies=("learned",),
-                                             predictor="x"), REQUESTS, prompts=PROMPTS)
+    with pytest.raises(ValueError, match="priorities_by_policy: policy 'recorded-head'"):
+        run_serving_bench(ServingBenchConfig(num_requests=8, policies=("recorded-head",)),
+                          REQUESTS, prompts=PROMPTS)
 
 
 @pytest.fixture(scope="module")
@@ -87,10 +89,10 @@ def measured(tiny, tmp_path_factory):
 
     config = ServingBenchConfig(model="tiny-test", num_requests=len(REQUESTS),
                                 request_rates=(60.0, math.inf), num_slots=2,
-                                policies=("first-come", "oracle", "learned@0.5"),
-                                predictor="noisy", out=tmp_path_factory.mktemp("serve") / "s.jsonl")
-    rows = run_serving_bench(config, REQUESTS, {"learned": LEARNED}, {"learned": predict},
-                             prompts=PROMPTS, model=tiny)
+                                policies=("first-come", "oracle", "recorded-head@0.5"),
+                                out=tmp_path_factory.mktemp("serve") / "s.jsonl")
+    rows = run_serving_bench(config, REQUESTS, {"recorded-head": LEARNED},
+                             {"recorded-head": predict}, prompts=PROMPTS, model=tiny)
     return config, rows, calls
 
 
@@ -98,7 +100,7 @@ def test_every_request_finishes_at_its_forced_length(measured):
     _, rows, _ = measured
     assert [(r["request_rate"], r["policy"]) for r in rows] == [
         (rate, policy) for rate in (60.0, math.inf)
-        for policy in ("first-come", "oracle", "learned@0.5")]
+        for policy in ("first-come", "oracle", "recorded-head@0.5")]
     for row in rows:
         req = row["requests"]
         assert req["num_output_tokens"] == LENGTHS
@@ -130,7 +132,7 @@ def test_the_predictor_runs_in_the_request_path(measured):
     assert sorted(calls) == sorted(list(range(len(LENGTHS))) * 2)  # once a request and rate
     for row in rows:
         req = row["requests"]
-        if row["policy"] == "learned@0.5":
+        if row["policy"] == "recorded-head@0.5":
             assert row["predictor"]["mode"] == "callable"
             assert min(req["predict_s"]) >= PREDICT_S
             assert all(q >= a + PREDICT_S for q, a in zip(req["queued_s"], req["arrival_s"]))
@@ -149,7 +151,7 @@ def test_a_burst_runs_the_simulators_step_clock_and_shortest_first_pays(measured
     assert cost_model.step_fixed_s > 0
     for cell in compare_with_simulation(rows, cost_model):
         assert math.isfinite(cell["mean_latency_gap"])
-        if math.isinf(cell["request_rate"]) and cell["policy"] != "learned@0.5":
+        if math.isinf(cell["request_rate"]) and cell["policy"] != "recorded-head@0.5":
             assert cell["measured"]["num_steps"] == cell["simulated"]["num_steps"]
             assert cell["mean_latency_steps_gap"] == pytest.approx(0.0)
 
@@ -163,14 +165,45 @@ def test_a_rerun_reads_finished_cells_back(measured, tiny, monkeypatch):
     monkeypatch.setattr(serving_bench, "serve_continuous", refuse)
     monkeypatch.setattr(serving_bench, "load_model", refuse)
     lines_before = config.out.read_text().count("\n")
-    again = run_serving_bench(config, REQUESTS, {"learned": LEARNED},
-                              {"learned": _named("predict")},
+    again = run_serving_bench(config, REQUESTS, {"recorded-head": LEARNED},
+                              {"recorded-head": _named("predict")},
                               prompts=PROMPTS, model=tiny)
     assert [r["summary"] for r in again] == [r["summary"] for r in rows]
     assert config.out.read_text().count("\n") == lines_before
     other = ServingBenchConfig(**{**vars(config), "seed": 1})  # other arrivals: measured anew
     with pytest.raises(AssertionError, match="finished cell"):
-        run_serving_bench(other, REQUESTS, {"learned": LEARNED}, prompts=PROMPTS, model=tiny)
+        run_serving_bench(other, REQUESTS, {"recorded-head": LEARNED}, prompts=PROMPTS,
+                          model=tiny)
+
+
+def test_predictions_run_beside_the_driver_one_at_a_time_in_arrival_order():
+    submitted, done = [], threading.Event()
+
+    def predict(index: int) -> None:
+        done.wait(5)  # held until the driver has shown it was not blocked
+
+    feeder = ArrivalFeeder([0.0, 0.0, 0.0], predict, submitted.append)
+    feeder.feed()  # starts the first prediction and returns at once
+    assert submitted == [] and feeder.wait_s() == PREDICTION_POLL_S
+    done.set()
+    deadline = time.perf_counter() + 5
+    while len(submitted) < 3 and time.perf_counter() < deadline:
+        feeder.feed()
+        time.sleep(feeder.wait_s())
+    feeder.close()
+    assert submitted == [0, 1, 2]
+    assert all(q >= p for q, p in zip(feeder.queued_s, feeder.predict_s))
+
+
+def test_a_failed_prediction_is_raised_in_the_driver():
+    def predict(index: int) -> None:
+        raise RuntimeError("predictor broke")
+
+    feeder = ArrivalFeeder([0.0], predict, lambda index: None)
+    feeder.feed()
+    feeder.close()  # the prediction has ended
+    with pytest.raises(RuntimeError, match="predictor broke"):
+        feeder.feed()
 
 
 def _named(name: str):

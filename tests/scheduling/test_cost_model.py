@@ -8,6 +8,7 @@ from seqsch.scheduling.cost_model import (
     GPU_PRESETS,
     CostModel,
     fit_cost_model,
+    fit_mixed_cost_model,
     gpu_cost_model,
     load_cost_model,
 )
@@ -70,6 +71,34 @@ def test_fit_drops_terms_the_data_cannot_separate():
     assert fitted.prefill_fixed_s == pytest.approx(0.085)
     with pytest.raises(ValueError, match="at least one"):
         fit_cost_model([], [], "x", "y")
+
+
+def _mixed_step(decoding: int, context_sum: int, admitted: int, prompt_sum: int) -> tuple:
+    """A continuous batch's step as the serving simulator prices it under MODEL."""
+    step_s = MODEL.prefill_s(admitted, prompt_sum / admitted) if admitted else 0.0
+    if decoding:
+        step_s += MODEL.step_s(decoding, context_sum / decoding)
+    return decoding, context_sum, admitted, prompt_sum, step_s
+
+
+def test_mixed_fit_recovers_the_simulators_step_price_from_mixed_steps():
+    terms = [_mixed_step(d, d * c, a, a * p)
+             for d in (0, 3, 16) for c in (40, 300) for a in (0, 1, 2) for p in (9, 500)
+             if d or a]
+    fitted = fit_mixed_cost_model(terms, "fit", "test")
+    for field in ("step_fixed_s", "step_per_row_s", "step_per_row_context_s",
+                  "prefill_fixed_s", "prefill_per_token_s"):
+        assert getattr(fitted, field) == pytest.approx(getattr(MODEL, field), rel=1e-6)
+    with pytest.raises(ValueError, match="at least one"):
+        fit_mixed_cost_model([], "x", "y")
+
+
+def test_mixed_fit_drops_a_term_fitted_below_zero():
+    # steps that cost less with a longer context: no non-negative price explains that
+    terms = [(4, 4 * c, 0, 0, 0.1 - 1e-5 * c) for c in (10, 100, 1000)] + [(0, 0, 1, 50, 0.2)]
+    fitted = fit_mixed_cost_model(terms, "fit", "test")
+    assert fitted.step_per_row_context_s == 0.0
+    assert min(fitted.step_s(4, 500), fitted.prefill_s(1, 1)) > 0
 
 
 def test_gpu_model_is_bandwidth_bound():
