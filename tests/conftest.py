@@ -8,13 +8,22 @@ every test loads this file, and the scheduling and widget panel tests run withou
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
 import pytest
 
+from seqsch.bench.serving_compare import step_terms
 from seqsch.core.requests import Request
 from seqsch.core.workloads import find_paper_lengths
+from seqsch.scheduling.cost_model import CostModel
+from seqsch.scheduling.serving import (
+    ServingConfig,
+    burst_arrivals,
+    poisson_arrivals,
+    simulate_serving,
+)
 
 # Reference files beside the project, where present (developers' machines and CI): the paper's
 # length files are found through SEQSCH_PAPER_DIR, also by notebook kernels the tests start.
@@ -98,3 +107,45 @@ def short_requests():
         "What is 2 + 2?",
     ]
     return [Request(f"q{i}", p) for i, p in enumerate(prompts)]
+
+
+# Serving-bench records (`python -m seqsch.bench serve`) that an engine whose steps cost
+# SERVING_ENGINE's would write: tests of the measured rows and of results section 9.
+SERVING_ENGINE = CostModel("engine", "test", 0.05, 0.002, 2e-6, 0.01, 8e-4)
+SERVING_LENGTHS = [40, 3, 25, 60, 8, 14, 33, 5, 50, 19, 2, 27]
+SERVING_PROMPTS = [12, 80, 30, 5, 64, 20, 9, 48, 15, 100, 7, 36]
+SERVING_SLOTS = 3
+SERVING_PREDICT_S = 0.05
+
+
+def serving_record(rate: float, label: str, priorities=None, aging_per_s: float = 0.0) -> dict:
+    """A cell as `run_serving_bench` writes it, from an engine whose steps cost what
+    SERVING_ENGINE prices them at."""
+    arrivals = (burst_arrivals(len(SERVING_LENGTHS)) if math.isinf(rate)
+                else poisson_arrivals(len(SERVING_LENGTHS), rate, 0))
+    predict_s = 0.0 if priorities is None else SERVING_PREDICT_S
+    config = ServingConfig(SERVING_SLOTS,
+                           "first-come" if priorities is None else "shortest-predicted",
+                           aging_per_s, predict_s, predictor_blocks_engine=False)
+    result = simulate_serving(SERVING_LENGTHS, SERVING_PROMPTS, arrivals, priorities, config,
+                              SERVING_ENGINE)
+    cell = {"request_rate": rate, "policy": label, "aging_per_s": aging_per_s,
+            "predictor": {"mode": "sleep", "s_per_request": predict_s},
+            "config": {"engine": "vllm", "model": "random:smollm2-360m",
+                       "num_requests": len(SERVING_LENGTHS), "num_slots": SERVING_SLOTS,
+                       "seed": 0, "dtype": "bf16"},
+            "environment": {"engine": "vllm", "device": "test", "dtype": "bfloat16",
+                            "vllm": "test", "num_threads": 2},
+            "summary": result.summary,
+            "requests": {"arrival_s": result.arrival_s, "queued_s": result.queued_s,
+                         "predict_s": [predict_s] * len(SERVING_LENGTHS),
+                         "first_token_s": result.first_token_s, "finish_s": result.finish_s,
+                         "first_token_step": result.first_token_step,
+                         "finish_step": result.finish_step, "num_output_tokens": SERVING_LENGTHS,
+                         "prompt_tokens": SERVING_PROMPTS, "priorities": priorities},
+            "step_s": [0.0] * result.summary["num_steps"]}
+    cell["step_s"] = [
+        (SERVING_ENGINE.prefill_s(admitted, prompt_sum / admitted) if admitted else 0.0)
+        + (SERVING_ENGINE.step_s(decoding, context_sum / decoding) if decoding else 0.0)
+        for decoding, context_sum, admitted, prompt_sum, _ in step_terms(cell)]
+    return cell

@@ -199,12 +199,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds each learned prediction spends in the request path "
                         "(default: the evaluation's measured ms per prompt; paper-val: 0)")
     p.add_argument("--live-head", action="store_true",
-                   help="sharegpt-recorded: run the recorded head itself on each request as it "
-                        "arrives, on the engine's cores (loads the embedded model), instead of "
+                   help="vllm, sharegpt-recorded: run the recorded head itself on each request "
+                        "as it arrives, beside the engine (loads the embedded model), instead of "
                         "sleeping its measured time")
-    p.add_argument("--head-threads", type=positive_int, default=1,
-                   help="with --live-head: the head's threads (default 1: vLLM on a CPU keeps a "
-                        "core for its frontend)")
+    p.add_argument("--head-threads", type=positive_int, default=None,
+                   help="with --live-head: the head's threads (default 1: vLLM's CPU worker "
+                        "computes on one thread of a 2-core machine)")
     p.add_argument("--num-slots", type=positive_int, default=16)
     p.add_argument("--seed", type=non_negative_int, default=0, help="the arrivals' seed")
     p.add_argument("--dtype", default="auto")
@@ -298,16 +298,20 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
     except (ValueError, FileNotFoundError) as error:
         parser.error(str(error))
     learned = {parse_policy(text)[0] for text in config.policies} & set(LEARNED_POLICIES)
-    if learned - set(workload.learned):
+    if missing := sorted(learned - set(workload.learned)):
         parser.error(f"--policies: workload {args.workload} has priorities for "
-                     f"{', '.join(workload.learned)} only, not {', '.join(sorted(learned))}")
-    if args.live_head and (args.predictor_s is not None or RECORDED_HEAD_SOURCE not in learned):
-        parser.error(f"--live-head runs the {RECORDED_HEAD_SOURCE} policy's head: it needs "
-                     f"that policy (--workload sharegpt-recorded) and no --predictor-s")
+                     f"{', '.join(workload.learned)} only, not {', '.join(missing)}")
+    if args.live_head and (args.predictor_s is not None or RECORDED_HEAD_SOURCE not in learned
+                           or args.engine != "vllm"):
+        parser.error(f"--live-head runs the {RECORDED_HEAD_SOURCE} policy's head beside vLLM: "
+                     f"it needs --engine vllm, that policy (--workload sharegpt-recorded) and "
+                     f"no --predictor-s")
+    if args.head_threads is not None and not args.live_head:
+        parser.error("--head-threads sets the live head's threads: give --live-head too")
     predictors = {name: workload.predictor_s[name] if args.predictor_s is None
                   else args.predictor_s for name in learned}
     if args.live_head:
-        predictors[RECORDED_HEAD_SOURCE] = LiveHead(workload, args.head_threads)
+        predictors[RECORDED_HEAD_SOURCE] = LiveHead(workload, args.head_threads or 1)
     rows = run_serving_bench(config, workload.requests, workload.learned, predictors,
                              prompts=workload.prompts)
     if args.live_head and predictors[RECORDED_HEAD_SOURCE].agreement is not None:

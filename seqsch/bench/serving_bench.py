@@ -110,8 +110,9 @@ def _sha256(value) -> str:
 
 def predictor_setting(predictor: Predictor) -> dict:
     if callable(predictor):
+        setting = getattr(predictor, "setting", dict)()  # e.g. a live head's threads, dtype
         return {"mode": "callable",
-                "name": getattr(predictor, "__name__", type(predictor).__name__)}
+                "name": getattr(predictor, "__name__", type(predictor).__name__), **setting}
     return {"mode": "sleep", "s_per_request": float(predictor or 0.0)}
 
 

@@ -20,7 +20,11 @@ import statistics
 from collections.abc import Sequence
 
 from seqsch.bench.serving_bench import parse_policy
-from seqsch.bench.serving_compare import compare_with_simulation, fit_serving_cost_model
+from seqsch.bench.serving_compare import (
+    compare_with_simulation,
+    fit_serving_cost_model,
+    serving_config,
+)
 from seqsch.scheduling.cost_model import CostModel
 from seqsch.scheduling.serving import ServingConfig, simulate_serving
 from seqsch.scheduling.serving_sweep import capacity_requests_per_s
@@ -35,6 +39,11 @@ def _check(records: Sequence[dict]) -> None:
     if len(settings) > 1:
         raise ValueError("serving records of different settings (model, slots, workload): "
                          "give one run's records")
+    cells = [(r["request_rate"], r["policy"]) for r in records]
+    if len(set(cells)) < len(cells):
+        twice = sorted({cell for cell in cells if cells.count(cell) > 1})
+        raise ValueError(f"serving records measure a cell twice: {twice} (one run's records, "
+                         f"each (rate, policy) once)")
     rates = {r["request_rate"] for r in records}
     missing = rates - {r["request_rate"] for r in records if r["policy"] == REFERENCE}
     if missing:
@@ -63,8 +72,11 @@ def _with_ratios(rows: list[dict], keys: Sequence[str]) -> list[dict]:
 def measured_rows(records: Sequence[dict], cost_model: CostModel | None = None) -> list[dict]:
     """One row per measured cell, in `serving_sweep`'s keys (policy, request_rate,
     rate_x_capacity, aging_per_s, predictor_s_per_request, is_reference, the summary, mean and
-    p99 latency against first come's at the same rate) plus the simulator's `simulated_*`
-    mean and p99 latency and the gap measured / simulated - 1 (`mean_latency_gap`)."""
+    p99 latency against first come's at the same rate), the mean latency on the engine's step
+    clock against first come's (`mean_latency_steps_x_first_come`: free of the machine's speed
+    drifting between cells), the engine's `mean_step_s`, the simulator's `simulated_*` mean
+    and p99 latency and the gap
+    measured / simulated - 1 (`mean_latency_gap`)."""
     _check(records)
     cost_model = cost_model or fit_serving_cost_model(records)
     capacity = serving_capacity(records, cost_model)
@@ -77,19 +89,21 @@ def measured_rows(records: Sequence[dict], cost_model: CostModel | None = None) 
             "rate_x_capacity": record["request_rate"] / capacity, "aging_per_s": aging_per_s,
             "predictor_s_per_request": statistics.fmean(predict_s),
             "is_reference": name == REFERENCE, **record["summary"],
+            "mean_step_s": statistics.fmean(record["step_s"]),
             "simulated_mean_latency_s": cell["simulated"]["mean_latency_s"],
             "simulated_p99_latency_s": cell["simulated"]["p99_latency_s"],
             "mean_latency_gap": cell["mean_latency_gap"],
             "mean_latency_steps_gap": cell["mean_latency_steps_gap"]})
-    return _with_ratios(rows, ("mean_latency_s", "p99_latency_s", "simulated_mean_latency_s",
-                               "simulated_p99_latency_s"))
+    return _with_ratios(rows, ("mean_latency_s", "p99_latency_s", "mean_latency_steps",
+                               "simulated_mean_latency_s", "simulated_p99_latency_s"))
 
 
 def simulated_aging(records: Sequence[dict], policy: str, aging_values: Sequence[float],
                     cost_model: CostModel | None = None) -> list[dict]:
     """`policy` at every aging in `aging_values`, and first come, simulated at each measured
-    rate on the measured cells' arrivals, lengths, prompts, priorities and mean prediction
-    time (the cost model fitted to the run unless given): rows as `serving_sweep`'s."""
+    rate on the measured cells' arrivals, lengths, prompts, priorities and prediction time as
+    `compare_with_simulation` prices them (the cost model fitted to the run unless given):
+    rows as `serving_sweep`'s."""
     _check(records)
     own = [r for r in records if parse_policy(r["policy"])[0] == policy]
     if not own:
@@ -103,17 +117,18 @@ def simulated_aging(records: Sequence[dict], policy: str, aging_values: Sequence
     for rate in sorted({r["request_rate"] for r in own}):
         cell = next(r for r in own if r["request_rate"] == rate)
         req = cell["requests"]
-        predictor_s = statistics.fmean(req["predict_s"])
-        runs = [(REFERENCE, 0.0, None, 0.0)] + [(policy, a, req["priorities"], predictor_s)
-                                                for a in aging_values]
-        for name, aging_per_s, priorities, seconds in runs:
-            config = ServingConfig(num_slots, REFERENCE if priorities is None
-                                   else "shortest-predicted", aging_per_s, seconds,
-                                   predictor_blocks_engine=False)
+        for aging_per_s in (None, *aging_values):  # None: first come
+            if aging_per_s is None:
+                config, priorities = ServingConfig(num_slots), None
+            else:
+                config = serving_config(num_slots, policy, aging_per_s, req["predict_s"],
+                                        cell["predictor"])
+                priorities = req["priorities"]
             result = simulate_serving(req["num_output_tokens"], req["prompt_tokens"],
                                       req["arrival_s"], priorities, config, cost_model)
-            rows.append({"policy": name, "request_rate": rate,
-                         "rate_x_capacity": rate / capacity, "aging_per_s": aging_per_s,
-                         "predictor_s_per_request": seconds,
+            rows.append({"policy": REFERENCE if priorities is None else policy,
+                         "request_rate": rate, "rate_x_capacity": rate / capacity,
+                         "aging_per_s": aging_per_s or 0.0,
+                         "predictor_s_per_request": config.predictor_s_per_request,
                          "is_reference": priorities is None, **result.summary})
     return _with_ratios(rows, ("mean_latency_s", "p99_latency_s"))

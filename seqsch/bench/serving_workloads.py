@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -30,7 +31,8 @@ import torch
 
 from seqsch.bench.recorded_table import DEFAULT_EVAL
 from seqsch.bench.replay import PAPER_PROMPT_TOKENS, paper_workload
-from seqsch.core.models import DEFAULT, load_model, load_tokenizer
+from seqsch.core.models import DEFAULT, load_model, load_tokenizer, portable_model
+from seqsch.core.paths import ROOT
 from seqsch.core.random_weights import is_random_model_name, read_config
 from seqsch.core.recorded import (
     DEFAULT_RECORDED,
@@ -103,21 +105,26 @@ class LiveHead:
     prefills request `index`'s prompt text through the recorded head (the embedded model in
     `dtype`, default the evaluation's; the head folder the evaluation scored, checked by its
     hash) and returns the predicted length. The serving bench calls it in each request's path,
-    one request at a time on a worker thread, beside the engine. It runs on `threads` cores
-    (default 1: vLLM on a CPU keeps one core for its frontend, where the predictor runs; with
-    torch's default of every core it slows vLLM's steps by about a quarter).
+    one request at a time on a worker thread, beside the engine. It runs on `threads` threads
+    (default 1: vLLM's CPU worker computes on one thread of this 2-core machine, which leaves
+    the other core to the driver and the predictor; a head on every core slowed vLLM's steps
+    here). Setting a worker thread's count also sets torch's default for threads started
+    later, so it is meant for vLLM, whose engine thread has set its own before.
 
     `warm_up()` loads the model and predicts every request once, counting in `agreement` how
     many predictions equal the evaluation's (all of them in the evaluation's dtype: those order
-    the queue). The bench calls it once its engine has started, because vLLM binds its OpenMP
-    threads when it starts, and torch run before then keeps vLLM's steps about 1.5x slower."""
+    the queue). The bench calls it once its engine has started: vLLM sets its OpenMP threads
+    when it starts, and torch run in the process before then slowed vLLM's steps here."""
 
     def __init__(self, workload: ServingWorkload, threads: int = 1,
                  dtype: str | None = None) -> None:
         if not workload.evaluation:
             raise ValueError("live head: the workload has no learned head (sharegpt-recorded "
                              "has)")
-        head_dir = Path(workload.evaluation["head"])
+        head_dir = ROOT / workload.evaluation["head"]  # repository-relative in the file
+        if workload.evaluation["model"] != portable_model(DEFAULT):
+            raise ValueError(f"live head: the evaluation scored model "
+                             f"{workload.evaluation['model']!r}; the head runs on {DEFAULT!r}")
         if recorded_head_sha256(head_dir) != workload.evaluation["head_sha256"]:
             raise ValueError(f"{head_dir}: not the head the evaluation scored (hash differs)")
         if threads < 1:
@@ -127,6 +134,12 @@ class LiveHead:
         self.predictor = None
         self.agreement: int | None = None
         self.__name__ = RECORDED_HEAD_SOURCE  # how a record names the predictor
+        self.thread_state = threading.local()  # whether this thread's count is set
+
+    def setting(self) -> dict:
+        """What a record's predictor setting adds for the live head (so that a resumed run
+        with other threads or another dtype measures anew)."""
+        return {"threads": self.threads, "dtype": self.dtype}
 
     def warm_up(self) -> None:
         if self.predictor is not None:
@@ -142,7 +155,9 @@ class LiveHead:
     def __call__(self, index: int) -> int:
         if self.predictor is None:
             raise RuntimeError("live head: call warm_up() first")
-        # This thread's own OpenMP team. torch.set_num_threads itself is replaced by a no-op in
-        # vLLM's CPU worker once it binds its threads; the function underneath still works.
-        torch._C.set_num_threads(self.threads)
+        if not getattr(self.thread_state, "is_set", False):
+            # This thread's OpenMP team. vLLM's CPU worker replaces torch.set_num_threads by a
+            # no-op once it sets its own threads; the function underneath still works.
+            torch._C.set_num_threads(self.threads)
+            self.thread_state.is_set = True
         return self.predictor.predict([self.workload.requests[index]])[0]

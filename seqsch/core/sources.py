@@ -21,7 +21,11 @@ resumes still match; nothing writes an alias.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from seqsch.core.paths import ROOT, portable
 
 # the predictor of ShareGPT's recorded answer lengths (seqsch.core.recorded), by the name the
 # replay, the serving workloads and the widget panel read without loading the registry's builders
@@ -169,6 +173,19 @@ def source_names(**where: bool | str) -> tuple[str, ...]:
     `source_names(orders_token_ids=True)`, `source_names(role="learned")`."""
     return tuple(row.name for row in SOURCES.values()
                  if all(getattr(row, key) == value for key, value in where.items()))
+
+
+def evaluation_files(lengths: str | Path) -> dict[str, Path]:
+    """{name: evaluation file} of every source whose evaluation file exists and scored the
+    prompts of the length file `lengths` (the file's `lengths` field names it), in table order:
+    the sources the results page and the widget panel show for those prompts."""
+    found = {}
+    for name, row in SOURCES.items():
+        path = ROOT / row.evaluation if row.evaluation else None
+        if path is not None and path.is_file() and json.loads(
+                path.read_text(encoding="utf-8")).get("lengths") == portable(lengths):
+            found[name] = path
+    return found
 
 
 def alias_table() -> dict[str, str]:

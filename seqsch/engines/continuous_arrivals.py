@@ -30,6 +30,7 @@ from __future__ import annotations
 import bisect
 import math
 import queue
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -59,7 +60,7 @@ class ServedRequests:
     """Per-request times (s from the start of the run) and engine steps, indexed like inputs."""
 
     arrival_s: list[float]
-    queued_s: list[float]  # prediction done, submitted to the engine
+    queued_s: list[float]  # arrived and its prediction done: it joins the engine's next step
     predict_s: list[float]
     first_token_s: list[float]
     finish_s: list[float]
@@ -87,8 +88,10 @@ class ArrivalFeeder:
 
     Predictions run one at a time, in arrival order, on a worker thread of their own (where a
     serving frontend runs its predictor): the driver's loop, and so the engine, keeps stepping
-    meanwhile. A request's prediction starts once it has arrived and the one before it is
-    done; it is queued when its prediction ends and joins the engine between two steps."""
+    meanwhile. The worker takes every request at the start and waits for its arrival, so a
+    prediction starts when its request arrives and the one before it is done (as the
+    simulator has it), whatever step the engine is in; the request is queued when its
+    prediction ends and joins the engine between two steps."""
 
     def __init__(self, arrivals_s: Sequence[float], predictor: Predictor,
                  submit: Callable[[int], None]) -> None:
@@ -96,7 +99,8 @@ class ArrivalFeeder:
             raise ValueError(f"a predictor is seconds >= 0 or a callable, got {predictor!r}")
         self.arrivals_s, self.predictor, self.submit = list(arrivals_s), predictor, submit
         self.by_arrival = sorted(range(len(arrivals_s)), key=lambda i: (arrivals_s[i], i))
-        self.num_started = self.num_submitted = 0  # predictions begun; requests submitted
+        self.num_started = self.num_submitted = 0  # requests handed on; submitted to the engine
+        self.closed = threading.Event()
         self.queued_s = [0.0] * len(arrivals_s)
         self.predict_s = [0.0] * len(arrivals_s)
         self.predicted: queue.SimpleQueue = queue.SimpleQueue()  # (index, begin, end | error)
@@ -108,6 +112,8 @@ class ArrivalFeeder:
         return time.perf_counter() - self.start
 
     def _predict(self, index: int) -> None:
+        if self.closed.wait(max(0.0, self.arrivals_s[index] - self.now_s())):
+            return  # closed before this request arrived
         begin = time.perf_counter()
         try:
             if callable(self.predictor):
@@ -120,17 +126,18 @@ class ArrivalFeeder:
         self.predicted.put((index, begin, time.perf_counter()))
 
     def feed(self) -> None:
-        """Start the prediction of every request that has arrived by now (in arrival order),
-        and submit every request whose prediction is done."""
-        while (self.num_started < len(self.by_arrival)
-               and self.arrivals_s[self.by_arrival[self.num_started]] <= self.now_s()):
+        """Submit every request that has arrived by now (without a predictor) or whose
+        prediction is done."""
+        if self.worker is not None and self.num_started == 0:
+            for index in self.by_arrival:  # the worker waits for each arrival in turn
+                self.worker.submit(self._predict, index)
+            self.num_started = len(self.by_arrival)
+        while self.worker is None and self.num_started < len(self.by_arrival) and (
+                self.arrivals_s[self.by_arrival[self.num_started]] <= self.now_s()):
             index = self.by_arrival[self.num_started]
             self.num_started += 1
-            if self.worker is None:
-                self.queued_s[index] = self.now_s()
-                self._submit(index)
-            else:
-                self.worker.submit(self._predict, index)
+            self.queued_s[index] = self.now_s()
+            self._submit(index)
         while True:
             try:
                 index, begin, end = self.predicted.get_nowait()
@@ -147,15 +154,16 @@ class ArrivalFeeder:
 
     def wait_s(self) -> float:
         """How long the driver may block before the next arrival or prediction is due."""
-        if self.num_submitted < self.num_started:
-            return PREDICTION_POLL_S
-        if self.num_started == len(self.by_arrival):
+        if self.num_submitted == len(self.by_arrival):
             return IDLE_POLL_S
-        due_s = self.arrivals_s[self.by_arrival[self.num_started]] - self.now_s()
+        due_s = self.arrivals_s[self.by_arrival[self.num_submitted]] - self.now_s()
+        if self.worker is not None and due_s <= 0:  # arrived: its prediction is under way
+            return PREDICTION_POLL_S
         return min(IDLE_POLL_S, max(1e-4, due_s))
 
     def close(self) -> None:
-        """Stop the predictor's worker (waits for a prediction under way)."""
+        """Stop the predictor's worker (waits for a prediction under way, skips the rest)."""
+        self.closed.set()
         if self.worker is not None:
             self.worker.shutdown(wait=True, cancel_futures=True)
 

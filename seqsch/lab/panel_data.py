@@ -36,8 +36,8 @@ from seqsch.bench.replay import (
     standin_predictions,
 )
 from seqsch.core.length_records import LengthRecord, read_length_file
-from seqsch.core.paths import DATA_DIR, ROOT, portable
-from seqsch.core.sources import SOURCES
+from seqsch.core.paths import DATA_DIR, portable
+from seqsch.core.sources import SOURCES, evaluation_files
 from seqsch.perception.evaluation import fill_missing
 from seqsch.scheduling.cost_model import CostModel
 from seqsch.scheduling.simulate import predict_lengths
@@ -78,16 +78,15 @@ def predictor_labels() -> dict[str, str]:
 def perception_evals(lengths=SMOLLM2_LENGTHS) -> dict[str, object]:
     """{predictor: evaluation file} of every source scored on the prompts of `lengths` (the
     registry's evaluation files that name it), and the variants of EVAL_VARIANTS."""
-    found = {}
-    candidates = {name: ROOT / row.evaluation for name, row in SOURCES.items() if row.evaluation}
-    candidates.update({name: DATA_DIR / file for name, (file, _) in EVAL_VARIANTS.items()})
-    for name, path in candidates.items():
-        if name in CONSTANTS or not path.is_file():
-            continue
-        saved = json.loads(path.read_text(encoding="utf-8"))
-        if saved.get("lengths") == portable(lengths) and saved.get("predictions"):
+    found = {name: path for name, path in evaluation_files(lengths).items()
+             if name not in CONSTANTS}
+    for name, (file, _) in EVAL_VARIANTS.items():
+        path = DATA_DIR / file
+        if path.is_file() and json.loads(path.read_text(encoding="utf-8")).get(
+                "lengths") == portable(lengths):
             found[name] = path
-    return found
+    return {name: path for name, path in found.items()
+            if json.loads(path.read_text(encoding="utf-8")).get("predictions")}
 
 
 COST_MODELS = {

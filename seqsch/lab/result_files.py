@@ -12,8 +12,8 @@ from pathlib import Path
 from seqsch.bench.records import load_rounds
 from seqsch.bench.report import median_values
 from seqsch.core.length_records import read_length_file
-from seqsch.core.paths import DATA_DIR, DEFAULT_LENGTHS, ROOT, portable
-from seqsch.core.sources import SOURCES
+from seqsch.core.paths import DATA_DIR, DEFAULT_LENGTHS, ROOT
+from seqsch.core.sources import SOURCES, evaluation_files
 from seqsch.perception.evaluation import fill_missing, kendall_tau
 from seqsch.scheduling.priority import order_gain
 
@@ -50,12 +50,8 @@ def evaluations(lengths: Path = DEFAULT_LENGTHS) -> dict[str, tuple[str, str, st
     holding the summary, what was evaluated)}: every registered source (seqsch.core.sources)
     whose evaluation file scores the prompts of `lengths`, each followed by its variants."""
     rows = {}
-    for name, row in SOURCES.items():
-        path = ROOT / row.evaluation if row.evaluation else None
-        if path is None or not path.is_file() or json.loads(path.read_text()).get(
-                "lengths") != portable(lengths):
-            continue
-        rows[name] = (path.stem.removeprefix("perception-eval-"), "summary", row.label)
+    for name, path in evaluation_files(lengths).items():
+        rows[name] = (path.stem.removeprefix("perception-eval-"), "summary", SOURCES[name].label)
         rows.update({variant: (file, field, label) for variant, (after, file, field, label)
                      in EVALUATION_VARIANTS.items() if after == name})
     rows.update({variant: (file, field, label) for variant, (after, file, field, label)

@@ -7,7 +7,7 @@ oracle, the recorded head and the prompt's length as shortest-first priorities, 
 half the engine's capacity to twice it, and what aging (a waiting request's priority improving
 with its wait) trades between mean and tail. Section 9 reads the measured sweep
 (`data/serving-vllm-cpu.jsonl`, `seqsch.bench.serving_measured`), each cell beside the
-simulator fitted to the run, and the issue's targets met or missed.
+simulator fitted to the run, and its targets met or missed.
 
     title, what, data, command, tables = serving_section()
     title, what, data, command, tables = measured_serving_section()
@@ -16,10 +16,17 @@ simulator fitted to the run, and the issue's targets met or missed.
 from __future__ import annotations
 
 import math
+import statistics
 from pathlib import Path
 
+from seqsch.bench.serving_bench import parse_policy
 from seqsch.bench.serving_compare import fit_serving_cost_model
-from seqsch.bench.serving_measured import measured_rows, simulated_aging
+from seqsch.bench.serving_measured import (
+    REFERENCE,
+    measured_rows,
+    serving_capacity,
+    simulated_aging,
+)
 from seqsch.bench.serving_projection import MIN_GAIN, project_serving, tail_setting
 from seqsch.core.files import read_jsonl
 from seqsch.core.paths import DATA_DIR, DEFAULT_RECORDED, DEFAULT_RECORDED_EVAL, SERVING_CPU
@@ -100,7 +107,6 @@ def serving_section(data_dir: Path = DATA_DIR) -> tuple[str, str, str, str, str]
             tables)
 
 
-MEASURED_POLICIES = ("oracle", RECORDED_HEAD_SOURCE, "prompt-length")
 AGING_RANGE = (0.0, 3.0, 7.0, 14.0, 30.0, 60.0)  # tokens per second waited, simulated
 MAX_SIMULATOR_GAP = 0.15  # the simulator's target against every measured mean latency
 MAX_TOP_RATE_X = 0.75  # the learned order's target at the highest rate, x first come's mean
@@ -119,18 +125,21 @@ def _policy_label(row: dict) -> str:
 
 
 def measured_table(rows: list[dict]) -> str:
-    """Per rate: first come's mean and p99, each other cell's ratios to them, and the
-    simulator's largest mean-latency gap at that rate."""
+    """Per rate: first come's mean and p99, each other cell's ratios to them (the mean also
+    on the step clock, which the machine's drifting speed does not move), and the simulator's
+    largest mean-latency gap at that rate."""
     labels = list(dict.fromkeys(_policy_label(r) for r in rows if not r["is_reference"]))
     header = ["rate, req/s (x capacity)", "first come: mean s, p99 s"]
-    header += [f"{label}: mean x, p99 x" for label in labels] + ["simulator, largest gap"]
+    header += [f"{label}: mean x (steps x), p99 x" for label in labels]
+    header += ["simulator, largest gap"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for rate in sorted({r["request_rate"] for r in rows}):
         at = [r for r in rows if r["request_rate"] == rate]
         base = next(r for r in at if r["is_reference"])
         by_label = {_policy_label(r): r for r in at if not r["is_reference"]}
         cells = [_rate_label(base), f"{base['mean_latency_s']:.1f}, {base['p99_latency_s']:.1f}"]
-        cells += [f"{by_label[k]['mean_latency_x_first_come']:.2f}, "
+        cells += [f"{by_label[k]['mean_latency_x_first_come']:.2f} "
+                  f"({by_label[k]['mean_latency_steps_x_first_come']:.2f}), "
                   f"{by_label[k]['p99_latency_x_first_come']:.2f}" if k in by_label else "-"
                   for k in labels]
         worst = max(at, key=lambda r: abs(r["mean_latency_gap"]))
@@ -156,45 +165,57 @@ def measured_aging_table(rows: list[dict], policy: str = RECORDED_HEAD_SOURCE) -
     return "\n".join(lines) + "\n"
 
 
+def _cell(rows: list[dict], policy: str, rate: float) -> dict:
+    """The unaged row of `policy` at `rate`; a clear error when the sweep lacks it."""
+    row = next((r for r in rows if r["policy"] == policy and r["aging_per_s"] == 0
+                and r["request_rate"] == rate), None)
+    if row is None:
+        raise ValueError(f"the serving records have no {policy!r} cell at rate {rate:g} "
+                         f"(section 9 reads {policy} at every rate)")
+    return row
+
+
 def measured_verdicts(rows: list[dict], aging_rows: list[dict]) -> list[str]:
-    """The issue's targets, each met or missed by how much, read on the measured rows (and,
+    """The section's targets, each met or missed by how much, read on the measured rows (and,
     for the aging range, on the simulation fitted to them)."""
     finite = sorted({r["request_rate"] for r in rows if math.isfinite(r["request_rate"])})
-    head = {r["request_rate"]: r for r in rows
-            if r["policy"] == RECORDED_HEAD_SOURCE and r["aging_per_s"] == 0}
-    prompt = {r["request_rate"]: r for r in rows if r["policy"] == "prompt-length"}
-    top, light = head[finite[-1]], head[finite[0]]
+    if not finite:
+        raise ValueError("the serving records hold no finite request rate (only a burst)")
+    top, light = (_cell(rows, RECORDED_HEAD_SOURCE, rate) for rate in (finite[-1], finite[0]))
 
     def verdict(value: float, limit: float) -> str:
-        return ("met" if value <= limit else f"missed by {value - limit:.2f}")
+        return "met" if value <= limit else f"missed by {value - limit:.2f}"
 
-    queued = [rate for rate in head if rate in prompt
-              and next(r for r in rows if r["is_reference"] and r["request_rate"] == rate)
-              ["rate_x_capacity"] >= 1.0]
-    beats = [rate for rate in queued if head[rate]["mean_latency_s"]
-             < prompt[rate]["mean_latency_s"]]
-    worst_gap = max(rows, key=lambda r: abs(r["mean_latency_gap"]))
+    queued = [r["request_rate"] for r in rows if r["is_reference"] and r["rate_x_capacity"] >= 1]
+    beats = [rate for rate in queued if _cell(rows, RECORDED_HEAD_SOURCE, rate)["mean_latency_s"]
+             < _cell(rows, "prompt-length", rate)["mean_latency_s"]]
+    where = ", ".join(_rate_label(_cell(rows, REFERENCE, rate)) for rate in queued)
+    worst_gap = abs(max(rows, key=lambda r: abs(r["mean_latency_gap"]))["mean_latency_gap"])
     guard = tail_setting(aging_rows, RECORDED_HEAD_SOURCE, MAX_P99_X)
-    lines = [
+    return [
         f"At the highest rate ({_rate_label(top)}) the recorded head gives "
         f"{top['mean_latency_x_first_come']:.2f}x first come's mean latency, its prediction "
-        f"included (target <= {MAX_TOP_RATE_X}: "
+        f"included ({top['mean_latency_steps_x_first_come']:.2f}x on the step clock; target <= "
+        f"{MAX_TOP_RATE_X}: "
         f"{verdict(top['mean_latency_x_first_come'], MAX_TOP_RATE_X)}).",
         f"At the lightest rate ({_rate_label(light)}): {light['mean_latency_x_first_come']:.2f}x "
-        f"(target <= {MAX_LIGHT_RATE_X}: "
-        f"{verdict(light['mean_latency_x_first_come'], MAX_LIGHT_RATE_X)}).",
-        f"Where a queue forms (capacity or more, and the burst) the recorded head beats prompt-"
-        f"length order in mean latency at {len(beats)} of {len(queued)} rates.",
-        f"The simulator lands within {abs(worst_gap['mean_latency_gap']):.1%} of every measured "
-        f"mean latency (target {MAX_SIMULATOR_GAP:.0%}: "
-        f"{'met' if abs(worst_gap['mean_latency_gap']) <= MAX_SIMULATOR_GAP else 'missed'}).",
+        f"({light['mean_latency_steps_x_first_come']:.2f}x on the step clock; target <= "
+        f"{MAX_LIGHT_RATE_X}: "
+        f"{verdict(light['mean_latency_x_first_come'], MAX_LIGHT_RATE_X)}). There its engine "
+        f"steps took {1000 * light['mean_step_s']:.0f} ms on average against first come's "
+        f"{1000 * _cell(rows, REFERENCE, light['request_rate'])['mean_step_s']:.0f} ms, and "
+        f"each request waited {light['predictor_s_per_request']:.2f} s for its prediction.",
+        (f"Where a queue forms (at or above capacity: {where}) the recorded head beats prompt-"
+         f"length order in mean latency at {len(beats)} of {len(queued)}." if queued else
+         "No rate of the sweep reaches capacity, so no queue forms."),
+        f"The simulator lands within {worst_gap:.1%} of every measured mean latency (target "
+        f"{MAX_SIMULATOR_GAP:.0%}: {'met' if worst_gap <= MAX_SIMULATOR_GAP else 'missed'}).",
         (f"Holding p99 within {MAX_P99_X}x first come's at every rate: aging "
-         f"{guard['aging_per_s']:g} (simulated on the fitted cost model), at "
-         f"{guard['best_mean_x_first_come']:.2f}-{guard['worst_mean_x_first_come']:.2f}x "
+         f"{guard['aging_per_s']:g} tokens per s waited (simulated on the fitted cost model), "
+         f"at {guard['best_mean_x_first_come']:.2f}-{guard['worst_mean_x_first_come']:.2f}x "
          "first come's mean." if guard else
          f"No simulated aging up to {max(AGING_RANGE):g} holds p99 within {MAX_P99_X}x first "
          "come's at every rate.")]
-    return lines
 
 
 def measured_serving_section(data_dir: Path = DATA_DIR) -> tuple[str, str, str, str, str]:
@@ -203,35 +224,47 @@ def measured_serving_section(data_dir: Path = DATA_DIR) -> tuple[str, str, str, 
     cost_model = fit_serving_cost_model(records)
     rows = measured_rows(records, cost_model)
     aging_rows = simulated_aging(records, RECORDED_HEAD_SOURCE, AGING_RANGE, cost_model)
+    verdicts = measured_verdicts(rows, aging_rows)  # first: it names a missing cell
     config, environment = records[0]["config"], records[0]["environment"]
-    head = [r for r in rows if r["policy"] == RECORDED_HEAD_SOURCE]
-    predict_s = sum(r["predictor_s_per_request"] for r in head) / len(head)
-    capacity = rows[0]["request_rate"] / rows[0]["rate_x_capacity"]
-    pays = break_even_phrase(rows, RECORDED_HEAD_SOURCE, min_gain=MIN_GAIN)
+    engine = (f"vLLM {environment['vllm']}" if environment["engine"] == "vllm"
+              else "transformers' continuous batching")
+    head_records = [r for r in records if parse_policy(r["policy"])[0] == RECORDED_HEAD_SOURCE]
+    is_live = all(r["predictor"]["mode"] == "callable" for r in head_records)
+    predict_s = statistics.fmean(s for r in head_records for s in r["requests"]["predict_s"])
+    agreements = {r.get("predictor_agreement") for r in head_records} - {None}
     cap = max(records[0]["requests"]["num_output_tokens"])
     served, predictor = (num_parameters(read_config(name)) / 1e6
                          for name in (config["model"], "smollm2-135m"))
+    head_text = (
+        "The recorded head runs live on each request as it arrives, one at a time on a worker "
+        "thread beside the engine" if is_live else
+        "The recorded head's measured time is slept in each request's path")
+    check = (f"; {min(agreements)} of {config['num_requests']} of its predictions equal the "
+             "evaluation's" if agreements else "")
     what = (
-        f"vLLM {environment.get('vllm')} on this machine's CPU ({environment['dtype']}, "
-        f"priority scheduling, {config['num_slots']} slots) serving random weights of the "
-        f"`{config['model'].removeprefix('random:')}` shape ({served:.0f}M parameters, "
-        f"{served / predictor:.1f}x the predictor's model). The first "
-        f"{config['num_requests']} recorded-length test prompts arrive as a Poisson stream "
-        f"(seed {config['seed']}) at each rate, and all at once in the burst; every answer "
-        f"is forced to its recorded length, cut at {cap}. The recorded head runs live on each "
-        "request as it arrives, one at a time on a worker thread beside the engine (on the "
-        f"core vLLM keeps for its frontend): {predict_s:.2f} s per request, counted in its "
-        "latency; its predictions, checked against the evaluation's (data card), order the "
-        f"queue. Capacity {capacity:.2f} requests/s on the cost model fitted to the run's "
-        f"{sum(len(r['step_s']) for r in records):,} engine steps. The recorded head {pays}.\n\n"
-        + "\n".join(f"- {line}" for line in measured_verdicts(rows, aging_rows)))
+        f"{engine} on this machine's CPU ({environment['num_threads']} threads, "
+        f"{environment['dtype']}, {config['num_slots']} slots, waiting requests admitted by "
+        f"priority) serving random weights of the `{config['model'].removeprefix('random:')}` "
+        f"shape ({served:.0f}M parameters, {served / predictor:.1f}x the predictor's model). "
+        f"The first {config['num_requests']} prompts of the recorded-lengths test split arrive "
+        f"as a Poisson stream (seed {config['seed']}) at each rate, and all at once in the "
+        f"burst; every answer is forced to its recorded length (the longest {cap} tokens). "
+        f"{head_text}: {predict_s:.2f} s per request, counted in its latency{check}. The "
+        "evaluation's test predictions order the queue. Capacity "
+        f"{serving_capacity(records, cost_model):.2f} requests/s on the cost model fitted to "
+        f"the run's {sum(len(r['step_s']) for r in records):,} engine steps; the recorded head "
+        f"{break_even_phrase(rows, RECORDED_HEAD_SOURCE, min_gain=MIN_GAIN)} (from a "
+        f"{MIN_GAIN:.0%} cut in mean latency).\n\n"
+        + "\n".join(f"- {line}" for line in verdicts))
     command = ("bash scripts/setup_vllm.sh   # .venv-vllm, once\n"
-               ".venv-vllm/bin/python -m seqsch.bench serve --engine vllm "
-               f"--model {config['model']} --dtype bf16 \\\n"
-               f"    --num-requests {config['num_requests']} --rates "
+               f".venv-vllm/bin/python -m seqsch.bench serve --engine {environment['engine']} "
+               f"--model {config['model']} \\\n    --dtype {config['dtype']} "
+               f"--num-requests {config['num_requests']} --num-slots {config['num_slots']} "
+               f"--seed {config['seed']} \\\n    --rates "
                + " ".join(f"{rate:g}" for rate in config["request_rates"])
-               + " --policies " + " ".join(config["policies"])
-               + " \\\n    --live-head --out build/serving-vllm-cpu.jsonl")
+               + " \\\n    --policies " + " ".join(config["policies"])
+               + (" --live-head" if is_live else "")
+               + " \\\n    --out build/serving-vllm-cpu.jsonl")
     tables = measured_table(rows) + "\n" + measured_aging_table(aging_rows)
-    return ("9. Serving under load, measured: vLLM on 2 CPU cores", what,
-            f"`data/{SERVING_CPU.name}`", command, tables)
+    return ("9. Serving under load, measured on this CPU", what, f"`data/{SERVING_CPU.name}`",
+            command, tables)

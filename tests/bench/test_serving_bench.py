@@ -200,10 +200,24 @@ def test_a_failed_prediction_is_raised_in_the_driver():
         raise RuntimeError("predictor broke")
 
     feeder = ArrivalFeeder([0.0], predict, lambda index: None)
-    feeder.feed()
-    feeder.close()  # the prediction has ended
+    deadline = time.perf_counter() + 5
     with pytest.raises(RuntimeError, match="predictor broke"):
-        feeder.feed()
+        while time.perf_counter() < deadline:
+            feeder.feed()
+            time.sleep(feeder.wait_s())
+    feeder.close()
+
+
+def test_a_prediction_waits_for_its_arrival_and_close_skips_the_rest():
+    started = []
+    feeder = ArrivalFeeder([0.0, 30.0], started.append, lambda index: None)
+    feeder.feed()
+    deadline = time.perf_counter() + 5
+    while not started and time.perf_counter() < deadline:
+        time.sleep(0.01)
+    begin = time.perf_counter()
+    feeder.close()  # the second request would arrive in 30 s: its prediction never starts
+    assert started == [0] and time.perf_counter() - begin < 5
 
 
 def _named(name: str):

@@ -1,64 +1,37 @@
 """Tests of seqsch.bench.serving_measured on records an engine priced by a known cost model
-would write: the fit must recover that model and the simulator must then match every cell."""
+would write (`conftest.serving_record`): the fit must recover that model and the simulator
+must then match every cell."""
 
 from __future__ import annotations
 
 import math
 
 import pytest
-
-from seqsch.bench.serving_compare import fit_serving_cost_model, step_terms
-from seqsch.bench.serving_measured import measured_rows, simulated_aging
-from seqsch.scheduling.cost_model import CostModel
-from seqsch.scheduling.serving import (
-    ServingConfig,
-    burst_arrivals,
-    poisson_arrivals,
-    simulate_serving,
+from conftest import (
+    SERVING_ENGINE,
+    SERVING_LENGTHS,
+    SERVING_PREDICT_S,
+    SERVING_PROMPTS,
+    serving_record,
 )
 
-ENGINE = CostModel("engine", "test", 0.05, 0.002, 2e-6, 0.01, 8e-4)
-LENGTHS = [40, 3, 25, 60, 8, 14, 33, 5, 50, 19, 2, 27]
-PROMPTS = [12, 80, 30, 5, 64, 20, 9, 48, 15, 100, 7, 36]
-SLOTS = 3
-PREDICT_S = 0.05
+from seqsch.bench.serving_compare import fit_serving_cost_model
+from seqsch.bench.serving_measured import measured_rows, simulated_aging
+
+LENGTHS, PROMPTS, PREDICT_S = SERVING_LENGTHS, SERVING_PROMPTS, SERVING_PREDICT_S
+ENGINE = SERVING_ENGINE
 
 
-def record(rate: float, label: str, priorities=None, aging_per_s: float = 0.0) -> dict:
-    """A cell as `run_serving_bench` writes it, from an engine whose steps cost ENGINE's."""
-    arrivals = (burst_arrivals(len(LENGTHS)) if math.isinf(rate)
-                else poisson_arrivals(len(LENGTHS), rate, 0))
-    predict_s = 0.0 if priorities is None else PREDICT_S
-    config = ServingConfig(SLOTS, "first-come" if priorities is None else "shortest-predicted",
-                           aging_per_s, predict_s, predictor_blocks_engine=False)
-    result = simulate_serving(LENGTHS, PROMPTS, arrivals, priorities, config, ENGINE)
-    cell = {"request_rate": rate, "policy": label, "aging_per_s": aging_per_s,
-            "predictor": {"mode": "sleep", "s_per_request": predict_s},
-            "config": {"num_slots": SLOTS, "engine": "test"},
-            "environment": {"device": "test"}, "summary": result.summary,
-            "requests": {"arrival_s": result.arrival_s, "queued_s": result.queued_s,
-                         "predict_s": [predict_s] * len(LENGTHS),
-                         "first_token_s": result.first_token_s, "finish_s": result.finish_s,
-                         "first_token_step": result.first_token_step,
-                         "finish_step": result.finish_step, "num_output_tokens": LENGTHS,
-                         "prompt_tokens": PROMPTS, "priorities": priorities},
-            "step_s": [0.0] * result.summary["num_steps"]}
-    cell["step_s"] = [
-        (ENGINE.prefill_s(admitted, prompt_sum / admitted) if admitted else 0.0)
-        + (ENGINE.step_s(decoding, context_sum / decoding) if decoding else 0.0)
-        for decoding, context_sum, admitted, prompt_sum, _ in step_terms(cell)]
-    return cell
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def records() -> list[dict]:
     learned = [n + (9 if i % 3 else -9) for i, n in enumerate(LENGTHS)]
-    return [record(rate, label, priorities, aging)
+    return [serving_record(rate, label, priorities, aging)
             for rate in (0.5, 3.0, math.inf)
             for label, priorities, aging in (("first-come", None, 0.0),
                                              ("oracle", LENGTHS, 0.0),
                                              ("recorded-head", learned, 0.0),
-                                             ("recorded-head@2", learned, 2.0))]
+                                             ("recorded-head@2", learned, 2.0),
+                                             ("prompt-length", PROMPTS, 0.0))]
 
 
 def test_the_fit_recovers_the_engines_step_price(records):
@@ -103,6 +76,8 @@ def test_bad_records_are_named():
     with pytest.raises(ValueError, match="no serving records"):
         measured_rows([])
     with pytest.raises(ValueError, match="no first-come cell at rate"):
-        measured_rows([record(2.0, "oracle", LENGTHS)])
+        measured_rows([serving_record(2.0, "oracle", LENGTHS)])
     with pytest.raises(ValueError, match="no measured cell of policy"):
-        simulated_aging([record(2.0, "first-come")], "recorded-head", (0.0,))
+        simulated_aging([serving_record(2.0, "first-come")], "recorded-head", (0.0,))
+    with pytest.raises(ValueError, match="measure a cell twice"):
+        measured_rows([serving_record(2.0, "first-come")] * 2)
