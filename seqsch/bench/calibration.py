@@ -55,12 +55,12 @@ def fit_from_runs(runs, name: str, extra_steps: list | None = None,
     return fit_cost_model(steps, prefills, name, runs[0].device)
 
 
-def simulated_summary(spec, record, predicted, cost_model, args, prompts) -> dict | None:
+def simulated_summary(spec, record, predicted, cost_model, config, prompts) -> dict | None:
     """What the simulator predicts for this spec, from the lengths this sweep measured."""
     if spec.engine != "static" or cost_model is None:
         return None
-    scheduler = spec.scheduler(args.batch_size, args.max_new_tokens, args.bin_size,
-                               args.group_size)
+    scheduler = spec.scheduler(config.batch_size, config.max_new_tokens, config.bin_size,
+                               config.group_size)
     sim = simulate(record["actual_lengths"], predicted or [None] * len(prompts), scheduler,
                    cost_model, [len(p) for p in prompts],
                    prediction_s=record["extra"].get("prediction_s", 0.0))

@@ -77,7 +77,7 @@ def available_specs(specs: list[str], probe_dir: str | Path | None = None) -> li
 PATH_SETTINGS = ("lengths", "probe")  # settings that name files: recorded repo-relative
 
 
-def run_config(args: SweepConfig, request_ids: list[str]) -> dict:
+def run_config(sweep: SweepConfig, request_ids: list[str]) -> dict:
     """The settings a record holds (and a rerun must match to resume): the sweep's options
     as JSON, files relative to the repository and the model by name (`seqsch.core.paths.portable`,
     so that no record holds a machine's path and another checkout resumes it), and a hash of
@@ -85,7 +85,7 @@ def run_config(args: SweepConfig, request_ids: list[str]) -> dict:
     one-spec sweep records its spec as the command line's --strategy/--vbs/--fcr/--engine
     (a sweep of several: their defaults), so that records measured before resume."""
 
-    options = vars(args)
+    options = vars(sweep)
     is_replay = options.get("replay") is not None
     config = {k: v for k, v in options.items() if k not in ("out", "quiet", "specs", "repeats")
               and not (k.endswith("parallel_size") and v == 1)  # recorded when used

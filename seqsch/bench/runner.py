@@ -48,7 +48,7 @@ SUMMARY_KEYS = ("samples_per_s", "tokens_per_s", "avg_length", "effective_token_
                 "failure_ratio", "mean_completion_s")
 
 
-def predict(spec: RunSpec, requests, model, tokenizer, known_lengths: dict, args,
+def predict(spec: RunSpec, requests, model, tokenizer, known_lengths: dict, config,
             replayed: dict | None = None):
     """Predicted lengths for `requests` and the seconds spent predicting them (`replayed`: a
     replay's own predictions, {source: ({id: prediction}, seconds)})."""
@@ -68,8 +68,8 @@ def predict(spec: RunSpec, requests, model, tokenizer, known_lengths: dict, args
             )
         return [known_lengths[r.id] for r in requests], 0.0
 
-    predictor = make_predictor(spec.source, model, tokenizer, lengths=args.lengths,
-                               lora_decode=args.lora_decode, probe=args.probe)
+    predictor = make_predictor(spec.source, model, tokenizer, lengths=config.lengths,
+                               lora_decode=config.lora_decode, probe=config.probe)
     try:
         predicted = predictor.predict(requests)
     finally:
@@ -78,26 +78,26 @@ def predict(spec: RunSpec, requests, model, tokenizer, known_lengths: dict, args
     return fill_missing(predicted), predictor.last_predict_s
 
 
-def run_spec(spec: RunSpec, model, tokenizer, requests, prompts, decoding, known, args,
+def run_spec(spec: RunSpec, model, tokenizer, requests, prompts, decoding, known, config,
              replayed: dict | None = None):
-    predicted, prediction_s = predict(spec, requests, model, tokenizer, known, args, replayed)
+    predicted, prediction_s = predict(spec, requests, model, tokenizer, known, config, replayed)
     if spec.engine == "vllm":
-        run = shared_vllm_engine(model, prompts, decoding, args).generate(
-            requests, decoding, priorities=predicted, prompts=prompts, quiet=args.quiet)
+        run = shared_vllm_engine(model, prompts, decoding, config).generate(
+            requests, decoding, priorities=predicted, prompts=prompts, quiet=config.quiet)
         _add_prediction_time(run, prediction_s)
         return run, predicted
     if spec.engine == "continuous":
         order = order_for_priority(predicted) if predicted is not None else None
         run = generate_continuous(model, tokenizer, requests, decoding, order=order,
-                                  prompts=prompts, max_requests=args.batch_size,
-                                  quiet=args.quiet)
+                                  prompts=prompts, max_requests=config.batch_size,
+                                  quiet=config.quiet)
         _add_prediction_time(run, prediction_s)
         return run, predicted
 
-    scheduler = spec.scheduler(args.batch_size, decoding.max_new_tokens, args.bin_size,
-                               args.group_size)
+    scheduler = spec.scheduler(config.batch_size, decoding.max_new_tokens, config.bin_size,
+                               config.group_size)
     run = run_scheduled(model, tokenizer, requests, predicted, scheduler, decoding,
-                        prediction_s=prediction_s, quiet=args.quiet, prompts=prompts)
+                        prediction_s=prediction_s, quiet=config.quiet, prompts=prompts)
     return run, predicted
 
 
@@ -113,20 +113,21 @@ _VLLM_ENGINES: dict = {}  # settings -> engine: starting one compiles for minute
 
 
 def shared_vllm_engine(model, prompts, decoding: DecodingConfig,
-                       args: SweepConfig) -> VllmEngine:
+                       config: SweepConfig) -> VllmEngine:
     """The process's vLLM engine for these settings (rebuilt when they change), in the HF
     model's dtype; in float32 its greedy answers match the other engines' token for token."""
 
     max_model_len = max(len(p) for p in prompts) + decoding.max_new_tokens
-    settings = (args.model, dtype_name(model.dtype), args.batch_size, max_model_len, args.seed,
-                args.vllm_eager, args.tensor_parallel_size, args.pipeline_parallel_size)
+    settings = (config.model, dtype_name(model.dtype), config.batch_size, max_model_len,
+                config.seed, config.vllm_eager, config.tensor_parallel_size,
+                config.pipeline_parallel_size)
     if settings not in _VLLM_ENGINES:
         _VLLM_ENGINES.clear()  # one engine at a time: each holds the model and a KV cache
         engine = VllmEngine(
-            args.model, dtype=settings[1], max_num_seqs=args.batch_size,
-            max_model_len=max_model_len, seed=args.seed, compile=not args.vllm_eager,
-            tensor_parallel_size=args.tensor_parallel_size,
-            pipeline_parallel_size=args.pipeline_parallel_size)
+            config.model, dtype=settings[1], max_num_seqs=config.batch_size,
+            max_model_len=max_model_len, seed=config.seed, compile=not config.vllm_eager,
+            tensor_parallel_size=config.tensor_parallel_size,
+            pipeline_parallel_size=config.pipeline_parallel_size)
         warm_up = [Request(f"warm-up-{i}", "Hello") for i in range(2)]  # excluded from timing
         engine.generate(warm_up, decoding.with_(max_new_tokens=4), quiet=True)
         _VLLM_ENGINES[settings] = engine
@@ -138,68 +139,69 @@ def run_sweep(config: SweepConfig) -> list[dict]:
     finished spec to `config.out` and resuming after the last finished one. Returns the rounds:
     [{spec name: record}, ...] (`seqsch.bench.report` tabulates them)."""
 
-    args, specs = config, config.run_specs
-    predictor_hashes = {source: predictor_sha256(source, args.probe) for source in
-                        hashed_sources({spec.source for spec in specs}, bool(args.replay))}
-    model, tokenizer = load_model(args.model, device=args.device, dtype=args.dtype)
-    decoding = DECODING_PRESETS[args.decoding].with_(
-        max_new_tokens=args.max_new_tokens, temperature=args.temperature, seed=args.seed)
+    specs = config.run_specs
+    predictor_hashes = {source: predictor_sha256(source, config.probe) for source in
+                        hashed_sources({spec.source for spec in specs}, bool(config.replay))}
+    model, tokenizer = load_model(config.model, device=config.device, dtype=config.dtype)
+    decoding = DECODING_PRESETS[config.decoding].with_(
+        max_new_tokens=config.max_new_tokens, temperature=config.temperature, seed=config.seed)
     replayed = None
-    if args.replay:
-        workload = replay_workload(args.replay, args.num_data, len(tokenizer),
-                                   args.replay_prompt_tokens, args.max_new_tokens, args.seed)
+    if config.replay:
+        workload = replay_workload(config.replay, config.num_data, len(tokenizer),
+                                   config.replay_prompt_tokens, config.max_new_tokens, config.seed)
         requests, prompts = workload.requests, workload.prompts
         known = {r.id: n for r, n in zip(requests, workload.oracle)}
         replayed = workload.predictions_by_source()
     else:
-        requests, known = load_workload(args, tokenizer)
+        requests, known = load_workload(config, tokenizer)
         prompts = encode_prompts(tokenizer, requests)
-    record_config = run_config(args, [r.id for r in requests])
-    done = finished_specs(args.out, record_config,
-                           [s.name for s in specs] if args.repeats > 1 else None, predictor_hashes)
+    record_config = run_config(config, [r.id for r in requests])
+    done = finished_specs(config.out, record_config,
+                          [s.name for s in specs] if config.repeats > 1 else None,
+                          predictor_hashes)
     # Warm-up, excluded from timing; then step timings at a few batch sizes for the fit.
     generate(model, tokenizer, requests[:2], decoding.with_(max_new_tokens=4), quiet=True,
              prompts=prompts[:2])
     is_calibrated = ("vanilla", 0) in done or RunSpec() not in specs  # the fit needs static vanilla
     # VBS batches reach the VBS table's largest size: calibrate up to it (a fit extrapolated
     # from batches of 32 to 256 rows would misprice them)
-    batch_sizes = {2, args.batch_size, 2 * args.batch_size}
+    batch_sizes = {2, config.batch_size, 2 * config.batch_size}
     if any(spec.vbs for spec in specs):  # none larger than a group of this workload
-        largest = min(args.group_size or len(requests), len(requests))
+        largest = min(config.group_size or len(requests), len(requests))
         batch_sizes |= {size for _, size in PAPER_VBS_TABLE if size <= largest}
     calibration = ([], []) if is_calibrated else calibration_records(model, prompts,
                                                                      sorted(batch_sizes))
 
     rounds, cost_model, oracle_by_engine = [], None, {}
-    for repeat in range(args.repeats):
+    for repeat in range(config.repeats):
         records = {}
         for spec in specs:
             key = (spec.name, repeat)
             if key in done:
                 record = done[key]
-                print(f"{spec.name}{_round_label(repeat, args)}: already measured in "
-                      f"{args.out}, skipped")
+                print(f"{spec.name}{_round_label(repeat, config)}: already measured in "
+                      f"{config.out}, skipped")
             else:
-                print(f"== {spec.name}{_round_label(repeat, args)} ==", flush=True)
+                print(f"== {spec.name}{_round_label(repeat, config)} ==", flush=True)
                 oracle = known or oracle_by_engine.get(spec.engine) or next(
                     iter(oracle_by_engine.values()), {})  # another engine's: same tokens in fp32
                 run, predicted = run_spec(spec, model, tokenizer, requests, prompts, decoding,
-                                          oracle, args, replayed)
+                                          oracle, config, replayed)
                 record = {"spec": spec.name, "config": record_config,
                           "environment": environment(run), "summary": run.summary(),
                           "extra": run.extra, "predicted_lengths": predicted,
                           "actual_lengths": [r.num_output_tokens for r in run.results]}
                 if spec.source in predictor_hashes:  # its content, not only its folder
                     record["predictor_sha256"] = predictor_hashes[spec.source]
-                if args.repeats > 1:
+                if config.repeats > 1:
                     record["repeat"] = repeat
                 if spec.name == "vanilla" and repeat == 0:  # with the calibration steps
                     record["cost_model"] = asdict(fit_from_runs([run], "benchmark-fit",
                                                                 *calibration))
                 record["simulated"] = simulated_summary(
-                    spec, record, predicted, cost_model or cost_model_of(record), args, prompts)
-                args.out.parent.mkdir(parents=True, exist_ok=True)
-                with args.out.open("a") as fh:
+                    spec, record, predicted, cost_model or cost_model_of(record), config, prompts)
+                config.out.parent.mkdir(parents=True, exist_ok=True)
+                with config.out.open("a") as fh:
                     fh.write(json.dumps(record) + "\n")
             if spec.name == "vanilla" and cost_model is None:
                 cost_model = cost_model_of(record)
@@ -211,5 +213,5 @@ def run_sweep(config: SweepConfig) -> list[dict]:
     return rounds
 
 
-def _round_label(repeat: int, args: SweepConfig) -> str:
-    return f" (round {repeat + 1} of {args.repeats})" if args.repeats > 1 else ""
+def _round_label(repeat: int, config: SweepConfig) -> str:
+    return f" (round {repeat + 1} of {config.repeats})" if config.repeats > 1 else ""

@@ -46,13 +46,13 @@ def oracle_mismatch(settings: dict | None, dtype: str, engines: Iterable[str]) -
     return None
 
 
-def run_dtype(args) -> str:
+def run_dtype(config) -> str:
     """The dtype `load_model` gives this run's model (`--dtype`, `--device`)."""
 
-    return dtype_name(resolve_dtype(args.dtype, resolve_device(args.device)))
+    return dtype_name(resolve_dtype(config.dtype, resolve_device(config.device)))
 
 
-def load_workload(args: SweepConfig, tokenizer, dtype: str | None = None):
+def load_workload(config: SweepConfig, tokenizer, dtype: str | None = None):
     """The benchmark's requests and their oracle lengths (by id), as `--data` asks.
 
     On `--data val` the oracle is the length file's longest sampled answer, when the file was
@@ -60,36 +60,36 @@ def load_workload(args: SweepConfig, tokenizer, dtype: str | None = None):
     engine (`oracle_mismatch`); otherwise no oracle is returned and `oracle` takes the run's own
     first-come (vanilla) lengths, as on `--data sharegpt`. It prints which oracle is used."""
 
-    records = read_length_file(args.lengths, allow_empty=True) if Path(
-        args.lengths).exists() else []
-    if args.data == "val":
+    records = read_length_file(config.lengths, allow_empty=True) if Path(
+        config.lengths).exists() else []
+    if config.data == "val":
         records = [r for r in records if r.split == "val"]
         if not records:
-            raise ValueError(f"{args.lengths} holds no validation prompts; use --data sharegpt")
-        if len(records) < args.num_data:
-            print(f"note: {args.lengths} holds {len(records)} validation prompts; using all of "
-                  f"them instead of --num-data {args.num_data}")
-        records = records[: args.num_data]
+            raise ValueError(f"{config.lengths} holds no validation prompts; use --data sharegpt")
+        if len(records) < config.num_data:
+            print(f"note: {config.lengths} holds {len(records)} validation prompts; using all of "
+                  f"them instead of --num-data {config.num_data}")
+        records = records[: config.num_data]
         requests = requests_by_id([r.id for r in records])
-        specs = args.run_specs
-        dtype = dtype or run_dtype(args)
-        headers = load_length_file(args.lengths).settings  # [{"settings": {...}}], or []
+        specs = config.run_specs
+        dtype = dtype or run_dtype(config)
+        headers = load_length_file(config.lengths).settings  # [{"settings": {...}}], or []
         settings = headers[0]["settings"] if headers else None
         reason = oracle_mismatch(settings, dtype, {s.engine for s in specs})
         if reason is None:
-            print(f"oracle: the longest sampled answer in {args.lengths} (made in "
+            print(f"oracle: the longest sampled answer in {config.lengths} (made in "
                   f"{dtype} by {settings.get('engine', 'transformers')}: the same lengths as "
                   f"this {dtype} run)")
             return requests, {r.id: r.max_length for r in records}
         if any(s.source == "oracle" for s in specs) and not any(
                 s.source == "vanilla" for s in specs):
             raise ValueError(
-                f"{args.lengths} cannot be the oracle of this run: {reason}. Add 'vanilla' to "
+                f"{config.lengths} cannot be the oracle of this run: {reason}. Add 'vanilla' to "
                 "--sweep (its own lengths become the oracle), or run in the file's dtype "
                 f"(--dtype {(settings or {}).get('dtype', 'float32')})")
-        print(f"oracle: this run's own first-come (vanilla) lengths, not {args.lengths}: "
+        print(f"oracle: this run's own first-come (vanilla) lengths, not {config.lengths}: "
               f"{reason}")
         return requests, {}
     seen = {r.id for r in records}  # keep the predictors' training prompts out
-    pool = sharegpt_workload(tokenizer, args.num_data + len(seen), args.seed)
-    return [r for r in pool if r.id not in seen][: args.num_data], {}
+    pool = sharegpt_workload(tokenizer, config.num_data + len(seen), config.seed)
+    return [r for r in pool if r.id not in seen][: config.num_data], {}

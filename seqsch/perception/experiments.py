@@ -149,99 +149,102 @@ def requests_for(records: Sequence[LengthRecord],
     return requests_by_id([r.id for r in records], pool)
 
 
-def _load_model(args: PerceptionConfig):
+def _load_model(config: PerceptionConfig):
     """`--model`, else the model named in the length file's settings, else the embedded one."""
 
-    settings = load_length_file(args.lengths).settings if args.model is None else []
-    name = args.model or (settings[0]["settings"].get("model", DEFAULT) if settings else DEFAULT)
-    return load_model(name, device=args.device, dtype=args.dtype)
+    settings = load_length_file(config.lengths).settings if config.model is None else []
+    name = config.model or (settings[0]["settings"].get("model", DEFAULT) if settings else DEFAULT)
+    return load_model(name, device=config.device, dtype=config.dtype)
 
 
-def train(args: PerceptionConfig) -> dict:
+def train(config: PerceptionConfig) -> dict:
     """Train the LoRA adapter or the probe on the train records; return a summary."""
-    records = load_records(args.lengths, "train", args.num_data)
-    requests, (model, tokenizer) = requests_for(records), _load_model(args)
+    records = load_records(config.lengths, "train", config.num_data)
+    requests, (model, tokenizer) = requests_for(records), _load_model(config)
     start = time.perf_counter()
-    if args.predictor == "lora":
-        out = args.out or BUILD_DIR / "lora-smollm2-length"  # data/ only when asked (--out)
-        config = LoraTrainConfig(
-            num_steps=args.steps, num_epochs=args.epochs or 3, batch_size=args.micro_batch_size,
-            grad_accum_steps=args.grad_accum, learning_rate=args.lr or 2e-4,
-            checkpoint_every=args.checkpoint_every, seed=args.seed)
+    if config.predictor == "lora":
+        out = config.out or BUILD_DIR / "lora-smollm2-length"  # data/ only when asked (--out)
+        lora_config = LoraTrainConfig(
+            num_steps=config.steps, num_epochs=config.epochs or 3,
+            batch_size=config.micro_batch_size, grad_accum_steps=config.grad_accum,
+            learning_rate=config.lr or 2e-4, checkpoint_every=config.checkpoint_every,
+            seed=config.seed)
         file_cap = max((r.max_new_tokens or 0) for r in records) or 512
-        labels = target_lengths(records, args.length_target, args.max_length or file_cap)
+        labels = target_lengths(records, config.length_target, config.max_length or file_cap)
         examples, steps_run = build_tuning_set(records, requests, lengths=labels), []
-        losses = train_lora(model, tokenizer, examples, out, config, resume=not args.no_resume,
-                            quiet=args.quiet, on_step=lambda step, _: steps_run.append(step))
+        losses = train_lora(model, tokenizer, examples, out, lora_config,
+                            resume=not config.no_resume, quiet=config.quiet,
+                            on_step=lambda step, _: steps_run.append(step))
         wall_s = time.perf_counter() - start
         saved = Path(out) / "train_config.json"  # the cap bounds the labels the module learnt
         saved.write_text(json.dumps({**json.loads(saved.read_text()), "max_length": file_cap,
-                                     "length_target": args.length_target,
-                                     "label_max_length": args.max_length or file_cap,
-                                     "lengths": Path(args.lengths).name,
+                                     "length_target": config.length_target,
+                                     "label_max_length": config.max_length or file_cap,
+                                     "lengths": Path(config.lengths).name,
                                      "wall_s": round(wall_s, 1)}, indent=1))
         return {"predictor": "lora", "out": str(out), "num_examples": len(examples),
                 "num_steps": len(losses), "first_loss": losses[0]["loss"],
                 "final_loss": losses[-1]["loss"], "wall_s": wall_s,
                 "s_per_step": wall_s / max(1, len(steps_run))}
 
-    out = Path(args.out or BUILD_DIR / "probe-smollm2-length")  # data/ only when asked (--out)
-    features = cached_features(model, tokenizer, requests, args.features or
-                               out / "features.safetensors", args.batch_size, args.quiet,
-                               num_layers=args.num_layers,
-                               max_prompt_tokens=args.max_prompt_tokens)
+    out = Path(config.out or BUILD_DIR / "probe-smollm2-length")  # data/ only when asked (--out)
+    features = cached_features(model, tokenizer, requests, config.features or
+                               out / "features.safetensors", config.batch_size, config.quiet,
+                               num_layers=config.num_layers,
+                               max_prompt_tokens=config.max_prompt_tokens)
     feature_s = time.perf_counter() - start
-    config = _probe_config(args, records, args.num_layers)
-    head, report = train_probe(features, config.target_lengths(records), config)
+    probe_config = _probe_config(config, records, config.num_layers)
+    head, report = train_probe(features, probe_config.target_lengths(records), probe_config)
     save_probe(head, out, {**report, "model": portable_fingerprint(model, tokenizer)})
-    return {"predictor": args.predictor, "out": str(out), "num_records": len(records),
+    return {"predictor": config.predictor, "out": str(out), "num_records": len(records),
             "pooling": report["pooling"], "target": report["target"],
             "candidates": report["candidates"], "feature_s": feature_s,
             "wall_s": time.perf_counter() - start}
 
 
-def _probe_config(args: PerceptionConfig, records: Sequence[LengthRecord], num_layers: int | None):
-    return ProbeConfig(pooling=args.pooling, target=args.target, seed=args.seed,
-                       num_epochs=args.epochs or 200, learning_rate=args.lr or 1e-3,
-                       max_length=args.max_length or max(
+def _probe_config(config: PerceptionConfig, records: Sequence[LengthRecord],
+                  num_layers: int | None):
+    return ProbeConfig(pooling=config.pooling, target=config.target, seed=config.seed,
+                       num_epochs=config.epochs or 200, learning_rate=config.lr or 1e-3,
+                       max_length=config.max_length or max(
                            (r.max_new_tokens or 0) for r in records) or 512,
-                       num_layers=num_layers, max_prompt_tokens=args.max_prompt_tokens,
-                       length_target=args.length_target, decode=args.decode)
+                       num_layers=num_layers, max_prompt_tokens=config.max_prompt_tokens,
+                       length_target=config.length_target, decode=config.decode)
 
 
-def depth_sweep(args: PerceptionConfig) -> dict:
+def depth_sweep(config: PerceptionConfig) -> dict:
     """Probes at several depths: features of every depth come from one prefill of the train
     and of the validation prompts; each probe is scored on the validation records, and its
     own truncated prefill is timed on the validation prompts (the cost a scheduler pays)."""
-    train_records = load_records(args.lengths, "train", args.num_data)
-    val_records = load_records(args.lengths, "val", args.num_data)
-    model, tokenizer = _load_model(args)
+    train_records = load_records(config.lengths, "train", config.num_data)
+    val_records = load_records(config.lengths, "val", config.num_data)
+    model, tokenizer = _load_model(config)
     num_layers = num_decoder_layers(model)
-    depths = sorted(set(args.depths or default_depths(num_layers)))
+    depths = sorted(set(config.depths or default_depths(num_layers)))
     val_requests = requests_for(val_records)
-    clip = {"max_prompt_tokens": args.max_prompt_tokens}
+    clip = {"max_prompt_tokens": config.max_prompt_tokens}
     train_features = extract_features_by_depth(model, tokenizer, requests_for(train_records),
-                                               depths, args.batch_size, args.quiet, **clip)
+                                               depths, config.batch_size, config.quiet, **clip)
     val_features = extract_features_by_depth(model, tokenizer, val_requests, depths,
-                                             args.batch_size, args.quiet, **clip)
+                                             config.batch_size, config.quiet, **clip)
     extract_features(model, tokenizer, val_requests[:2], quiet=True)  # warm-up
     rows = []
-    for depth in tqdm(depths, desc="depths", disable=args.quiet):
-        config = _probe_config(args, train_records, depth)
-        head, report = train_probe(train_features[depth], config.target_lengths(train_records),
-                                   config)
+    for depth in tqdm(depths, desc="depths", disable=config.quiet):
+        probe_config = _probe_config(config, train_records, depth)
+        head, report = train_probe(train_features[depth],
+                                   probe_config.target_lengths(train_records), probe_config)
         pred = head.predict_lengths(pool_features(val_features[depth], head.config.pooling))
         start = now_s(model.device)
-        extract_features(model, tokenizer, val_requests, args.batch_size, True, depth, **clip)
+        extract_features(model, tokenizer, val_requests, config.batch_size, True, depth, **clip)
         predict_s = (now_s(model.device) - start) / len(val_requests)
         scores = evaluate_predictions(pred, [r.max_length for r in val_records])
         rows.append({"num_layers": depth, "layer_share": depth / num_layers,
                      "pooling": report["pooling"], "target": report["target"],
                      **scores, **greedy_order_scores(pred, val_records), "predict_s": predict_s})
-    result = {"lengths": portable(args.lengths), "model": portable_fingerprint(model, tokenizer),
+    result = {"lengths": portable(config.lengths), "model": portable_fingerprint(model, tokenizer),
               "num_train": len(train_records), "num_val": len(val_records),
-              "max_prompt_tokens": args.max_prompt_tokens, "depths": rows}
-    out = Path(args.out or BUILD_DIR / "probe-depth.json")
+              "max_prompt_tokens": config.max_prompt_tokens, "depths": rows}
+    out = Path(config.out or BUILD_DIR / "probe-depth.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
     return {"out": str(out), "depths": [
@@ -277,26 +280,26 @@ def greedy_order_scores(predictions: Sequence[int | None],
             "order_gain_greedy": order_gain(filled, greedy, 16)}
 
 
-def evaluate(args: PerceptionConfig) -> dict:
+def evaluate(config: PerceptionConfig) -> dict:
     """Score a predictor on the validation records; save the results JSON; return a summary."""
-    records = load_records(args.lengths, "val", args.num_data)
-    true = target_lengths(records, args.length_target, args.max_length)  # the paper's: max
-    results: dict = {"predictor": args.predictor, "lengths": portable(args.lengths),
-                     "length_target": args.length_target, "label_max_length": args.max_length}
-    if args.predictor == "noise-floor":
+    records = load_records(config.lengths, "val", config.num_data)
+    true = target_lengths(records, config.length_target, config.max_length)  # the paper's: max
+    results: dict = {"predictor": config.predictor, "lengths": portable(config.lengths),
+                     "length_target": config.length_target, "label_max_length": config.max_length}
+    if config.predictor == "noise-floor":
         summary = noise_floor([[r.lengths[t] for t in sorted(r.lengths)] for r in records])
         summary["predict_s"] = 0.0
     else:
         requests, model, tokenizer = [Request(r.id, "") for r in records], None, None
-        if args.predictor != "constant":  # the constant needs neither prompts nor model
-            requests, (model, tokenizer) = requests_for(records), _load_model(args)
+        if config.predictor != "constant":  # the constant needs neither prompts nor model
+            requests, (model, tokenizer) = requests_for(records), _load_model(config)
             results["model"] = portable_model(model.config.name_or_path)
-        predictor = make_predictor(args.predictor, model, tokenizer, lengths=args.lengths,
-                                   adapter=args.adapter, probe=args.probe,
-                                   lora_decode=args.lora_decode,
-                                   length_target=args.length_target,
-                                   max_length=args.max_length, batch_size=args.batch_size,
-                                   quiet=args.quiet)
+        predictor = make_predictor(config.predictor, model, tokenizer, lengths=config.lengths,
+                                   adapter=config.adapter, probe=config.probe,
+                                   lora_decode=config.lora_decode,
+                                   length_target=config.length_target,
+                                   max_length=config.max_length, batch_size=config.batch_size,
+                                   quiet=config.quiet)
         predictor.predict(requests[:2])  # warm-up, excluded from timing
         predictions = predictor.predict(requests)
         summary = evaluate_predictions(predictions, true)
@@ -306,15 +309,15 @@ def evaluate(args: PerceptionConfig) -> dict:
         results["predictions"] = [{"id": r.id, "pred": p, "max_length": r.max_length,
                                    "true_length": t, "output": o}
                                   for r, p, t, o in zip(records, predictions, true, outputs)]
-    if args.predictor == "constant":  # the train mean too (the median has the smaller error)
-        train = target_lengths(load_records(args.lengths, "train"), args.length_target,
-                               args.max_length)
+    if config.predictor == "constant":  # the train mean too (the median has the smaller error)
+        train = target_lengths(load_records(config.lengths, "train"), config.length_target,
+                               config.max_length)
         mean = round(sum(train) / len(train))
         results["train_mean_baseline"] = {"length": mean,
                                           **evaluate_predictions([mean] * len(true), true)}
-    summary = {"predictor": args.predictor, **summary}
+    summary = {"predictor": config.predictor, **summary}
     results["summary"] = summary
-    out = Path(args.out or BUILD_DIR / f"perception-eval-{args.predictor}.json")
+    out = Path(config.out or BUILD_DIR / f"perception-eval-{config.predictor}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1))
     return summary

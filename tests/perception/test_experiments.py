@@ -507,7 +507,7 @@ def test_adapter_on_the_embedded_model_keeps_its_greedy_answers(embedded, short_
 def test_cli_depth_scores_and_times_each_depth(tiny, short_requests, length_file, tmp_path,
                                                monkeypatch, capsys):
     by_id = dict(zip("abcdefg", short_requests))
-    monkeypatch.setattr(perception, "_load_model", lambda args: tiny)
+    monkeypatch.setattr(perception, "_load_model", lambda config: tiny)
     monkeypatch.setattr(perception, "requests_for",
                         lambda records: [Request(r.id, by_id[r.id].prompt) for r in records])
     out = tmp_path / "depth.json"
@@ -524,7 +524,7 @@ def test_cli_depth_scores_and_times_each_depth(tiny, short_requests, length_file
 def test_cli_probe_learns_the_chosen_length_censored_at_the_cap(tiny, short_requests, length_file,
                                                                tmp_path, monkeypatch):
     by_id = dict(zip("abcdefg", short_requests))
-    monkeypatch.setattr(perception, "_load_model", lambda args: tiny)
+    monkeypatch.setattr(perception, "_load_model", lambda config: tiny)
     monkeypatch.setattr(perception, "requests_for",
                         lambda records: [Request(r.id, by_id[r.id].prompt) for r in records])
     seen = []
