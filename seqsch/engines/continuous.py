@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import partial
 
 import torch
 from tqdm.auto import tqdm
@@ -49,7 +50,7 @@ from seqsch.core.device import dtype_name, now_s
 from seqsch.core.models import eos_token_ids
 from seqsch.core.random_weights import require_trained_weights
 from seqsch.core.requests import Request, encode_prompts
-from seqsch.engines.results import GenerationRun, RequestResult
+from seqsch.engines.results import GenerationRun, request_result
 from seqsch.engines.static import check_context
 
 CACHE_HEADROOM = 1.2  # the FIFO scheduler stops admitting prompts when < 15% of blocks are free
@@ -243,16 +244,11 @@ def generate_continuous(
     for index, request in enumerate(requests):
         output = outputs[index]
         ids = list(output.generated_tokens)
-        num_tokens = len(ids)
-        is_finished = bool(ids) and ids[-1] in stop_ids
-        if forced[index] is not None:  # replay: its end is the forced length, never read
-            is_finished, ids = num_tokens == forced[index] < config.max_new_tokens, []
         end_s = output.lifespan[1] if output.lifespan[1] > 0 else run_start + wall_s
-        results.append(RequestResult(
-            id=request.id, text=tokenizer.decode(ids, skip_special_tokens=True), token_ids=ids,
-            num_prompt_tokens=len(prompts[index]), num_output_tokens=num_tokens,
-            is_finished=is_finished, is_capped=not is_finished, completion_s=end_s - run_start,
-        ))
+        results.append(request_result(
+            request, ids, bool(ids) and ids[-1] in stop_ids, config.max_new_tokens,
+            len(prompts[index]), partial(tokenizer.decode, skip_special_tokens=True),
+            completion_s=end_s - run_start))
     num_tokens, num_passes = sum(r.num_output_tokens for r in results), timing["num_forward_passes"]
     extra = {
         "order": order,

@@ -7,8 +7,10 @@ answer lengths differ slightly between dtypes and engines.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
+from seqsch.core.requests import Request
 from seqsch.scheduling.metrics import BatchStats, completion_stats, summarize
 
 
@@ -28,6 +30,24 @@ class RequestResult:
     # the machine's speed does not move, so two orders compare without timing noise
     completion_step: int | None = None
     num_attempts: int = 1  # 2 when failure collection regenerated it
+
+
+def request_result(request: Request, token_ids: Sequence[int], is_finished: bool,
+                   max_new_tokens: int, num_prompt_tokens: int,
+                   text_of: Callable[[list[int]], str], **timing) -> RequestResult:
+    """One answer's result, every engine's, with the replay rule in one place: a request with a
+    forced length (`Request.forced_output_tokens`) ends there, finished only when that length
+    falls under the cap (a recorded length at the cap was cut there, censored, as a natural
+    one is), and its tokens, never read, are neither kept nor decoded. `is_finished` is the
+    engine's own verdict (ended with EOS or a stop id); `text_of` decodes the kept ids;
+    `timing` fills the engine's timing fields (completion_s, completion_step, ...)."""
+    ids = list(token_ids)
+    num_tokens = len(ids)
+    if request.forced_output_tokens is not None:
+        is_finished, ids = num_tokens == request.forced_output_tokens < max_new_tokens, []
+    return RequestResult(id=request.id, text=text_of(ids) if ids else "", token_ids=ids,
+                         num_prompt_tokens=num_prompt_tokens, num_output_tokens=num_tokens,
+                         is_finished=is_finished, is_capped=not is_finished, **timing)
 
 
 @dataclass

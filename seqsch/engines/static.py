@@ -15,6 +15,7 @@ ends exactly there, so a schedule is timed on a recorded length distribution
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import torch
 from tqdm.auto import tqdm
@@ -24,7 +25,7 @@ from seqsch.core.device import dtype_name, now_s
 from seqsch.core.models import eos_token_ids
 from seqsch.core.random_weights import require_trained_weights
 from seqsch.core.requests import Request, encode_prompts
-from seqsch.engines.results import BatchResult, GenerationRun, RequestResult
+from seqsch.engines.results import BatchResult, GenerationRun, RequestResult, request_result
 from seqsch.scheduling.scheduler import SchedulerConfig, schedule
 
 
@@ -183,6 +184,7 @@ def generate(
         batches = fixed_batches(len(requests), batch_size, config.max_new_tokens)
     check_context(model, requests, prompts, max(b.max_new_tokens for b in batches))
     device, pad_id, stop_ids = model.device, tokenizer.pad_token_id, eos_token_ids(model, tokenizer)
+    text_of = partial(tokenizer.decode, skip_special_tokens=True)
     generator = None
     if not config.is_greedy:
         generator = torch.Generator(device=device).manual_seed(config.seed)
@@ -203,19 +205,14 @@ def generate(
         for row, index in enumerate(indices):
             n = int(lengths[row])
             ids = tokens[row, :n].tolist()
-            is_finished = n > 0 and ids[-1] in stop_ids
-            if forced[index] is not None:  # replay: its end is the forced length, never read
-                # a recorded length at the cap was cut there (censored), as a natural one is
-                is_finished, ids = n == forced[index] < config.max_new_tokens, []
-            is_failed = not is_finished and cap < config.max_new_tokens
+            result = request_result(
+                requests[index], ids, n > 0 and ids[-1] in stop_ids, config.max_new_tokens,
+                len(batch_prompts[row]), text_of, num_batch_steps=num_steps,
+                batch_index=batch_index, completion_s=done_s)
+            is_failed = not result.is_finished and cap < config.max_new_tokens
             num_failed += is_failed
             num_final_tokens += 0 if is_failed else n
-            results[index] = RequestResult(
-                id=requests[index].id, text=tokenizer.decode(ids, skip_special_tokens=True),
-                token_ids=ids, num_prompt_tokens=len(batch_prompts[row]), num_output_tokens=n,
-                is_finished=is_finished, is_capped=not is_finished, num_batch_steps=num_steps,
-                batch_index=batch_index, completion_s=done_s,
-            )
+            results[index] = result
         batch_results.append(BatchResult(
             indices=indices, max_new_tokens=cap, num_steps=num_steps,
             num_output_tokens=num_final_tokens, num_failed=num_failed,

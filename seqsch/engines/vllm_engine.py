@@ -31,7 +31,7 @@ from transformers import GenerationConfig
 
 from seqsch.core.decoding import DecodingConfig
 from seqsch.core.requests import Request
-from seqsch.engines.results import GenerationRun, RequestResult
+from seqsch.engines.results import GenerationRun, request_result
 from seqsch.scheduling.scheduler import order_for_priority
 
 if TYPE_CHECKING:
@@ -207,19 +207,12 @@ class VllmEngine:
         results = []
         for index, request in enumerate(requests):
             output = outputs[index]
-            ids, text = list(output.token_ids), output.text
-            num_tokens = len(ids)
-            is_finished = output.finish_reason == "stop"  # a stop id or the tokenizer's EOS
-            forced = request.forced_output_tokens
-            if forced is not None:  # replay: its end is the forced length, never read
-                is_finished = num_tokens == forced < configs[index].max_new_tokens
-                ids, text = [], ""
-            results.append(RequestResult(
-                id=request.id, text=text, token_ids=ids,
-                num_prompt_tokens=len(prompts[index]), num_output_tokens=num_tokens,
-                is_finished=is_finished, is_capped=not is_finished,
-                completion_s=completion_s[index], completion_step=completion_step[index],
-            ))
+            results.append(request_result(
+                request, output.token_ids,
+                output.finish_reason == "stop",  # a stop id or the tokenizer's EOS
+                configs[index].max_new_tokens, len(prompts[index]),
+                lambda ids, text=output.text: text,  # vLLM has decoded them
+                completion_s=completion_s[index], completion_step=completion_step[index]))
         extra = {"priorities": ranks, "max_num_seqs": self.max_num_seqs, "num_steps": num_steps,
                  "temperatures": sorted({c.temperature for c in configs}),
                  "engine_start_s": round(self.start_s, 1),
