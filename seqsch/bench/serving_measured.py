@@ -75,13 +75,15 @@ def measured_rows(records: Sequence[dict], cost_model: CostModel | None = None) 
     p99 latency against first come's at the same rate), the mean latency on the engine's step
     clock against first come's (`mean_latency_steps_x_first_come`: free of the machine's speed
     drifting between cells), the engine's `mean_step_s`, the simulator's `simulated_*` mean
-    and p99 latency and the gap
-    measured / simulated - 1 (`mean_latency_gap`)."""
+    and p99 latency and the gap measured / simulated - 1 (`mean_latency_gap`), and that gap
+    with a cost model fitted to the cell's own steps (`mean_latency_gap_own_steps`: what is
+    left once the machine's speed during the cell is known)."""
     _check(records)
     cost_model = cost_model or fit_serving_cost_model(records)
     capacity = serving_capacity(records, cost_model)
     rows = []
     for record, cell in zip(records, compare_with_simulation(records, cost_model)):
+        own_steps = compare_with_simulation([record], fit_serving_cost_model([record]))[0]
         name, aging_per_s = parse_policy(record["policy"])
         predict_s = record["requests"]["predict_s"]
         rows.append({
@@ -93,6 +95,7 @@ def measured_rows(records: Sequence[dict], cost_model: CostModel | None = None) 
             "simulated_mean_latency_s": cell["simulated"]["mean_latency_s"],
             "simulated_p99_latency_s": cell["simulated"]["p99_latency_s"],
             "mean_latency_gap": cell["mean_latency_gap"],
+            "mean_latency_gap_own_steps": own_steps["mean_latency_gap"],
             "mean_latency_steps_gap": cell["mean_latency_steps_gap"]})
     return _with_ratios(rows, ("mean_latency_s", "p99_latency_s", "mean_latency_steps",
                                "simulated_mean_latency_s", "simulated_p99_latency_s"))

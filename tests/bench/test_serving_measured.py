@@ -47,6 +47,7 @@ def test_rows_hold_the_cells_with_ratios_and_the_simulators_match(records):
         (r["request_rate"], r["policy"]) for r in records]
     for row in rows:
         assert row["mean_latency_gap"] == pytest.approx(0.0, abs=1e-9)
+        assert row["mean_latency_gap_own_steps"] == pytest.approx(0.0, abs=1e-6)
         assert row["simulated_mean_latency_x_first_come"] == pytest.approx(
             row["mean_latency_x_first_come"])
         if row["is_reference"]:

@@ -32,7 +32,8 @@ def test_section_states_each_target_and_the_command(tmp_path):
     title, what, data, command, tables = measured_serving_section(tmp_path)
     assert title.startswith("9. ") and data == "`data/serving-vllm-cpu.jsonl`"
     for phrase in ("target <= 0.75", "target <= 1.05", "beats prompt-length order",
-                   "The simulator lands within 0.0%", "Holding p99 within 1.25x", "vLLM test",
+                   "lands within 0.0% of every measured mean latency",
+                   "Holding p99 within 1.25x", "vLLM test",
                    "slept in each request's path: 0.05 s per request"):
         assert phrase in what, phrase
     assert "--rates 0.5 3 inf" in command and "--live-head" not in command
