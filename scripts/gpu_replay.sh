@@ -14,13 +14,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT_DIR="${1:-build/replay-gpu}"
-PY="${PYTHON:-python3}"
-MODEL="${MODEL:-random:llama2-7b}"
-DEVICE="${DEVICE:-cuda}"
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # runs from the checkout, installed or not
+. scripts/gpu_common.sh
 if [ "$DEVICE" = cuda ]; then
-  "$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else
-    'no CUDA device here: this script times a GPU (DEVICE=cpu runs the same path on a CPU)')"
   WHERE="$("$PY" -c 'import torch; print(torch.cuda.get_device_name())')"
 else
   WHERE="$DEVICE"

@@ -17,14 +17,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT_DIR="${1:-build/serving-gpu}"
-PY="${PYTHON:-python3}"
-MODEL="${MODEL:-random:llama2-7b}"
-DEVICE="${DEVICE:-cuda}"
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # runs from the checkout, installed or not
-if [ "$DEVICE" = cuda ]; then
-  "$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else
-    'no CUDA device here: this script times a GPU (DEVICE=cpu runs the same path on a CPU)')"
-else
+. scripts/gpu_common.sh
+if [ "$DEVICE" != cuda ]; then
   export CUDA_VISIBLE_DEVICES=""  # the engine loads on the device torch picks: keep it off
 fi
 PREDICTOR_S="${PREDICTOR_S:-$("$PY" -c 'from seqsch.bench.serving_projection import project_serving

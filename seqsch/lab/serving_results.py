@@ -56,14 +56,18 @@ def rate_table(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def aging_table(rows: list[dict], policy: str = RECORDED_HEAD_SOURCE) -> str:
-    """`policy`'s mean and p99 latency against first come's for every aging and rate."""
-    rates = sorted({r["rate_x_capacity"] for r in rows})
-    lines = [f"| {POLICY_LABELS[policy]}: aging (tokens per s waited) | "
-             + " | ".join(f"{rate:.1f}x capacity" for rate in rates) + " |",
+def aging_table(rows: list[dict], policy: str = RECORDED_HEAD_SOURCE,
+                rate_key: str = "rate_x_capacity", rate_label=None, what: str = "") -> str:
+    """`policy`'s mean and p99 latency against first come's for every aging (a line each) and
+    rate (a column each, by `rate_key`, headed by `rate_label(row)`; default "1.2x capacity")."""
+    rate_label = rate_label or (lambda row: f"{row['rate_x_capacity']:.1f}x capacity")
+    rates = sorted({r[rate_key] for r in rows})
+    labels = {rate: rate_label(next(r for r in rows if r[rate_key] == rate)) for rate in rates}
+    lines = [f"| {POLICY_LABELS[policy]}{what}: aging (tokens per s waited) | "
+             + " | ".join(labels[rate] for rate in rates) + " |",
              "|" + "---|" * (len(rates) + 1)]
     for aging in sorted({r["aging_per_s"] for r in rows if r["policy"] == policy}):
-        own = {r["rate_x_capacity"]: r for r in rows
+        own = {r[rate_key]: r for r in rows
                if r["policy"] == policy and r["aging_per_s"] == aging}
         lines.append(f"| {aging:g} | " + " | ".join(
             f"{own[rate]['mean_latency_x_first_come']:.2f}, "
@@ -150,23 +154,6 @@ def measured_table(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def measured_aging_table(rows: list[dict], policy: str = RECORDED_HEAD_SOURCE) -> str:
-    """The simulated aging range on the run's fitted cost model: mean x, p99 x per rate."""
-    rates = sorted({r["request_rate"] for r in rows})
-    labels = {rate: _rate_label(next(r for r in rows if r["request_rate"] == rate))
-              for rate in rates}
-    lines = [f"| {POLICY_LABELS[policy]}, simulated: aging (tokens per s waited) | "
-             + " | ".join(labels[rate] for rate in rates) + " |",
-             "|" + "---|" * (len(rates) + 1)]
-    for aging in sorted({r["aging_per_s"] for r in rows if r["policy"] == policy}):
-        own = {r["request_rate"]: r for r in rows
-               if r["policy"] == policy and r["aging_per_s"] == aging}
-        lines.append(f"| {aging:g} | " + " | ".join(
-            f"{own[rate]['mean_latency_x_first_come']:.2f}, "
-            f"{own[rate]['p99_latency_x_first_come']:.2f}" for rate in rates) + " |")
-    return "\n".join(lines) + "\n"
-
-
 def _cell(rows: list[dict], policy: str, rate: float) -> dict:
     """The unaged row of `policy` at `rate`; a clear error when the sweep lacks it."""
     row = next((r for r in rows if r["policy"] == policy and r["aging_per_s"] == 0
@@ -216,8 +203,9 @@ def measured_verdicts(rows: list[dict], aging_rows: list[dict]) -> list[str]:
         f"{worst_gap:.1%} of every measured mean latency (target {MAX_SIMULATOR_GAP:.0%}: "
         f"{'met' if worst_gap <= MAX_SIMULATOR_GAP else 'missed'}); priced by each cell's own "
         f"steps, within {worst_own:.1%}. The cells' mean step ranged from {min(steps_ms):.0f} to "
-        f"{max(steps_ms):.0f} ms: the machine's speed drifts between cells, which the step "
-        "clock does not see.",
+        f"{max(steps_ms):.0f} ms: the engine's steps slow while the live head runs beside it "
+        "(in the same process, on the same memory), and the machine's speed drifts between "
+        "cells; the step clock sees neither.",
         (f"Holding p99 within {MAX_P99_X}x first come's at every rate: aging "
          f"{guard['aging_per_s']:g} tokens per s waited (simulated on the fitted cost model), "
          f"at {guard['best_mean_x_first_come']:.2f}-{guard['worst_mean_x_first_come']:.2f}x "
@@ -273,6 +261,7 @@ def measured_serving_section(data_dir: Path = DATA_DIR) -> tuple[str, str, str, 
                + " \\\n    --policies " + " ".join(config["policies"])
                + (" --live-head" if is_live else "")
                + " \\\n    --out build/serving-vllm-cpu.jsonl")
-    tables = measured_table(rows) + "\n" + measured_aging_table(aging_rows)
+    tables = measured_table(rows) + "\n" + aging_table(
+        aging_rows, RECORDED_HEAD_SOURCE, "request_rate", _rate_label, ", simulated")
     return ("9. Serving under load, measured on this CPU", what, f"`data/{SERVING_CPU.name}`",
             command, tables)

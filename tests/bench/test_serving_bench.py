@@ -6,7 +6,11 @@ exactly. The vLLM check skips where vLLM is absent (bash scripts/setup_vllm.sh).
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -20,6 +24,7 @@ from seqsch.bench.serving_bench import (
     waiting_ranks,
 )
 from seqsch.bench.serving_compare import fit_serving_cost_model
+from seqsch.core.paths import ROOT
 from seqsch.core.requests import Request
 from seqsch.engines.continuous_arrivals import PREDICTION_POLL_S, ArrivalFeeder
 from seqsch.engines.vllm_engine import is_vllm_available
@@ -242,3 +247,19 @@ def test_vllm_serves_arrivals_at_forced_lengths(tmp_path):
         assert row["environment"]["engine"] == "vllm"
     burst = {row["policy"]: row["summary"] for row in rows if math.isinf(row["request_rate"])}
     assert burst["oracle"]["mean_latency_steps"] < burst["first-come"]["mean_latency_steps"]
+
+
+@pytest.mark.slow
+def test_the_gpu_serving_command_runs_its_path_on_a_cpu(tmp_path):
+    """scripts/gpu_serve.sh with the tiny shape on the CPU: every policy at both rates."""
+    env = {**os.environ, "DEVICE": "cpu", "MODEL": "random:tiny", "DTYPE": "float32",
+           "NUM_REQUESTS": "8", "RATES": "50 inf", "MAX_NEW_TOKENS": "16",
+           "PYTHON": sys.executable}
+    subprocess.run(["bash", str(ROOT / "scripts" / "gpu_serve.sh"), str(tmp_path)], env=env,
+                   check=True, capture_output=True, timeout=600)
+    records = [json.loads(line) for line in (tmp_path / "serving.jsonl").read_text().splitlines()]
+    assert [(r["request_rate"], r["policy"]) for r in records] == [
+        (rate, policy) for rate in (50.0, math.inf)
+        for policy in ("first-come", "oracle", "prompt-length", "recorded-head")]
+    assert all(r["predictor"]["mode"] == "sleep" for r in records)
+    assert "mean latency" in (tmp_path / "serving.log").read_text()
