@@ -45,13 +45,11 @@ from seqsch.bench.serving_bench import POLICIES as SERVING_POLICIES
 from seqsch.bench.serving_bench import (
     ServingBenchConfig,
     compare_with_simulation,
-    parse_policy,
     run_serving_bench,
 )
 from seqsch.bench.serving_workloads import (
-    LEARNED_POLICIES,
     SERVING_WORKLOADS,
-    LiveHead,
+    learned_predictors,
     serving_workload,
 )
 from seqsch.bench.specs import ENGINES, RunSpec, SweepConfig, run_sources
@@ -94,14 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "sampled answer); sharegpt: other prompts (oracle = the vanilla run)")
     p.add_argument("--lengths", type=Path, default=DEFAULT_LENGTHS)
     p.add_argument("--replay", choices=REPLAYS, default=None,
-                   help="trace replay: paper-val forces each answer to Vicuna-7B's greedy "
-                        "length on the paper's 1,024-prompt sample (its first --num-data), "
-                        "prompts of --replay-prompt-tokens random ids; sources vanilla, oracle "
-                        "(the forced lengths), standin (predictions of the paper's "
-                        "module's accuracy). sharegpt-recorded: the recorded-lengths test "
-                        "split, prompts of their recorded lengths; sources vanilla, oracle, "
-                        "recorded-head (its committed predictions and measured time). Any "
-                        "model, e.g. --model random:llama2-7b")
+                   help="trace replay (seqsch.bench.replay), any model, e.g. random:llama2-7b: "
+                        "paper-val (Vicuna-7B's lengths; sources vanilla, oracle, standin) or "
+                        "sharegpt-recorded (the recorded-lengths test split; sources vanilla, "
+                        "oracle, recorded-head)")
     p.add_argument("--replay-prompt-tokens", type=positive_int, default=PAPER_PROMPT_TOKENS,
                    help="the replay's assumed prompt length (the length file has none)")
     p.add_argument("--group-size", type=positive_int, default=None,
@@ -176,40 +170,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="real engines under Poisson arrivals beside the serving "
                        "simulator (resumable JSONL: one line per rate and policy)")
     p.add_argument("--engine", choices=SERVING_ENGINES, default="continuous")
-    p.add_argument("--model", default=SERVING_MODEL,
-                   help="default: random weights of the embedded model's shape")
+    p.add_argument("--model", default=SERVING_MODEL)
     p.add_argument("--workload", choices=SERVING_WORKLOADS, default="sharegpt-recorded",
-                   help="sharegpt-recorded: the recorded-lengths test split, the learned "
-                        "priorities and their cost from --eval; paper-val: Vicuna-7B's "
-                        "lengths, the stand-in as the learned priorities")
+                   help="seqsch.bench.serving_workloads")
     p.add_argument("--eval", type=Path, default=DEFAULT_EVAL,
-                   help="sharegpt-recorded: the evaluation file of the learned source")
+                   help="sharegpt-recorded: the learned source's evaluation file")
     p.add_argument("--num-requests", type=positive_int, default=64)
-    p.add_argument("--max-new-tokens", type=positive_int, default=512,
-                   help="recorded answers longer than this are cut here")
+    p.add_argument("--max-new-tokens", type=positive_int, default=512, help="answers' cap")
     p.add_argument("--rates", type=float, nargs="+", default=[1.0, 4.0, math.inf],
                    metavar="RATE", help="requests per second; inf is a burst")
-    p.add_argument("--policies", nargs="+",
+    p.add_argument("--policies", nargs="+", metavar="POLICY[@AGING]",
                    default=["first-come", "oracle", RECORDED_HEAD_SOURCE, "prompt-length"],
-                   metavar="POLICY[@AGING]",
-                   help=f"{', '.join(SERVING_POLICIES)} (recorded-head: sharegpt-recorded's "
-                        f"learned source; standin: paper-val's); @0.5 ages a priority by 0.5 "
-                        f"per second waited")
+                   help=f"{', '.join(SERVING_POLICIES)}; @0.5: aged 0.5 per second waited")
     p.add_argument("--predictor-s", type=float, default=None,
-                   help="seconds each learned prediction spends in the request path "
-                        "(default: the evaluation's measured ms per prompt; paper-val: 0)")
-    p.add_argument("--live-head", action="store_true",
-                   help="vllm, sharegpt-recorded: run the recorded head itself on each request "
-                        "as it arrives, beside the engine (loads the embedded model), instead of "
-                        "sleeping its measured time")
+                   help="seconds slept per learned prediction (default: its measured time)")
+    p.add_argument("--live-head", action="store_true", help="vllm: run the recorded head on "
+                   "each request as it arrives, instead of sleeping its measured time")
     p.add_argument("--head-threads", type=positive_int, default=None,
-                   help="with --live-head: the head's threads (default 1: vLLM's CPU worker "
-                        "computes on one thread of a 2-core machine)")
+                   help="with --live-head: the head's threads (default 1)")
     p.add_argument("--num-slots", type=positive_int, default=16)
     p.add_argument("--seed", type=non_negative_int, default=0, help="the arrivals' seed")
     p.add_argument("--dtype", default="auto")
-    p.add_argument("--vllm-compile", action="store_true",
-                   help="compile vLLM's model (minutes) instead of running it eager")
+    p.add_argument("--vllm-compile", action="store_true", help="compile vLLM's model (minutes)")
     p.add_argument("--out", type=Path, default=BUILD_DIR / "serving-bench.jsonl")
 
     p = sub.add_parser("recorded-table", help="the paper's table on the recorded lengths' test "
@@ -295,28 +277,14 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
             vllm_eager=not args.vllm_compile, out=args.out)
         workload = serving_workload(args.workload, args.num_requests, args.model,
                                     args.max_new_tokens, args.eval)
+        predictors = learned_predictors(workload, config, args.predictor_s, args.live_head,
+                                        args.head_threads)
     except (ValueError, FileNotFoundError) as error:
         parser.error(str(error))
-    learned = {parse_policy(text)[0] for text in config.policies} & set(LEARNED_POLICIES)
-    if missing := sorted(learned - set(workload.learned)):
-        parser.error(f"--policies: workload {args.workload} has priorities for "
-                     f"{', '.join(workload.learned)} only, not {', '.join(missing)}")
-    if args.live_head and (args.predictor_s is not None or RECORDED_HEAD_SOURCE not in learned
-                           or args.engine != "vllm"):
-        parser.error(f"--live-head runs the {RECORDED_HEAD_SOURCE} policy's head beside vLLM: "
-                     f"it needs --engine vllm, that policy (--workload sharegpt-recorded) and "
-                     f"no --predictor-s")
-    if args.head_threads is not None and not args.live_head:
-        parser.error("--head-threads sets the live head's threads: give --live-head too")
-    predictors = {name: workload.predictor_s[name] if args.predictor_s is None
-                  else args.predictor_s for name in learned}
-    if args.live_head:
-        predictors[RECORDED_HEAD_SOURCE] = LiveHead(workload, args.head_threads or 1)
     rows = run_serving_bench(config, workload.requests, workload.learned, predictors,
                              prompts=workload.prompts)
-    if args.live_head and predictors[RECORDED_HEAD_SOURCE].agreement is not None:
-        print(f"live head: {predictors[RECORDED_HEAD_SOURCE].agreement} of "
-              f"{args.num_requests} predictions equal the evaluation's")
+    if (agreement := getattr(predictors.get(RECORDED_HEAD_SOURCE), "agreement", None)) is not None:
+        print(f"live head: {agreement} of {args.num_requests} predictions equal the evaluation's")
     for cell in compare_with_simulation(rows):
         measured, simulated = cell["measured"], cell["simulated"]
         print(f"{cell['request_rate']:>8g}/s {cell['policy']:<16} mean latency "

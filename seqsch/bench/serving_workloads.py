@@ -161,3 +161,27 @@ class LiveHead:
             torch._C.set_num_threads(self.threads)
             self.thread_state.is_set = True
         return self.predictor.predict([self.workload.requests[index]])[0]
+
+
+def learned_predictors(workload: ServingWorkload, config, predictor_s: float | None = None,
+                       live_head: bool = False, head_threads: int | None = None) -> dict:
+    """{learned policy of `config` (a ServingBenchConfig): its predictor}: the seconds slept
+    per request (`predictor_s`, default the workload's measured time), or with `live_head` the
+    recorded head itself (`LiveHead`, beside vLLM only, on `head_threads` threads, default 1).
+    A ValueError names what is missing."""
+    if head_threads is not None and not live_head:
+        raise ValueError("--head-threads sets the live head's threads: give --live-head too")
+    learned = {text.partition("@")[0] for text in config.policies} & set(LEARNED_POLICIES)
+    if missing := sorted(learned - set(workload.learned)):
+        raise ValueError(f"policies: this workload has priorities for "
+                         f"{', '.join(workload.learned)} only, not {', '.join(missing)}")
+    if live_head and (predictor_s is not None or RECORDED_HEAD_SOURCE not in learned
+                      or config.engine != "vllm"):
+        raise ValueError(f"--live-head runs the {RECORDED_HEAD_SOURCE} policy's head beside "
+                         "vLLM: it needs --engine vllm, that policy (--workload "
+                         "sharegpt-recorded) and no --predictor-s")
+    predictors = {name: workload.predictor_s[name] if predictor_s is None else predictor_s
+                  for name in learned}
+    if live_head:
+        predictors[RECORDED_HEAD_SOURCE] = LiveHead(workload, head_threads or 1)
+    return predictors

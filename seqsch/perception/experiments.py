@@ -165,10 +165,9 @@ def train(config: PerceptionConfig) -> dict:
     if config.predictor == "lora":
         out = config.out or BUILD_DIR / "lora-smollm2-length"  # data/ only when asked (--out)
         lora_config = LoraTrainConfig(
-            num_steps=config.steps, num_epochs=config.epochs or 3,
+            num_steps=config.steps, num_epochs=config.epochs or 3, seed=config.seed,
             batch_size=config.micro_batch_size, grad_accum_steps=config.grad_accum,
-            learning_rate=config.lr or 2e-4, checkpoint_every=config.checkpoint_every,
-            seed=config.seed)
+            learning_rate=config.lr or 2e-4, checkpoint_every=config.checkpoint_every)
         file_cap = max((r.max_new_tokens or 0) for r in records) or 512
         labels = target_lengths(records, config.length_target, config.max_length or file_cap)
         examples, steps_run = build_tuning_set(records, requests, lengths=labels), []
@@ -202,13 +201,12 @@ def train(config: PerceptionConfig) -> dict:
             "wall_s": time.perf_counter() - start}
 
 
-def _probe_config(config: PerceptionConfig, records: Sequence[LengthRecord],
-                  num_layers: int | None):
+def _probe_config(config: PerceptionConfig, records: Sequence[LengthRecord], depth: int | None):
     return ProbeConfig(pooling=config.pooling, target=config.target, seed=config.seed,
                        num_epochs=config.epochs or 200, learning_rate=config.lr or 1e-3,
                        max_length=config.max_length or max(
                            (r.max_new_tokens or 0) for r in records) or 512,
-                       num_layers=num_layers, max_prompt_tokens=config.max_prompt_tokens,
+                       num_layers=depth, max_prompt_tokens=config.max_prompt_tokens,
                        length_target=config.length_target, decode=config.decode)
 
 
@@ -315,8 +313,7 @@ def evaluate(config: PerceptionConfig) -> dict:
         mean = round(sum(train) / len(train))
         results["train_mean_baseline"] = {"length": mean,
                                           **evaluate_predictions([mean] * len(true), true)}
-    summary = {"predictor": config.predictor, **summary}
-    results["summary"] = summary
+    results["summary"] = summary = {"predictor": config.predictor, **summary}
     out = Path(config.out or BUILD_DIR / f"perception-eval-{config.predictor}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=1))
