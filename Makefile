@@ -27,7 +27,8 @@ lab:
 
 # The optional vLLM engine, in its own environment (.venv-vllm, ~3.4 GB): its tests, unskipped.
 vllm-test:
-	@PY=$$(bash scripts/setup_vllm.sh | tail -n 1) && $$PY -m pytest -q -ra tests/engines/test_vllm_engine.py
+	@PY=$$(bash scripts/setup_vllm.sh | tail -n 1) && $$PY -m pytest -q -ra tests/engines/test_vllm_engine.py \
+		tests/bench/test_serving_bench.py -k vllm
 
 # The results page alone, from data/ (instant; make figures also writes it).
 results:
