@@ -1,8 +1,8 @@
-"""Run the numbered notebooks headless and regenerate figures/ (the README's `make figures`),
-then the results page docs/results.md from data/.
+"""Run the numbered notebooks and the playground headless and regenerate figures/ (the README's
+`make figures`), then the results page docs/results.md from data/.
 
     python -m seqsch.lab --profile cpu          # notebooks, then the results page
-    python -m seqsch.lab --profile ci --only 03
+    python -m seqsch.lab --profile ci --only 03 playground
     python -m seqsch.lab --results              # the results page alone (instant)
 
 The last line is a JSON summary of each notebook's wall seconds.
@@ -23,7 +23,8 @@ from seqsch.lab.results import write_results_page
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", choices=sorted(PROFILES), default="cpu")
-    parser.add_argument("--only", nargs="+", help="notebook numbers, e.g. --only 01 04")
+    parser.add_argument("--only", nargs="+",
+                        help="notebook numbers or the playground, e.g. --only 01 04 playground")
     parser.add_argument("--results", action="store_true",
                         help="only rewrite the results page docs/results.md from data/")
     args = parse_args(parser, argv)

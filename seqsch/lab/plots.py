@@ -1,7 +1,9 @@
 """Figures for the notebooks: one function per kind of plot, every axis titled with its unit.
 
-Figures are saved as PNG under `$SEQSCH_FIGURES` (set by `python -m seqsch.lab`), else
-the repository's `figures/`, named after the notebook and the figure. Titles state the
+Figures are saved as PNG under `$SEQSCH_FIGURES`, named after the notebook and the figure.
+`python -m seqsch.lab` (`make figures`) sets it to the committed `figures/`; a notebook run by
+hand (JupyterLab) leaves it unset and writes to `build/figures/` (ignored by git), so that
+exploring with other parameters never overwrites a committed figure. Titles state the
 conclusion (the notebooks compute them), reference lines carry a legend entry, and a bar of
 height zero still shows its value.
 
@@ -21,13 +23,14 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from seqsch.core.paths import FIGURES_DIR
+from seqsch.core.paths import BUILD_DIR
 
 sns.set_theme(style="whitegrid", context="notebook")
 
 
 def figure_dir() -> Path:
-    path = Path(os.environ.get("SEQSCH_FIGURES") or FIGURES_DIR)
+    """`$SEQSCH_FIGURES`, else build/figures/: only `make figures` writes the committed ones."""
+    path = Path(os.environ.get("SEQSCH_FIGURES") or BUILD_DIR / "figures")
     path.mkdir(parents=True, exist_ok=True)
     return path
 

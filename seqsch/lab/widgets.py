@@ -13,7 +13,7 @@ shows when a batch is bigger than the batches a fitted cost model was timed at.
     panel = shipped_panel()              # SmolLM2 validation lengths, oracle, CPU model, batch 16
     panel.show()                         # in a notebook
     panel.predictor.value = "lora"; panel.fcr.value = True; panel.summaries  # without a browser
-    panel.draw()                         # the same numbers as a matplotlib figure, for export
+    panel.draw()                         # the same numbers as a figure, for plots.save_figure
 """
 
 from __future__ import annotations
@@ -203,20 +203,30 @@ class SchedulingPanel:
         return "".join(parts) + "</svg>"
 
     def draw(self):
-        """The chart as a matplotlib figure, for static export (save_figure)."""
+        """The chart as a matplotlib figure, for static export (save_figure): the same bars,
+        their values written on them as in the browser, and every choice in a title, so that
+        a still read alone says what was simulated."""
         import matplotlib.pyplot as plt
 
         names = list(self.summaries)
         colours = [COLOURS[n] for n in names]
-        fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
-        left.bar(names, [self.summaries[n]["effective_token_ratio"] * 100 for n in names],
-                 color=colours)
+        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+        bars = left.bar(names, [self.summaries[n]["effective_token_ratio"] * 100 for n in names],
+                        color=colours)
+        left.bar_label(bars, fmt="%.1f%%", fontsize=9)
         left.set_ylabel("effective token ratio (%)")
-        left.set_ylim(0, 100)
-        left.set_title("Useful share of decoding work")
-        right.bar(names, [self.summaries[n]["samples_per_s"] for n in names], color=colours)
+        left.set_ylim(0, 110)
+        left.set_title(f"Useful share of decoding work\n{self.data.name}, {self.predictor.value}")
+        bars = right.bar(names, [self.summaries[n]["samples_per_s"] for n in names],
+                         color=colours)
+        right.bar_label(bars, fmt="%.3f", fontsize=9)
+        right.margins(y=0.15)
         right.set_ylabel("throughput (samples/s)")
-        right.set_title(f"{self.cost_model.value}, batch {self.batch_size.value}")
+        right.set_title(f"Simulated throughput\n{self.cost_model.value}, batch "
+                        f"{self.batch_size.value}, bins of {self.bin_size.value}"
+                        + (f", groups of {self.group_size.value}" if self.group_size.value else "")
+                        + "".join(f", {k}" for k, on in (("VBS", self.vbs.value),
+                                                          ("FCR", self.fcr.value)) if on))
         fig.suptitle(f"{self.title()}\n{self.subtitle()}")
         fig.tight_layout()
         return fig
