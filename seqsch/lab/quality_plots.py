@@ -38,11 +38,15 @@ def conclusion(rows: list[dict], workload: str, tau: float = TITLE_TAU) -> str:
 
 
 def quality_curve_figure(curves: dict[str, list[dict]],
-                         predictors: dict[str, dict] | None = None) -> Figure:
+                         predictors: dict[str, dict] | None = None,
+                         title: str | None = None) -> Figure:
     """Share of the oracle's gain (0: vanilla or first come, 1: the oracle) against the achieved
     Kendall's tau: a line per setting (`SETTINGS`) and workload (`curves`: name -> rows of
-    `quality_curve`), each of `predictors` (name -> `place_predictor` dict) as markers at its
-    tau, a dashed line at half the gain; the title states each workload's shares at tau 0.5."""
+    `quality_curve`), each of `predictors` (name -> `place_predictor` dict) as black markers at
+    its tau (one shape per setting, in the legend; its name written once, beside its highest
+    marker, so that a predictor's points do not bury each other's labels), a dashed line at half
+    the gain. The title is `title` (the caller's computed conclusion), else each workload's
+    shares at tau 0.5."""
     if not curves or any(not rows for rows in curves.values()):
         raise ValueError("need at least one workload, each with at least one curve row")
     fig, ax = plt.subplots(figsize=(8.5, 5.5))
@@ -55,21 +59,25 @@ def quality_curve_figure(curves: dict[str, list[dict]],
                 ax.plot(*zip(*points), linestyle=style, color=f"C{k}", marker=".",
                         label=f"{workload}: {setting}")
                 lowest = min(lowest, min(share for _, share in points))
+    shown = set()  # settings with a marker in the legend already
     for name, placed in (predictors or {}).items():
-        for key, (setting, _, marker) in SETTINGS.items():
-            if placed.get(key) is None:
-                continue
+        keys = [key for key in SETTINGS if placed.get(key) is not None]
+        for key in keys:
+            setting, _, marker = SETTINGS[key]
             ax.scatter(placed["kendall_tau"], placed[key], marker=marker, color="black",
-                       zorder=3)
+                       zorder=3, label=None if key in shown else f"real predictions: {setting}")
+            shown.add(key)
             lowest = min(lowest, placed[key])
-            ax.annotate(f"{name} ({setting})", (placed["kendall_tau"], placed[key]),
-                        textcoords="offset points", xytext=(6, -3), fontsize=7)
+        if keys:
+            top = max(placed[key] for key in keys)
+            ax.annotate(name, (placed["kendall_tau"], top), textcoords="offset points",
+                        xytext=(6, 4), fontsize=8)
     ax.axhline(0.5, color="grey", linestyle="--", linewidth=1, label="half the oracle's gain")
     ax.set_xlabel("Kendall's tau of the predictions against the true lengths")
     ax.set_ylabel("share of the oracle's gain\n(0: vanilla / first come, 1: oracle)")
     ax.set_ylim(min(0.0, lowest - 0.05), 1.05)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize="small")
-    ax.set_title("\n".join(conclusion(rows, workload) for workload, rows in curves.items()),
-                 fontsize="medium")
+    ax.set_title(title or "\n".join(conclusion(rows, workload)
+                                    for workload, rows in curves.items()), fontsize="medium")
     fig.tight_layout()
     return fig

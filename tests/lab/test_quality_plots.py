@@ -62,8 +62,25 @@ def test_real_predictors_are_labelled_markers_at_their_points():
     ax = fig.axes[0]
     points = sorted(tuple(c.get_offsets()[0]) for c in ax.collections)
     assert points == [pytest.approx((0.46, 0.2)), pytest.approx((0.46, 0.64))]
-    assert sorted(t.get_text() for t in ax.texts) == [
-        "rank head (continuous order gain)", "rank head (static sort)"]
+    assert [(t.get_text(), t.xy) for t in ax.texts] == [("rank head", (0.46, 0.64))]  # once
+    legend = ax.get_legend_handles_labels()[1]
+    assert "real predictions: static sort" in legend
+    assert "real predictions: bin + VBS + FCR" not in legend  # no such marker drawn
+    plt.close(fig)
+
+
+def test_a_legend_entry_per_setting_however_many_predictors():
+    placed = {"kendall_tau": 0.46, "static_sort_share": 0.2, "vbs_fcr_share": 0.1,
+              "order_gain": 0.64}
+    fig = quality_curve_figure(CURVES, {"a": placed, "b": placed | {"kendall_tau": 0.3}})
+    legend = fig.axes[0].get_legend_handles_labels()[1]
+    assert sum(label.startswith("real predictions") for label in legend) == len(SETTINGS)
+    plt.close(fig)
+
+
+def test_a_given_title_replaces_the_default():
+    fig = quality_curve_figure(CURVES, title="computed elsewhere")
+    assert fig.axes[0].get_title() == "computed elsewhere"
     plt.close(fig)
 
 
