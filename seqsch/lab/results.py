@@ -60,6 +60,8 @@ def headline_numbers(data_dir: Path = DATA_DIR) -> dict[str, float]:
 
     return {
         "replay_oracle_x": replay["oracle+vbs+fcr"]["x_vanilla"],
+        "replay_sort_x": replay["oracle"]["x_vanilla"],
+        "replay_standin_x": replay["standin+vbs+fcr"]["x_vanilla"],
         "replay_max_sim_gap": max(abs(r["sim_gap"]) for r in replay.values()),
         "replay_vanilla_etr": replay["vanilla"]["effective_token_ratio"],
         "static_oracle_x": speedup(static, "oracle+vbs+fcr"),
