@@ -35,7 +35,7 @@ PROFILES: dict[str, dict[str, object]] = {
            "NUM_STEPS": 3, "NUM_SIM_DATA": 512,
            "RUN_LIVE": True,  # notebook 03: tune and evaluate live too
            "NUM_REPLAY_DATA": 64, "REPLAY_MAX_NEW_TOKENS": 512, "STEP_ROWS": [1, 4, 16],
-           "NUM_CB_DATA": 6, "CB_MAX_NEW_TOKENS": 16, "CB_SLOTS": 2,
+           "NUM_CB_DATA": 6, "CB_MAX_NEW_TOKENS": 48, "CB_SLOTS": 2,
            # notebooks 02 and 05: the paper's lengths replayed live on random:tiny, several
            # batches (tests/bench/test_live_slice.py checks every profile's slice)
            "NUM_LIVE_DATA": 64, "LIVE_MAX_NEW_TOKENS": 512},
