@@ -20,6 +20,8 @@ ratio, whether the live run moved the same way as the committed measurement.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,6 +136,18 @@ def verdict_lines(rows: list[dict]) -> list[str]:
                     "measurement did"]
 
 
+@contextlib.contextmanager
+def torch_threads(num_threads: int | None) -> Iterator[None]:
+    """Run the block on `num_threads` CPU threads (None: leave torch's setting), then restore."""
+    before = torch.get_num_threads()
+    if num_threads is not None:
+        torch.set_num_threads(num_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 @dataclass
 class LiveSlice:
     """A checked, measured live slice and its comparison with a committed run."""
@@ -160,13 +174,8 @@ def run_live_slice(config: SweepConfig, committed: Path | None = None,
     steady. The records state the threads they ran on."""
     plans = slice_plans(config)
     check_slice(plans)
-    before = torch.get_num_threads()
-    if num_threads is not None:
-        torch.set_num_threads(num_threads)
-    try:
+    with torch_threads(num_threads):
         records = run_sweep(config)[-1]
-    finally:
-        torch.set_num_threads(before)
     rows = []
     if committed is not None and Path(committed).exists():
         theirs = {name: r["summary"] for name, r in load_records(committed).items()}

@@ -36,25 +36,31 @@ PROFILES: dict[str, dict[str, object]] = {
            "RUN_LIVE": True,  # notebook 03: tune and evaluate live too
            "NUM_REPLAY_DATA": 64, "REPLAY_MAX_NEW_TOKENS": 512, "STEP_ROWS": [1, 4, 16],
            "NUM_CB_DATA": 6, "CB_MAX_NEW_TOKENS": 48, "CB_SLOTS": 2,
-           # notebooks 02 and 05: the paper's lengths replayed live on random:tiny, several
+           # notebooks 02, 04 and 05: the paper's lengths replayed live on random:tiny, several
            # batches (tests/bench/test_live_slice.py checks every profile's slice)
-           "NUM_LIVE_DATA": 64, "LIVE_MAX_NEW_TOKENS": 512},
+           "NUM_LIVE_DATA": 64, "LIVE_MAX_NEW_TOKENS": 512,
+           # notebook 04: batch sizes of the replay, rows of the step-cost curve
+           "TRACE_BATCH_SIZES": [2, 8], "COST_ROWS": [1, 8, 16], "EMBEDDED_MAX_ROWS": 16},
     # notebook 07 replays the paper's 1,024 prompts live on random:tiny on a CPU; its committed
     # 256-prompt run on the 135M shape is the full CPU measurement (README: trace replay)
     "cpu": {"NUM_SEEDS": 8, "NUM_DATA": 16, "MAX_NEW_TOKENS": 96, "BATCH_SIZE": 16,
             "NUM_STEPS": 5, "NUM_SIM_DATA": 1024,
             "RUN_LIVE": False,  # notebook 03 reads the shipped runs only, no live tuning
             "NUM_REPLAY_DATA": 1024, "REPLAY_MAX_NEW_TOKENS": 512,
-             "STEP_ROWS": [1, 4, 16, 64, 256],
+            "STEP_ROWS": [1, 4, 16, 64, 256],
             "NUM_CB_DATA": 9, "CB_MAX_NEW_TOKENS": 96, "CB_SLOTS": 3,
-            "NUM_LIVE_DATA": 256, "LIVE_MAX_NEW_TOKENS": 512},
+            "NUM_LIVE_DATA": 256, "LIVE_MAX_NEW_TOKENS": 512,
+            "TRACE_BATCH_SIZES": [4, 16, 64], "COST_ROWS": [1, 4, 8, 16, 64, 256],
+            "EMBEDDED_MAX_ROWS": 64},
     "gpu": {"NUM_SEEDS": 16, "NUM_DATA": 256, "MAX_NEW_TOKENS": 512, "BATCH_SIZE": 16,
             "NUM_STEPS": 200, "NUM_SIM_DATA": 10000,
             "RUN_LIVE": True,  # notebook 03: tune and evaluate live too
             "NUM_REPLAY_DATA": 1024, "REPLAY_MAX_NEW_TOKENS": 512,
-             "STEP_ROWS": [1, 4, 16, 64, 256],
+            "STEP_ROWS": [1, 4, 16, 64, 256],
             "NUM_CB_DATA": 128, "CB_MAX_NEW_TOKENS": 256, "CB_SLOTS": 16,
-            "NUM_LIVE_DATA": 1024, "LIVE_MAX_NEW_TOKENS": 512},
+            "NUM_LIVE_DATA": 1024, "LIVE_MAX_NEW_TOKENS": 512,
+            "TRACE_BATCH_SIZES": [4, 16, 64, 256], "COST_ROWS": [1, 4, 8, 16, 64, 256],
+            "EMBEDDED_MAX_ROWS": 256},
 }
 
 

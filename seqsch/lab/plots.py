@@ -241,3 +241,25 @@ def step_cost_chart(curves: dict[str, dict[int, float]], title: str, base_rows: 
     ax.set(xlabel="rows in the batch", ylabel=f"step time / {base_rows}-row step time", title=title)
     ax.legend()
     return fig
+
+
+def etr_by_batch_size_chart(series: dict[str, dict[int, float]], title: str,
+                            references: dict[str, float] | None = None,
+                            dashed: Sequence[str] = ()) -> Figure:
+    """Effective token ratio (%) against the static batch size, one line per series over its
+    own batch sizes (a log2 axis); series named in `dashed` are drawn dashed (e.g. a committed
+    run's lengths beside a live one), `references` add labelled horizontal lines."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    sizes = sorted({b for by_size in series.values() for b in by_size})
+    for label, by_size in series.items():  # a dashed line stays seen over a solid one
+        xs, is_dashed = sorted(by_size), label in dashed
+        ax.plot(xs, [by_size[b] for b in xs], label=label, marker="x" if is_dashed else "o",
+                linestyle="--" if is_dashed else "-", linewidth=1.2 if is_dashed else 2.5,
+                zorder=3 if is_dashed else 2)
+    _reference_lines(ax, references)
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(sizes, [str(b) for b in sizes])
+    ax.set(xlabel="static batch size (rows)", ylabel="effective token ratio (%)", title=title,
+           ylim=(0, 105))
+    ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
+    return fig
