@@ -63,17 +63,18 @@ def direction(ratio: float) -> str:
 
 
 def order_verdict(what: str, live_x: float, committed_x: float, committed_source: str,
-                  replay_x: float | None = None) -> dict:
+                  replay_x: float | None = None, reference: str = "committed") -> dict:
     """The live ratio (x first come's) beside the committed one: `agrees` when both cut or
     both do not; `line` says it in words, 'agrees' or 'DISAGREES', with the step-clock replay
     of the slice's own lengths in that order (`replay_x`) when given: what the slice would show
-    free of the machine's noise."""
+    free of the machine's noise. `reference` names what `committed_x` is ('expected' for a
+    ratio computed from the slice itself)."""
     for name, value in (("live_x", live_x), ("committed_x", committed_x)):
         if not value > 0:
             raise ValueError(f"{name} must be a ratio > 0, got {value}")
     agrees = (live_x < 1) == (committed_x < 1)
     replay = "" if replay_x is None else f", its replay {replay_x:.2f}x"
-    line = (f"{what}: live {live_x:.2f}x first come's ({direction(live_x)}{replay}); committed "
+    line = (f"{what}: live {live_x:.2f}x first come's ({direction(live_x)}{replay}); {reference} "
             f"{committed_x:.2f}x ({committed_source}, {direction(committed_x)}): "
             f"{'agrees' if agrees else 'DISAGREES'}")
     return {"what": what, "live_x": live_x, "committed_x": committed_x, "agrees": agrees,

@@ -37,3 +37,9 @@ def test_bad_input_is_refused():
         slice_check([], 1)
     with pytest.raises(ValueError, match="live_x"):
         order_verdict("x", 0.0, 1.0, "step clock")
+
+
+def test_a_verdict_names_its_reference():
+    line = order_verdict("head order with its prediction", 0.93, 0.91, "its replay plus its "
+                         "prediction time", reference="expected")["line"]
+    assert "expected 0.91x" in line and "committed" not in line and line.endswith("agrees")
