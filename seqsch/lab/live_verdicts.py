@@ -75,7 +75,7 @@ def order_verdict(what: str, live_x: float, committed_x: float, committed_source
     agrees = (live_x < 1) == (committed_x < 1)
     replay = "" if replay_x is None else f", its replay {replay_x:.2f}x"
     line = (f"{what}: live {live_x:.2f}x first come's ({direction(live_x)}{replay}); {reference} "
-            f"{committed_x:.2f}x ({committed_source}, {direction(committed_x)}): "
+            f"{committed_x:.2f}x ({direction(committed_x)}; {committed_source}): "
             f"{'agrees' if agrees else 'DISAGREES'}")
     return {"what": what, "live_x": live_x, "committed_x": committed_x, "agrees": agrees,
             "line": line}
