@@ -114,19 +114,6 @@ def predicted_vs_actual_panels(panels: dict[str, tuple[Sequence[float], Sequence
     return fig
 
 
-def step_time_by_position(batches, title: str = "Time per decoding step") -> Figure:
-    """Each batch's step times against the token position (the context grows by one per step)."""
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for index, batch in enumerate(batches):
-        positions = range(2, len(batch.step_s) + 2)
-        ax.plot(positions, [s * 1000 for s in batch.step_s], alpha=0.7,
-                label=f"batch {index} ({batch.num_rows} rows)")
-    ax.set(xlabel="output token position", ylabel="step time (ms)", title=title)
-    ax.set_ylim(bottom=0)
-    ax.legend(fontsize="small", ncol=2)
-    return fig
-
-
 def bar_chart(values: dict[str, float], ylabel: str, title: str, reference: float | None = None,
               reference_label: str = "reference", fmt: str = ".3g") -> Figure:
     """One bar per key, its value written on it; an optional labelled reference line."""
