@@ -29,9 +29,10 @@ import torch
 
 from seqsch.bench.records import load_records
 from seqsch.bench.replay import replay_workload
-from seqsch.bench.report import RATIO_METRICS, against_base, direction
+from seqsch.bench.report import RATIO_BAND, RATIO_METRICS, against_base
 from seqsch.bench.runner import run_sweep
 from seqsch.bench.specs import RunSpec, SweepConfig
+from seqsch.core.verdicts import direction
 from seqsch.scheduling.simulate import SimResult, simulate
 
 METRIC_LABELS = {"throughput": "throughput", "completion": "mean completion", "etr": "ETR"}
@@ -120,8 +121,8 @@ def verdicts(live: dict[str, dict], committed: dict[str, dict], reference: str =
         for metric in metrics:
             rows.append({"spec": name, "metric": metric, "live": mine[metric],
                          "committed": theirs[metric],
-                         "is_same_direction": direction(mine[metric])
-                         == direction(theirs[metric])})
+                         "is_same_direction": direction(mine[metric], RATIO_BAND)
+                         == direction(theirs[metric], RATIO_BAND)})
     return rows
 
 

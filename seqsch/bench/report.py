@@ -9,6 +9,7 @@ import statistics
 from collections.abc import Sequence
 
 from seqsch.core.device import versions
+from seqsch.core.verdicts import direction
 
 COLUMNS = (
     ("samples_per_s", "samples/s", ".3f"),
@@ -156,7 +157,7 @@ def describe_sweep(summary: dict, base: str = "vanilla") -> str:
 
 
 RATIO_METRICS = ("throughput", "completion", "etr")
-FLAT_BAND = 0.005  # a ratio within half a percent of 1 counts as no move
+RATIO_BAND = 0.005  # a ratio against the base within half a percent of 1 counts as no move
 
 
 def against_base(summaries: dict[str, dict], name: str,
@@ -172,11 +173,7 @@ def against_base(summaries: dict[str, dict], name: str,
             / (reference.get("effective_token_ratio") or 1)}
 
 
-def direction(ratio: float) -> str:
-    """'up', 'down' or 'flat': where a ratio against the base moved."""
-    return "up" if ratio > 1 + FLAT_BAND else "down" if ratio < 1 - FLAT_BAND else "flat"
-
-
 def same_direction(ratios: dict[str, float], others: dict[str, float]) -> list[str]:
     """The metrics of RATIO_METRICS on which two runs' ratios moved the same way."""
-    return [m for m in RATIO_METRICS if direction(ratios[m]) == direction(others[m])]
+    return [m for m in RATIO_METRICS
+            if direction(ratios[m], RATIO_BAND) == direction(others[m], RATIO_BAND)]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from seqsch.core.verdicts import direction as move
 from seqsch.scheduling.priority import mean_completion_steps
 from seqsch.scheduling.scheduler import order_for_priority
 
@@ -57,9 +58,13 @@ def slice_line(check: dict) -> str:
                    "slots, a cap that leaves the answers different lengths)")
 
 
+CUT_WORDS = ("does not cut", "cuts", "does not cut")  # above, below and at 1x first come's
+
+
 def direction(ratio: float) -> str:
-    """'cuts' below 1x first come's, else 'does not cut'."""
-    return "cuts" if ratio < 1 else "does not cut"
+    """'cuts' below 1x first come's, else 'does not cut' (`seqsch.core.verdicts.direction`
+    with no flat band)."""
+    return move(ratio, 0.0, CUT_WORDS)
 
 
 def order_verdict(what: str, live_x: float, committed_x: float, committed_source: str,

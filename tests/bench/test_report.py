@@ -7,6 +7,7 @@ import pytest
 from seqsch.bench import report
 from seqsch.bench.__main__ import main
 from seqsch.bench.records import load_records, load_rounds
+from seqsch.core.verdicts import direction
 from seqsch.engines.results import GenerationRun, RequestResult
 
 
@@ -90,7 +91,7 @@ def test_ratios_against_the_base_and_the_directions_they_share():
     gt = report.against_base(summaries, "oracle")
     assert gt == {"throughput": 1.5, "completion": 0.6, "etr": 1.0}
     assert report.against_base(summaries, "absent") is None
-    assert [report.direction(gt[m]) for m in gt] == ["up", "down", "flat"]
+    assert [direction(gt[m], report.RATIO_BAND) for m in gt] == ["rises", "falls", "flat"]
     vllm = report.against_base(summaries, "vllm")
     assert vllm["etr"] == 0 and report.same_direction(gt, vllm) == []
     assert report.same_direction(gt, {"throughput": 1.2, "completion": 0.9, "etr": 1.004}) == [
