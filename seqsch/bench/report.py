@@ -130,8 +130,11 @@ HEADER = (["run"] + [label for _, label, _ in COLUMNS]
 
 
 def print_table(records: dict | Sequence[dict]) -> None:
-    rows = [HEADER] + table_rows(records)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
+    """The runs as an aligned text table; a column empty ('-') in every run is left out."""
+    body = table_rows(records)
+    kept = [i for i in range(len(HEADER)) if any(row[i] != "-" for row in body)]
+    rows = [[row[i] for i in kept] for row in [HEADER] + body]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(kept))]
     for row in rows:
         print("  ".join(cell.rjust(w) for cell, w in zip(row, widths)))
 

@@ -7,6 +7,7 @@ import pytest
 from seqsch.bench import report
 from seqsch.bench.__main__ import main
 from seqsch.bench.records import load_records, load_rounds
+from seqsch.core.paths import DATA_DIR
 from seqsch.core.verdicts import direction
 from seqsch.engines.results import GenerationRun, RequestResult
 
@@ -96,3 +97,12 @@ def test_ratios_against_the_base_and_the_directions_they_share():
     assert vllm["etr"] == 0 and report.same_direction(gt, vllm) == []
     assert report.same_direction(gt, {"throughput": 1.2, "completion": 0.9, "etr": 1.004}) == [
         "throughput", "completion", "etr"]
+
+
+def test_print_table_leaves_out_a_column_empty_in_every_run(capsys):
+    records = load_records(DATA_DIR / "benchmark-cpu-smollm2-sharegpt-sort-check.jsonl")
+    report.print_table(records)
+    header = capsys.readouterr().out.splitlines()[0]
+    assert "samples/s" in header and "ETR" in header
+    assert "steps" not in header  # static runs have no engine step clock
+    assert all(title in report.HEADER for title in header.split("  ") if title.strip())
