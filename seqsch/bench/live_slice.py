@@ -30,7 +30,7 @@ import torch
 from seqsch.bench.records import load_records
 from seqsch.bench.replay import replay_workload
 from seqsch.bench.report import RATIO_BAND, RATIO_METRICS, against_base
-from seqsch.bench.runner import run_sweep
+from seqsch.bench.runner import predict, run_sweep
 from seqsch.bench.specs import RunSpec, SweepConfig
 from seqsch.core.verdicts import direction
 from seqsch.scheduling.simulate import SimResult, simulate
@@ -51,22 +51,19 @@ def slice_plans(config: SweepConfig) -> dict[str, SimResult]:
     batches included) the engine will run, their rows, steps and ETR, with no model loaded."""
     workload = _workload(config)
     replayed = workload.predictions_by_source()
+    known = {r.id: n for r, n in zip(workload.requests, workload.oracle, strict=True)}
     plans = {}
     for text in config.specs:
         spec = RunSpec.parse(text)
         if spec.engine != "static":
             raise ValueError(f"{text}: a live slice plans static batches, not the {spec.engine} "
                              "engine")
-        if spec.source == "vanilla":
-            predicted = [None] * len(workload.requests)
-        elif spec.source == "oracle":
-            predicted = workload.oracle
-        elif spec.source in replayed:
-            by_id = replayed[spec.source][0]
-            predicted = [by_id[r.id] for r in workload.requests]
-        else:
+        if spec.source not in ("vanilla", "oracle", *replayed):
             raise ValueError(f"{text}: the {config.replay} replay has no {spec.source!r} "
                              f"predictions; use one of vanilla, oracle, {', '.join(replayed)}")
+        # the runner's own predictions (no model needed for these sources): the same the run uses
+        predicted, _ = predict(spec, workload.requests, None, None, known, config, replayed)
+        predicted = predicted or [None] * len(workload.requests)
         scheduler = spec.scheduler(config.batch_size, config.max_new_tokens, config.bin_size,
                                    config.group_size)
         plans[spec.name] = simulate(workload.true_lengths, predicted, scheduler)

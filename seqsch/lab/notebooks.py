@@ -28,8 +28,6 @@ PLAYGROUND = NOTEBOOK_DIR / "playground.ipynb"  # not numbered: no step of the w
 
 # Values for the UPPER_CASE constants of each notebook's parameters cell; a notebook receives
 # only the names its parameters cell defines.
-# the paper's rows
-ALL_REPLAY_SPECS = ("vanilla", "standin", "standin+vbs+fcr", "oracle+vbs+fcr", "oracle")
 PROFILES: dict[str, dict[str, object]] = {
     "ci": {"NUM_SEEDS": 2, "NUM_DATA": 8, "MAX_NEW_TOKENS": 32, "BATCH_SIZE": 4,
            "NUM_STEPS": 3, "NUM_SIM_DATA": 512,

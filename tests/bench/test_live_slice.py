@@ -12,10 +12,11 @@ from seqsch.bench.live_slice import (
     verdict_lines,
     verdicts,
 )
+from seqsch.bench.paper_table import PAPER_SPECS
 from seqsch.bench.replay import PAPER_GROUP_SIZE
 from seqsch.bench.specs import SweepConfig
 from seqsch.core.paper import PAPER_BATCH_SIZE
-from seqsch.lab.notebooks import ALL_REPLAY_SPECS, PROFILES
+from seqsch.lab.notebooks import PROFILES
 
 SPECS = ("vanilla", "oracle", "oracle+vbs+fcr", "standin+vbs+fcr")
 
@@ -76,7 +77,7 @@ def test_every_profile_slice_can_show_its_mechanism(profile):
               (values["NUM_REPLAY_DATA"], values["REPLAY_MAX_NEW_TOKENS"], PAPER_BATCH_SIZE)]
     for num_data, max_new_tokens, batch_size in slices:
         plans = slice_plans(replay_config(num_data, max_new_tokens, batch_size,
-                                          specs=ALL_REPLAY_SPECS))
+                                          specs=PAPER_SPECS))
         assert slice_problems(plans) == [], (profile, num_data, max_new_tokens, batch_size)
 
 
