@@ -1,6 +1,6 @@
 """Shared fixtures: a tiny random Llama for mechanics, the embedded model for end-to-end checks.
 
-Fast tests take `tokenizer` (the embedded model's tokenizer alone, no weights read) or `tiny`;
+Fast tests take `tokenizer` (a small tokenizer built in memory, no model package read) or `tiny`;
 only slow end-to-end checks take `embedded`, pinned to float32 so that token comparisons do not
 depend on the CPU. Tests of the paper's length files take `paper_val_path`, which skips where
 the reference files are absent. torch and the models load inside the fixtures that use them:
@@ -51,19 +51,56 @@ def embedded():
     return load_model(dtype="float32")
 
 
-@pytest.fixture(scope="session")
-def tokenizer():
-    """The embedded model's tokenizer alone (no weights read), set up as `load_model` sets it."""
-    from seqsch.core.models import (  # noqa: PLC0415 (lazy torch: see the docstring)
-        embedded_model_dir,
-        load_tokenizer,
+# What the in-memory tokenizer learns its merges from: fixed text, so its ids never change.
+TOKENIZER_CORPUS = (
+    "What is the capital of France? Paris is the capital of France.",
+    "Write a haiku about the sea. The sea is wide and blue; waves fold over the sand.",
+    "Explain what a KV cache is in one paragraph: the keys and values of every earlier token "
+    "are kept, so a decoding step computes only the newest token.",
+    "List three prime numbers: 2, 3 and 5. Give me a recipe for pancakes with flour, eggs and "
+    "milk. Translate 'good morning' into Spanish: buenos dias. Say hello. What is 2 + 2? 4.",
+    "You are a helpful assistant. Answer the question, then stop. How long will your answer "
+    "be? Predict the number of words in your response.",
+    "word word word word word word word word word word",
+)
+CHAT_TEMPLATE = (  # ChatML, as the embedded SmolLM2's template writes it (no system default)
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + "
+    "message['content'] + '<|im_end|>\\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
+
+
+def in_memory_tokenizer(vocab_size: int = 512):
+    """A byte-level BPE tokenizer with a chat template, built in memory from TOKENIZER_CORPUS:
+    any text encodes (bytes are its alphabet), it pads on the left and has BOS, EOS and pad ids,
+    as `seqsch.core.models.load_tokenizer` sets a real one up. No model package is read."""
+    from tokenizers import (  # noqa: PLC0415 (lazy: only the tests that take it pay)
+        Tokenizer,
+        decoders,
+        models,
+        pre_tokenizers,
+        trainers,
+    )
+    from transformers import (  # noqa: PLC0415 (lazy torch: see the docstring)
+        PreTrainedTokenizerFast,
     )
 
-    try:
-        folder = embedded_model_dir()
-    except FileNotFoundError as exc:
-        pytest.skip(f"the embedded model (for its tokenizer) is missing: {exc}")
-    return load_tokenizer(str(folder))
+    backend = Tokenizer(models.BPE())
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    backend.train_from_iterator(TOKENIZER_CORPUS * 4, trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend, bos_token="<|im_start|>", eos_token="<|im_end|>",
+        pad_token="<|endoftext|>", chat_template=CHAT_TEMPLATE, padding_side="left")
+
+
+@pytest.fixture(scope="session")
+def tokenizer():
+    """A small in-memory tokenizer with a chat template (`in_memory_tokenizer`): the fast tests
+    need no model package. Tests of the embedded model's own token counts take `embedded`."""
+    return in_memory_tokenizer()
 
 
 def tiny_llama(tokenizer, num_hidden_layers: int = 2, hidden_size: int = 64, seed: int = 0):
@@ -90,7 +127,7 @@ def tiny_llama(tokenizer, num_hidden_layers: int = 2, hidden_size: int = 64, see
 
 @pytest.fixture(scope="session")
 def tiny(tokenizer):
-    """A tiny random Llama sharing the embedded tokenizer: fast, deterministic mechanics."""
+    """A tiny random Llama sharing the in-memory tokenizer: fast, deterministic mechanics."""
     return tiny_llama(tokenizer), tokenizer
 
 

@@ -214,7 +214,7 @@ def test_adapter_predicts_and_leaves_base_answers_unchanged(tiny, short_requests
 
     after = generate(model, tokenizer, short_requests, decoding, batch_size=3, quiet=True)
     assert [r.token_ids for r in after.results] == [r.token_ids for r in base.results]
-    ids = torch.tensor([[1, 9690, 198, 2683]])
+    ids = tokenizer("<|im_start|>user\nSay hello.", return_tensors="pt").input_ids
     with torch.no_grad():
         off = model(ids).logits
         with adapter_enabled(model):
