@@ -1,5 +1,7 @@
 """Figures of notebooks 05 and 06: throughput beside mean completion time, ratios against a
-baseline run, and what a request order does to completion times.
+baseline run, and what a request order does to completion times. Notebook 06's figures are
+drawn from the summaries its sections compute (`seqsch.lab.order_replay`, `order_load`,
+`order_clock`, `live_verdicts`), one function per figure.
 
 `seqsch.lab.plots` holds the suite's general plots; these are the ones that compare runs by
 both of their measured costs (how fast the whole workload ends, how long a request waits) and
@@ -8,6 +10,7 @@ orders of one workload. Each returns a matplotlib figure; save it with
 
     fig = throughput_and_completion(summaries, "vanilla", "Sorting cuts the waiting")
     fig = completion_curves({"first come": [3.1, 5.0], "oracle": [1.2, 5.0]}, "seconds", "...")
+    fig = step_clock_figure(committed_clock(step_files, seconds_file))  # from 06's summary
 """
 
 from __future__ import annotations
@@ -16,6 +19,12 @@ from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
+
+from seqsch.bench.serving_projection import MIN_GAIN
+from seqsch.lab.order_clock import clock_rows, clock_title
+from seqsch.lab.order_load import HEAD
+from seqsch.lab.order_replay import replay_title
+from seqsch.lab.serving_plots import latency_vs_rate, tail_frontier
 
 ENGINE_COLOURS = {"static": "tab:blue", "continuous": "tab:orange", "vllm": "tab:green"}
 ENGINE_LABELS = {"static": "static batches", "continuous": "transformers' continuous batching",
@@ -144,3 +153,58 @@ def order_scores_chart(rows: Sequence[dict], title: str) -> Figure:
     fig.suptitle(title)
     fig.tight_layout(rect=(0, 0, 1, 0.94))
     return fig
+
+
+# Notebook 06's figures, each from the summary its section computed
+def replay_figure(replay: dict) -> Figure:
+    """`order_scores_chart` of `seqsch.lab.order_replay.predictor_replay`, titled with the
+    oracle's cut and the best predictor's share of it."""
+    return order_scores_chart(replay["rows"], replay_title(replay))
+
+
+def simulated_latency_figure(load: dict) -> Figure:
+    """Mean latency against the request rate of the simulated sweep's unaged policies
+    (`seqsch.lab.order_load.simulated_load`), with each policy's break-even."""
+    return latency_vs_rate(load["unaged"], min_gain=MIN_GAIN,
+                           title="GPU (analytic A100 model, 7B), simulated")
+
+
+def simulated_tail_figure(load: dict, policies: Sequence[str] = ("first-come", HEAD)) -> Figure:
+    """Mean against p99 latency of `policies` at the loaded rate, one point per aging value."""
+    return tail_frontier([r for r in load["rows"] if r["policy"] in policies],
+                         load["loaded_rate"])
+
+
+def measured_latency_figure(measured: dict) -> Figure:
+    """Mean latency against the request rate of the measured sweep
+    (`seqsch.lab.order_load.measured_load`), titled with what served it."""
+    env = measured["environment"]
+    return latency_vs_rate(measured["rows"], min_gain=MIN_GAIN,
+                           title=f"{env['engine']} on {env['device']} ({env['num_threads']} "
+                                 "threads), measured")
+
+
+def step_clock_figure(clock: dict) -> Figure:
+    """`ratio_panels` of the committed vLLM runs (`seqsch.lab.order_clock.committed_clock`):
+    each order's mean completion and throughput over first come's, on each workload's step
+    clock and in seconds with the prediction."""
+    series = {w: f"step clock, {w}" for w in clock["steps"]}
+    series["seconds"] = f"seconds with the prediction, median of {clock['num_rounds']} rounds"
+    return ratio_panels(clock_rows(clock), series,
+                        {"done": "mean completion / first come's",
+                         "rate": "throughput / first come's"},
+                        clock_title(clock), "first come (1x)")
+
+
+def live_completion_figure(runs: dict, oracle_verdict: dict, num_slots: int) -> Figure:
+    """`completion_curves` of a live slice's runs (label -> engine run), titled with whether
+    the oracle's order cut the mean completion and whether that agrees with the committed
+    ratio (`oracle_verdict`: `seqsch.lab.live_verdicts.order_verdict`'s)."""
+    times = {label: [r.completion_s for r in run.results] for label, run in runs.items()}
+    oracle_x = oracle_verdict["live_x"]
+    return completion_curves(
+        times, "s", f"Live on a CPU, {len(times['first come'])} prompts x {num_slots} slots: the "
+                    f"oracle's order {'cuts' if oracle_x < 1 else 'does not cut'} mean completion "
+                    f"({oracle_x:.2f}x first come's; "
+                    f"{'agrees with' if oracle_verdict['agrees'] else 'DISAGREES with'} the "
+                    f"committed {oracle_verdict['committed_x']:.2f}x)")

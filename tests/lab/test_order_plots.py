@@ -10,8 +10,14 @@ import pytest  # noqa: E402
 from seqsch.lab.order_plots import (  # noqa: E402
     completion_curves,
     engine_of,
+    live_completion_figure,
+    measured_latency_figure,
     order_scores_chart,
     ratio_panels,
+    replay_figure,
+    simulated_latency_figure,
+    simulated_tail_figure,
+    step_clock_figure,
     throughput_and_completion,
 )
 
@@ -83,3 +89,47 @@ def test_order_scores_chart_draws_both_panels():
     assert sorted(bar.get_height() for bar in right.patches) == [0.0, 0.0, 1.0, 1.0]
     assert "first come (1x)" in [t.get_text() for t in left.get_legend().get_texts()]
     plt.close(fig)
+
+
+def test_notebook_06s_figures_draw_from_their_section_summaries():
+    from types import SimpleNamespace  # noqa: PLC0415
+
+    from seqsch.lab.order_clock import committed_clock  # noqa: PLC0415
+    from seqsch.lab.result_files import STEP_FILES, VLLM_FILE  # noqa: PLC0415
+
+    replay = {"rows": [{"label": "oracle (true lengths)", "relative": 0.6, "order_gain": 1.0,
+                        "kendall_tau": 1.0},
+                       {"label": "head", "relative": 0.8, "order_gain": 0.5, "kendall_tau": 0.4}],
+              "num_prompts": 20, "num_slots": 4}
+    fig = replay_figure(replay)
+    assert fig._suptitle.get_text().endswith("head recovers 50% of it")
+    plt.close(fig)
+    clock = committed_clock(STEP_FILES, VLLM_FILE)
+    fig = step_clock_figure(clock)
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "first come (1x)" in legend and "step clock, benchmark's prompts" in legend
+    assert "seconds with the prediction, median of 3 rounds" in legend
+    plt.close(fig)
+    runs = {label: SimpleNamespace(results=[SimpleNamespace(completion_s=s) for s in times])
+            for label, times in (("first come", [1.0, 4.0]), ("oracle order", [1.0, 3.0]))}
+    verdict = {"live_x": 0.8, "agrees": False, "committed_x": 1.1}
+    fig = live_completion_figure(runs, verdict, num_slots=1)
+    assert fig.axes[0].get_title() == (
+        "Live on a CPU, 2 prompts x 1 slots: the oracle's order cuts mean completion (0.80x "
+        "first come's; DISAGREES with the committed 1.10x)")
+    plt.close(fig)
+
+
+def test_the_load_figures_draw_the_rows_they_are_given():
+    rows = [{"policy": p, "label": p, "request_rate": r, "rate_x_capacity": r / 2,
+             "aging_per_s": 0.0, "mean_latency_s": m, "p99_latency_s": 2 * m,
+             "mean_latency_x_first_come": m / 3, "p99_latency_x_first_come": 1.0,
+             "is_reference": p == "first-come"}
+            for p, ms in (("first-come", (3.0, 6.0)), ("recorded-head", (3.0, 4.0)))
+            for r, m in zip((1.0, 2.4), ms)]
+    load = {"rows": rows, "unaged": rows, "loaded_rate": 2.4}
+    for fig in (simulated_latency_figure(load), simulated_tail_figure(load),
+                measured_latency_figure({"rows": rows, "environment": {
+                    "engine": "vllm", "device": "cpu", "num_threads": 2}})):
+        assert fig.axes and fig.axes[0].lines
+        plt.close(fig)

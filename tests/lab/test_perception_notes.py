@@ -4,7 +4,14 @@ import math
 
 import pytest
 
-from seqsch.lab.perception_notes import frequency_loss, loss_summary
+from seqsch.lab.perception_notes import (
+    bucket_frequency_loss,
+    frequency_loss,
+    loss_summary,
+    loss_text,
+    loss_title,
+    shipped_loss_run,
+)
 
 
 def test_the_frequencies_loss_is_their_entropy_spread_over_the_target_tokens():
@@ -32,3 +39,31 @@ def test_a_loss_curve_is_read_for_its_last_quarter():
     assert loss_summary([2.0, 1.0, 0.5])["num_tail"] == 1  # at least one step
     with pytest.raises(ValueError):
         loss_summary([], 3)
+
+
+def test_the_bucket_baseline_counts_each_label_as_the_tuning_encodes_it(tokenizer):
+    tuning_set = [{"prompt": "p", "target": "550"}] * 3 + [{"prompt": "q", "target": "50"}]
+    reference = bucket_frequency_loss(tuning_set, tokenizer)
+    tokens = {label: len(tokenizer(label, add_special_tokens=False).input_ids) + 1
+              for label in ("550", "50")}  # the digits, then EOS
+    assert reference["mean_tokens"] == pytest.approx((3 * tokens["550"] + tokens["50"]) / 4)
+    assert reference["per_token"] == pytest.approx(reference["per_target"]
+                                                   / reference["mean_tokens"])
+
+
+def test_the_shipped_run_ends_below_the_bucket_frequencies():
+    run = shipped_loss_run()
+    assert len(run["steps"]) == len(run["losses"]) == run["train_config"]["total_steps"]
+    reference = {"per_target": 1.65, "mean_tokens": 3.96, "per_token": 0.418}
+    text = loss_text(reference, run)
+    assert text.splitlines()[1].startswith(f"shipped run: {run['train_config']['total_steps']} "
+                                           "steps")
+    end = run["summary"]["end"]
+    assert f"({end / 0.418 - 1:+.0%} against the bucket frequencies)" in text
+
+
+def test_the_loss_title_says_whether_the_curve_ends_below_the_yardstick():
+    summary = {"first": 3.8, "end": 0.36}
+    assert loss_title(summary, 0.4) == ("LoRA tuning: loss falls from 3.8 to 0.36 and ends 10% "
+                                        "below the bucket frequencies alone")
+    assert loss_title(summary, 0.3).endswith("ends no lower than the bucket frequencies alone")

@@ -6,7 +6,14 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 
-from seqsch.lab.perception_plots import main_figure  # noqa: E402
+from seqsch.lab.perception_plots import (  # noqa: E402
+    collapse_figure,
+    depth_figure,
+    live_loss_figure,
+    loss_curve_figure,
+    main_figure,
+    predicted_vs_actual_figure,
+)
 from seqsch.lab.perception_tables import main_rows  # noqa: E402
 
 
@@ -46,4 +53,35 @@ def test_predictors_are_bars_and_references_are_lines():
 def test_the_shipped_rows_draw():
     fig = main_figure(main_rows())
     assert "orders best" in fig._suptitle.get_text()
+    plt.close(fig)
+
+
+def test_the_notebooks_figures_draw_from_their_summaries():
+    from seqsch.core.paths import DEFAULT_LENGTHS  # noqa: PLC0415
+    from seqsch.lab.perception_heads import depth_sweep  # noqa: PLC0415
+    from seqsch.lab.perception_notes import shipped_loss_run  # noqa: PLC0415
+    from seqsch.lab.perception_targets import censored_targets, module_collapse  # noqa: PLC0415
+
+    targets = censored_targets(DEFAULT_LENGTHS)
+    main = {row["name"]: row for row in main_rows()}
+    fig = predicted_vs_actual_figure(main, targets)
+    assert len(fig.axes) == 3 and "stand at the 512-token cap" in fig._suptitle.get_text()
+    assert fig.axes[2].get_xlabel() == "greedy answer, cut at 256 (tokens)"
+    assert len(fig.axes[0].collections[0].get_offsets()) == len(targets["val_records"])
+    plt.close(fig)
+    collapse = module_collapse(targets)
+    fig = collapse_figure(collapse, 512)
+    assert fig.axes[0].get_xlabel() == "predicted or actual length (tokens)"
+    assert f"{collapse['share_top']:.0%} of prompts predicted >= 500" in fig.axes[0].get_title()
+    plt.close(fig)
+    shipped = shipped_loss_run()
+    fig = loss_curve_figure(shipped, 0.418)
+    assert fig.axes[0].get_ylim()[0] == 0 and "bucket frequencies" in fig.axes[0].get_title()
+    plt.close(fig)
+    fig = live_loss_figure({"losses": [3.0, 2.0], "num_steps": 2}, shipped["losses"], 0.418)
+    assert fig.axes[0].get_title() == "2 live steps: loss 3.00 -> 2.00 (frequencies alone: 0.42)"
+    assert list(fig.axes[0].lines[1].get_ydata()) == shipped["losses"][:2]
+    plt.close(fig)
+    fig = depth_figure(depth_sweep())
+    assert fig.axes[0].get_title().startswith("Layer ")
     plt.close(fig)
