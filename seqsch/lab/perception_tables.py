@@ -6,7 +6,7 @@ answers (the paper's target), the greedy answer at cap 512, the same cut at the 
 a tau against one as a tau against another, so here every column carries its target, a table
 keeps one predictor per role (retired or variant predictors stay in the lab notes), and each
 claim reads one column. Everything comes from the files of data/; the literature's anchors are
-`seqsch.lab.recorded_results.RANKER_ANCHORS`.
+`seqsch.core.anchors.RECORDED_RANKER_ANCHORS`.
 
     print(text_table(main_rows(), MAIN_COLUMNS))
     print(text_table(recorded_rows(), RECORDED_COLUMNS))
@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seqsch.bench.quality_curve import tau_for_share
+from seqsch.core.anchors import RECORDED_RANKER_ANCHORS
 from seqsch.core.paper import PAPER_MODULE_ACCURACY
 from seqsch.core.paths import DATA_DIR, DEFAULT_RECORDED_EVAL, DEFAULT_RECORDED_HEAD
 from seqsch.core.sources import RECORDED_HEAD_SOURCE
-from seqsch.lab.recorded_results import RANKER_ANCHORS, SOURCE_LABELS, TARGETS
+from seqsch.lab.recorded_results import SOURCE_LABELS, TARGETS
 from seqsch.lab.result_files import ORDER_CAP, perception_rows
 from seqsch.lab.scorecard import sampled_answer_order
 
@@ -137,7 +138,7 @@ def recorded_rows(data_dir: Path = DATA_DIR) -> list[dict]:
     rows = [{"name": name, "label": SOURCE_LABELS.get(name, name), **scores}
             for name, scores in evaluation["sources"].items()]
     rows += [{"name": "anchor", "label": f"anchor: {label}", "kendall_tau_vs_recorded": tau}
-             for label, tau in RANKER_ANCHORS.items()]
+             for label, tau in RECORDED_RANKER_ANCHORS.items()]
     return rows
 
 

@@ -25,6 +25,7 @@ from seqsch.bench.quality_curve import (
 from seqsch.bench.recorded_table import a100_cost_model, recorded_table
 from seqsch.bench.records import load_records
 from seqsch.bench.replay import paper_workload
+from seqsch.core.anchors import RECORDED_RANKER_ANCHORS
 from seqsch.core.paths import (
     DATA_DIR,
     DEFAULT_RECORDED,
@@ -38,9 +39,6 @@ from seqsch.core.recorded import (
 )
 from seqsch.core.sources import RECORDED_HEAD_SOURCE
 
-# Published rankers of recorded lengths (Kendall's tau on ShareGPT), the targets' anchors.
-RANKER_ANCHORS = {"vllm-ltr, OPT-125M fully fine-tuned for Llama-3-8B's answers": 0.52,
-                  "an independent rerun of the same": 0.50}
 TARGETS = {"kendall_tau_vs_recorded": 0.52, "order_gain_16_slots": 0.65}
 LEARNED_SOURCES = (RECORDED_HEAD_SOURCE, "text-ridge")  # trained on the recorded lengths
 SOURCE_LABELS = {RECORDED_HEAD_SOURCE: "recorded head (hidden states + text, chosen on train)",
@@ -71,7 +69,7 @@ def perception_table(data_dir: Path = DATA_DIR) -> str:
             f"{s['error_vs_recorded']:.0f} | {s['acc50_vs_recorded']:.1%} | "
             f"{s['acc100_vs_recorded']:.1%} | {s['ms_per_prompt']:.2f} | "
             f"{s['flops_share_7b']:.2%} |")
-    for label, tau in RANKER_ANCHORS.items():
+    for label, tau in RECORDED_RANKER_ANCHORS.items():
         lines.append(f"| *{label}* | *{tau:.2f}* | - | - | - | - | - | - | - |")
     return "\n".join(lines) + "\n"
 

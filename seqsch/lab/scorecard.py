@@ -18,6 +18,7 @@ import json
 import math
 from pathlib import Path
 
+from seqsch.core.anchors import RANKER_COMPARISON_ANCHORS
 from seqsch.core.length_records import read_length_file, target_lengths
 from seqsch.core.paths import DATA_DIR, ROOT
 from seqsch.lab.result_files import (
@@ -40,13 +41,6 @@ GREEDY_EVALUATIONS = ("lora-greedy", "constant-greedy")
 # The paper's metrics as (key, label, format, is_higher_better), in its order, then tau.
 MODULE_METRICS = (("error", "error (tokens)", ".1f", False), ("acc50", "Acc-50", ".1%", True),
                   ("acc100", "Acc-100", ".1%", True), ("kendall_tau", "Kendall's tau", ".2f", True))
-# Public results of learning-to-rank length predictors (a rerun of vllm-ltr, NeurIPS 2024):
-# Kendall's tau on their own model's lengths and workload, not comparable number for number.
-RANKER_ANCHORS = (
-    ("OPT-125M ranker, ListMLE loss (vllm-ltr, public rerun)", 0.559),
-    ("BERT pairwise ranker (same rerun)", 0.596),
-    ("10-bucket length classifier (same rerun)", 0.194),
-)
 
 
 def verdict(value: float, aim: float, higher_is_better: bool = True) -> str:
@@ -144,5 +138,5 @@ def ceiling_table(data_dir: Path = DATA_DIR) -> str:
 
 def anchors_table() -> str:
     lines = ["| public anchor (another model and workload) | Kendall's tau |", "|---|---|"]
-    lines += [f"| {name} | {tau:.3f} |" for name, tau in RANKER_ANCHORS]
+    lines += [f"| {name} | {tau:.3f} |" for name, tau in RANKER_COMPARISON_ANCHORS.items()]
     return "\n".join(lines) + "\n"

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from seqsch.core.anchors import RECORDED_RANKER_ANCHORS
 from seqsch.core.paper import PAPER_MODULE_ACCURACY
 from seqsch.core.paths import DATA_DIR, DEFAULT_LENGTHS, DEFAULT_RECORDED_EVAL
 from seqsch.lab.perception_tables import (
@@ -21,7 +22,7 @@ from seqsch.lab.perception_tables import (
     recorded_summary,
     text_table,
 )
-from seqsch.lab.recorded_results import RANKER_ANCHORS, TARGETS
+from seqsch.lab.recorded_results import TARGETS
 from seqsch.lab.result_files import ORDER_CAP, order_scores
 from seqsch.lab.scorecard import sampled_answer_order
 
@@ -88,7 +89,8 @@ def test_the_recorded_table_ends_with_the_anchors_and_states_its_target():
     assert [row["name"] for row in rows[:len(evaluation["sources"])]] == list(
         evaluation["sources"])
     anchors = rows[len(evaluation["sources"]):]
-    assert [row["kendall_tau_vs_recorded"] for row in anchors] == list(RANKER_ANCHORS.values())
+    assert ([row["kendall_tau_vs_recorded"] for row in anchors]
+            == list(RECORDED_RANKER_ANCHORS.values()))
     assert all(row.get("error_vs_recorded") is None for row in anchors)
     assert "vs recorded length" in text_table(rows, RECORDED_COLUMNS)
     claims = recorded_summary()
