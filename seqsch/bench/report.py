@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from seqsch.core.device import versions
 from seqsch.core.verdicts import direction
 
+# (stable key, table header, format): a run's own numbers, as its summary names them ...
 COLUMNS = (
     ("samples_per_s", "samples/s", ".3f"),
     ("tokens_per_s", "tok/s", ".1f"),
@@ -19,6 +20,22 @@ COLUMNS = (
     ("failure_ratio", "fail", ".1%"),
     ("mean_completion_s", "mean done s", ".1f"),
 )
+# ... then its ratios against vanilla and against its engine's first-come run (`_row_values`).
+# Code reads a value by its key (`median_values`); the header is for the reader only.
+RATIO_COLUMNS = (
+    ("x_vanilla", "x vanilla", ".2f"),
+    ("throughput_x_first_come", "samples/s x first come", ".2f"),
+    ("done_x_first_come", "done x first come", ".2f"),
+    ("prediction_s", "predict s", ".1f"),
+    ("order_x_first_come", "order only x first come", ".2f"),
+    ("order_steps_x_first_come", "order only, steps", ".2f"),
+    ("done_steps_x_first_come", "done, steps + predict", ".2f"),
+    ("sim_samples_per_s", "sim samples/s", ".3f"),
+)
+KEYS = tuple(key for key, _, _ in COLUMNS + RATIO_COLUMNS)
+HEADER = ["run"] + [label for _, label, _ in COLUMNS + RATIO_COLUMNS]
+# with their min-max over rounds: throughput, completion, completion on the step clock + predict
+RANGED_KEYS = ("throughput_x_first_come", "done_x_first_come", "done_steps_x_first_come")
 
 
 def environment(run) -> dict:
@@ -41,7 +58,7 @@ def _first_come_summary(records: dict, record: dict) -> dict:
 
 
 def _row_values(records: dict, record: dict) -> list[float | None]:
-    """One spec's numbers within one round, in the order of HEADER after the name."""
+    """One spec's numbers within one round, in the order of KEYS."""
     summary, simulated = record["summary"], record.get("simulated") or {}
     base = records.get("vanilla", {}).get("summary", {}).get("samples_per_s")
     first_come = _first_come_summary(records, record)
@@ -76,15 +93,15 @@ def _spec_names(rounds: Sequence[dict]) -> list[str]:
 
 
 def _round_values(records: dict | Sequence[dict]) -> dict[str, list[list[float | None]]]:
-    """{spec: one list of numbers per round that ran it}, in the order of HEADER after the name."""
+    """{spec: one list of numbers per round that ran it}, in the order of KEYS."""
     rounds = [records] if isinstance(records, dict) else list(records)
     return {name: [_row_values(one, one[name]) for one in rounds if name in one]
             for name in _spec_names(rounds)}
 
 
 def median_values(records: dict | Sequence[dict]) -> dict[str, dict[str, float | None]]:
-    """{spec: {HEADER column: the median over rounds}}: the numbers behind `table_rows`."""
-    return {name: dict(zip(HEADER[1:], (_median(list(column)) for column in zip(*values))))
+    """{spec: {key of KEYS: the median over rounds}}: the numbers behind `table_rows`."""
+    return {name: dict(zip(KEYS, (_median(list(column)) for column in zip(*values))))
             for name, values in _round_values(records).items()}
 
 
@@ -99,10 +116,8 @@ def table_rows(records: dict | Sequence[dict]) -> list[list[str]]:
     `--repeats`): each ratio is taken within its round, against that round's runs, and a cell
     shows the median over rounds; the throughput, completion and step-clock completion ratios
     against first come add their range (min-max)."""
-    formats = [f for _, _, f in COLUMNS] + [".2f", ".2f", ".2f", ".1f", ".2f", ".2f", ".2f",
-                                            ".3f"]
-    # throughput, completion time, completion on the step clock with the prediction pass
-    against_first_come = (len(COLUMNS) + 1, len(COLUMNS) + 2, len(COLUMNS) + 6)
+    formats = [f for _, _, f in COLUMNS + RATIO_COLUMNS]
+    against_first_come = [KEYS.index(key) for key in RANGED_KEYS]
     rows = []
     for name, values in _round_values(records).items():
         cells = [_cell(_median(list(column)), f) for column, f in zip(zip(*values), formats)]
@@ -121,12 +136,6 @@ def median_summaries(rounds: Sequence[dict]) -> dict[str, dict]:
         measured = [one[name]["summary"] for one in rounds if name in one]
         summaries[name] = {key: _median([m.get(key) for m in measured]) for key in measured[-1]}
     return summaries
-
-
-HEADER = (["run"] + [label for _, label, _ in COLUMNS]
-          + ["x vanilla", "samples/s x first come", "done x first come", "predict s",
-             "order only x first come", "order only, steps", "done, steps + predict",
-             "sim samples/s"])
 
 
 def print_table(records: dict | Sequence[dict]) -> None:

@@ -39,7 +39,7 @@ def committed_clock(step_files: Mapping[str, Path], seconds_file: Path,
     for workload, path in step_files.items():
         rounds = load_rounds(path)
         medians, first = median_values(rounds), rounds[0]
-        steps[workload] = {spec: medians[spec]["order only, steps"]
+        steps[workload] = {spec: medians[spec]["order_steps_x_first_come"]
                            for spec in labels if spec in medians}
         total_steps[workload] = {
             spec: first[FIRST_COME]["extra"]["num_steps"] / first[spec]["extra"]["num_steps"]
@@ -49,9 +49,9 @@ def committed_clock(step_files: Mapping[str, Path], seconds_file: Path,
     return {"labels": dict(labels), "steps": steps, "total_steps": total_steps,
             "reference": next(iter(step_files)), "num_rounds": len(seconds_rounds),
             "seconds_specs": sorted(seconds),
-            "seconds_done": {spec: seconds[spec]["done x first come"] for spec in labels},
-            "seconds_rate": {spec: seconds[spec]["samples/s x first come"] for spec in labels},
-            "predict_s": {spec: seconds[spec]["predict s"] for spec in labels}}
+            "seconds_done": {spec: seconds[spec]["done_x_first_come"] for spec in labels},
+            "seconds_rate": {spec: seconds[spec]["throughput_x_first_come"] for spec in labels},
+            "predict_s": {spec: seconds[spec]["prediction_s"] for spec in labels}}
 
 
 def clock_text(clock: dict) -> str:

@@ -104,9 +104,9 @@ def step_clock(path: Path) -> dict[str, dict[str, float]]:
     pace (`done_steps`), and throughput over first come's; each a ratio within its round, the
     median over rounds (`seqsch.bench.report`, whose table shows the same numbers)."""
     rounds = load_rounds(path)
-    return {name: {"order_steps": values["order only, steps"],
-                   "throughput": values["samples/s x first come"],
-                   "done_steps": values["done, steps + predict"],
-                   "predict_s": values["predict s"],
+    return {name: {"order_steps": values["order_steps_x_first_come"],
+                   "throughput": values["throughput_x_first_come"],
+                   "done_steps": values["done_steps_x_first_come"],
+                   "predict_s": values["prediction_s"],
                    "num_rounds": sum(name in one for one in rounds)}
             for name, values in median_values(rounds).items()}

@@ -62,8 +62,8 @@ def test_the_step_clock_compares_orders_without_the_machines_noise(tmp_path):
     # the 3 s prediction pass at first come's pace: 3 / 60 = 0.05 more
     assert probe[report.HEADER.index("done, steps + predict")] == "0.85 (0.85-0.85)"
     medians = report.median_values(load_rounds(path))["vllm+rank-head"]  # the numbers behind it
-    assert medians["done, steps + predict"] == pytest.approx(0.85)
-    assert medians["samples/s x first come"] == pytest.approx(0.9)  # rounds at 1.0 and 0.8
+    assert medians["done_steps_x_first_come"] == pytest.approx(0.85)
+    assert medians["throughput_x_first_come"] == pytest.approx(0.9)  # rounds at 1.0 and 0.8
     # records without a step clock (static engines, older files) leave the cells empty
     static = report.table_rows({"vanilla": _record("vanilla", "static", 0.25, 300.0)})[0]
     assert static[report.HEADER.index("order only, steps")] == "-"
