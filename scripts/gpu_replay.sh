@@ -30,7 +30,7 @@ mkdir -p "$OUT_DIR"
 "$PY" -m seqsch.bench sweep --replay "$REPLAY" --model "$MODEL" --device "$DEVICE" \
   --dtype "${DTYPE:-bf16}" --num-data "${NUM_DATA:-256}" --group-size 256 --batch-size 16 \
   --max-new-tokens "${MAX_NEW_TOKENS:-512}" \
-  --sweep vanilla "$LEARNED" "$LEARNED+vbs+fcr" oracle+vbs+fcr gt --out "$OUT_DIR/replay.jsonl"
+  --specs vanilla "$LEARNED" "$LEARNED+vbs+fcr" oracle+vbs+fcr gt --out "$OUT_DIR/replay.jsonl"
 NAME="replay_$(echo "${MODEL#random:}" | tr -c 'A-Za-z0-9\n' '_')"
 SEQSCH_FIGURES="$OUT_DIR" "$PY" -m seqsch.bench paper-table --replay "$OUT_DIR/replay.jsonl" \
   --markdown "$OUT_DIR/replay.md" --figure "$NAME" \

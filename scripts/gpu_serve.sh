@@ -27,5 +27,5 @@ mkdir -p "$OUT_DIR"
 "$PY" -m seqsch.bench serve --engine continuous --model "$MODEL" --dtype "${DTYPE:-bf16}" \
   --workload sharegpt-recorded --num-requests "${NUM_REQUESTS:-64}" \
   --max-new-tokens "${MAX_NEW_TOKENS:-512}" --num-slots "${NUM_SLOTS:-16}" \
-  --rates ${RATES:-1 2 inf} --policies first-come oracle prompt-length recorded-head \
+  --request-rates ${RATES:-1 2 inf} --policies first-come oracle prompt-length recorded-head \
   --predictor-s "$PREDICTOR_S" --out "$OUT_DIR/serving.jsonl" | tee "$OUT_DIR/serving.log"

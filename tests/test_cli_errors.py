@@ -54,11 +54,11 @@ WRONG_COMMAND_LINES = {
                                     "argument --predictor: invalid choice: 'x'"),
     "recorded-train given an option it ignores": (
         perception_main, ["recorded-train", "--num-data", "100"],
-        "recorded-train does not read --num-data"),
+        "unrecognized arguments: --num-data 100"),
     "recorded-eval given an unknown source": (
         perception_main, ["recorded-eval", "--sources", "lora"],
         "argument --sources: invalid choice: 'lora'"),
-    "serve at a rate of zero": (bench_main, ["serve", "--rates", "0"],
+    "serve at a rate of zero": (bench_main, ["serve", "--request-rates", "0"],
                                 "request_rates"),
     "serve an unknown workload": (bench_main, ["serve", "--workload", "nosuch"],
                                   "argument --workload: invalid choice"),
@@ -66,15 +66,15 @@ WRONG_COMMAND_LINES = {
                            "argument --batch-size: invalid positive integer"),
     "sweep negative group size": (bench_main, ["sweep", "--group-size", "-256"],
                                   "argument --group-size: invalid positive integer"),
-    "sweep missing head folder": (bench_main, ["sweep", "--sweep", "length-head", "--probe",
+    "sweep missing head folder": (bench_main, ["sweep", "--specs", "length-head", "--probe",
                                                MISSING_HEAD], "head.safetensors is missing"),
     "sweep unknown random shape": (bench_main, ["sweep", "--replay", "paper-val", "--model",
                                                 "random:nosuch", "--num-data", "4"],
                                    "no model config 'nosuch'"),
-    "sweep unknown length source": (bench_main, ["sweep", "--sweep", "vanilla", "nosuch+vbs"],
+    "sweep unknown length source": (bench_main, ["sweep", "--specs", "vanilla", "nosuch+vbs"],
                                     "cannot read run spec 'nosuch+vbs'"),
     "sweep learned predictor in replay": (bench_main, ["sweep", "--replay", "paper-val",
-                                                       "--sweep", "length-head"], "token ids"),
+                                                       "--specs", "length-head"], "token ids"),
     "bench unknown command": (bench_main, ["sweeps"], "argument command: invalid choice"),
     "report missing record": (bench_main, ["report", MISSING], f"No such file or directory: "
                                                                f"{MISSING}"),
@@ -89,10 +89,20 @@ WRONG_COMMAND_LINES = {
     "perception num-data 0": (perception_main, ["train", "--predictor", "length-head", "--num-data",
                                                 "0"], "argument --num-data: invalid positive"),
     "perception eval without predictor": (perception_main, ["eval"],
-                                          "eval needs a predictor (--predictor)"),
+                                          "the following arguments are required: --predictor"),
     "perception train a zero-shot predictor": (perception_main, ["train", "--predictor", "query"],
-                                               "train needs one of the predictors lora, "
-                                               "length-head, rank-head"),
+                                               "argument --predictor: invalid choice: 'query'"),
+    "perception train without predictor": (perception_main, ["train", "--num-epochs", "2"],
+                                           "the following arguments are required: "
+                                           "--predictor"),
+    "perception lora with a head's option": (perception_main, ["train", "--predictor", "lora",
+                                                               "--num-layers", "4"],
+                                             "unrecognized arguments: --num-layers 4"),
+    "perception an old option spelling": (perception_main, ["train-lora", "--lr", "1e-3"],
+                                          "unrecognized arguments: --lr"),
+    "perception decode mean of a non-bucket head": (
+        perception_main, ["train-head", "--decode", "mean", "--target", "l1"],
+        "decode='mean' reads a distribution"),
     "perception missing length file": (perception_main, ["eval", "--predictor", "constant",
                                                          "--lengths", MISSING],
                                        "length file not found"),
@@ -140,7 +150,7 @@ def test_an_unknown_model_name_ends_in_one_line(capsys, monkeypatch, tmp_path):
 
 
 def simulate(capsys, *extra: str) -> dict:
-    simulator_main(["--lengths", str(PAPER_LENGTHS), "--strategy", "bin", "--vbs", "--fcr",
+    simulator_main(["--lengths", str(PAPER_LENGTHS), "--strategies", "bin", "--vbs", "--fcr",
                     *extra])
     return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
 

@@ -102,3 +102,59 @@ def test_the_scheduling_layer_loads_neither_torch_nor_numpy():
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True).stdout.strip()
     assert loaded == "[]", f"importing seqsch.scheduling loads {loaded}"
+
+
+# Modules whose tests live in another module's test file, each with the file that covers it.
+# Every other module `seqsch/<layer>/<name>.py` has `tests/<layer>/test_<name>.py`; an entry
+# point `seqsch/<layer>/__main__.py` has `tests/<layer>/test_<layer>_main.py` (test files need
+# distinct names: the test folders are not packages).
+TESTED_ELSEWHERE = {
+    "seqsch.core.__main__": "tests/test_cli_errors.py",  # a cache command: its errors only
+    "seqsch.lab.__main__": "tests/test_cli_errors.py",  # runs notebooks: tests/lab does that
+    "seqsch.bench.provenance": "tests/bench/test_runner.py",  # hashed into every sweep record
+    "seqsch.bench.records": "tests/bench/test_report.py",  # read back by every report
+    "seqsch.bench.serving_compare": "tests/bench/test_serving_measured.py",
+    "seqsch.bench.specs": "tests/bench/test_runner.py",  # parsed by every sweep
+    "seqsch.bench.workload": "tests/bench/test_runner.py",
+    "seqsch.core.decoding": "tests/engines/test_static.py",  # what the engines decode with
+    "seqsch.core.random_weights": "tests/bench/test_replay.py",  # what replay times
+    "seqsch.core.requests": "tests/core/test_workloads.py",  # what a workload builds
+    "seqsch.engines.reference": "tests/engines/test_static.py",  # the check against generate
+    "seqsch.engines.continuous_arrivals": "tests/bench/test_serving_bench.py",
+    "seqsch.engines.demo": "tests/engines/test_engines_main.py",  # the command's whole body
+    "seqsch.engines.results": "tests/bench/test_report.py",
+    "seqsch.engines.vllm_penalty": "tests/engines/test_vllm_engine.py",
+    "seqsch.lab.panel_data": "tests/lab/test_widgets.py",  # what the panel draws
+    "seqsch.lab.recorded_results": "tests/lab/test_perception_tables.py",
+    "seqsch.lab.result_files": "tests/lab/test_perception_tables.py",
+    "seqsch.perception.configs": "tests/perception/test_perception_main.py",  # one per command
+    "seqsch.perception.lora": "tests/perception/test_experiments.py",  # trained there, tiny
+    "seqsch.perception.predictors": "tests/perception/test_experiments.py",
+    "seqsch.perception.probe": "tests/perception/test_experiments.py",
+    "seqsch.perception.query": "tests/perception/test_experiments.py",
+    "seqsch.perception.registry": "tests/perception/test_registry_recorded.py",
+    "seqsch.perception.selection": "tests/perception/test_ranking.py",
+    "seqsch.scheduling.serving_sweep": "tests/scheduling/test_serving.py",
+}
+TESTS = PACKAGE.parent / "tests"
+
+
+def own_test_file(path: Path) -> Path:
+    layer = path.parent.name
+    name = f"{layer}_main" if path.stem == "__main__" else path.stem
+    return TESTS / layer / f"test_{name}.py"
+
+
+@pytest.mark.parametrize("path", [p for p in MODULES if p.name != "__init__.py"],
+                         ids=module_name)
+def test_every_module_has_a_test_file(path):
+    module = module_name(path)
+    if module in TESTED_ELSEWHERE:
+        covering = PACKAGE.parent / TESTED_ELSEWHERE[module]
+        assert not own_test_file(path).exists(), f"{module} has its own tests: drop the entry"
+        assert covering.is_file(), f"{module}: {covering} is missing"
+        assert module in covering.read_text(), f"{covering.name} does not import {module}"
+    else:
+        assert own_test_file(path).is_file(), (
+            f"{module}: add {own_test_file(path).relative_to(PACKAGE.parent)} or name the test "
+            "file that covers it in TESTED_ELSEWHERE")

@@ -20,13 +20,16 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 from transformers import AutoTokenizer
 
-from seqsch.core.decoding import DecodingConfig
+from seqsch.core.cli import non_negative_int, positive_int
+from seqsch.core.config_args import arg
+from seqsch.core.decoding import DECODING_PRESETS, DecodingConfig
 from seqsch.core.device import dtype_name, resolve_dtype, versions
 from seqsch.core.files import atomic_path
 from seqsch.core.length_records import (
@@ -35,8 +38,9 @@ from seqsch.core.length_records import (
     write_length_header,
     write_length_record,
 )
-from seqsch.core.models import load_model, resolve_model_path
+from seqsch.core.models import DEFAULT, load_model, resolve_model_path
 from seqsch.core.paper import PAPER_TEMPERATURES
+from seqsch.core.paths import BUILD_DIR
 from seqsch.core.requests import Request, encode_prompts
 from seqsch.core.workloads import sharegpt_workload, split_requests
 from seqsch.engines.static import generate
@@ -45,6 +49,71 @@ from seqsch.scheduling.scheduler import SchedulerConfig, schedule
 
 COLLECT_ENGINES = ("transformers", "vllm")
 SEED_STRIDE = 1000  # vLLM collection: seeds of one chunk lie in [chunk seed * stride, + stride)
+
+
+@dataclass
+class CollectConfig:
+    """A length collection's settings: `python -m seqsch.bench lengths collect`'s options;
+    `collect_lengths` takes it."""
+
+    out: Path = field(default=BUILD_DIR / "lengths.jsonl", metadata=arg(
+        "the JSONL length file (resumable; data/... only when named here)"))
+    model: str = field(default=DEFAULT, metadata=arg("the model that answers"))
+    num_train: int = field(default=800, metadata=arg("prompts of the train split",
+                                                     type=non_negative_int))
+    num_val: int = field(default=200, metadata=arg("prompts of the validation split",
+                                                   type=non_negative_int))
+    temperatures: tuple[float, ...] = field(default=PAPER_TEMPERATURES, metadata=arg(
+        "one answer per prompt at each (0: greedy)"))
+    max_new_tokens: int = field(default=512, metadata=arg("answers' cap", type=positive_int))
+    engine: str = field(default="transformers", metadata=arg(
+        "vllm needs its own environment: bash scripts/setup_vllm.sh", choices=COLLECT_ENGINES))
+    batch_size: int = field(default=32, metadata=arg(
+        "rows per static batch, or concurrent requests with --engine vllm", type=positive_int))
+    chunk_size: int = field(default=64, metadata=arg("prompts per resumable chunk",
+                                                     type=positive_int))
+    drop_finished: bool = field(default=True, metadata=arg(
+        "drop ended rows from their static batch (--no-drop-finished keeps them)"))
+    seed: int = field(default=0, metadata=arg("the prompts' draw, split and sampling seed"))
+    max_prompt_tokens: int = field(default=256, metadata=arg("longest prompt drawn",
+                                                             type=positive_int))
+    decoding: str = field(default="embedded", metadata=arg("a decoding preset",
+                                                           choices=sorted(DECODING_PRESETS)))
+    dtype: str = field(default="auto", metadata=arg("auto, float32, bf16, ..."))
+
+    def __post_init__(self) -> None:
+        self.out, self.temperatures = Path(self.out), tuple(self.temperatures)
+        for name in ("max_new_tokens", "batch_size", "chunk_size", "max_prompt_tokens"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.num_train < 0 or self.num_val < 0 or self.num_train + self.num_val < 1:
+            raise ValueError(f"num_train and num_val must be >= 0 and not both 0, got "
+                             f"{self.num_train}, {self.num_val}")
+        if not self.temperatures or min(self.temperatures) < 0:
+            raise ValueError(f"temperatures must be >= 0 and not empty, got {self.temperatures}")
+        if self.decoding not in DECODING_PRESETS:
+            raise ValueError(f"unknown decoding {self.decoding!r}; choose one of "
+                             f"{sorted(DECODING_PRESETS)}")
+        _check_engine(self.engine, self.drop_finished)
+
+    def decoding_config(self) -> DecodingConfig:
+        return DECODING_PRESETS[self.decoding].with_(max_new_tokens=self.max_new_tokens)
+
+
+def _check_engine(engine: str, drop_finished: bool) -> None:
+    if engine not in COLLECT_ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(COLLECT_ENGINES)}")
+    if engine == "vllm" and not drop_finished:
+        raise ValueError("vLLM batches continuously: finished answers always leave; "
+                         "drop_finished must be True with the vllm engine")
+
+
+def collect_lengths(config: CollectConfig) -> Path:
+    """`collect` with the settings of `config`."""
+    return collect(config.out, config.model, config.num_train, config.num_val,
+                   config.decoding_config(), config.temperatures, config.batch_size,
+                   config.chunk_size, config.seed, config.max_prompt_tokens, config.dtype,
+                   drop_finished=config.drop_finished, engine=config.engine)
 
 
 def collect_chunk(
@@ -112,18 +181,15 @@ def collect_chunk_vllm(
 
 def collect(
     out: Path, model_name: str, num_train: int, num_val: int, decoding: DecodingConfig,
-    temperatures=PAPER_TEMPERATURES, batch_size: int = 32, chunk_size: int = 64,
-    seed: int = 0, max_prompt_tokens: int = 256, dtype: str = "auto",
+    temperatures=CollectConfig.temperatures, batch_size: int = CollectConfig.batch_size,
+    chunk_size: int = CollectConfig.chunk_size, seed: int = 0,
+    max_prompt_tokens: int = CollectConfig.max_prompt_tokens, dtype: str = "auto",
     drop_finished: bool = True, engine: str = "transformers",
 ) -> Path:
     """Collect lengths into the JSONL file `out`, resuming where an earlier run stopped.
     `engine="vllm"` answers with vLLM (`batch_size` concurrent requests) instead of the seqsch
     static generator."""
-    if engine not in COLLECT_ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(COLLECT_ENGINES)}")
-    if engine == "vllm" and not drop_finished:
-        raise ValueError("vLLM batches continuously: finished answers always leave; drop "
-                         "--keep-finished or use --engine transformers")
+    _check_engine(engine, drop_finished)
     if engine == "vllm":
         llm, tokenizer = _start_vllm(model_name, dtype, batch_size,
                                      max_prompt_tokens + decoding.max_new_tokens + 8, seed)

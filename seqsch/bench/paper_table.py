@@ -14,7 +14,7 @@ cost would reproduce two measured rows at once: the investigation of a gap.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -29,6 +29,8 @@ from seqsch.bench.replay import (
     paper_workload,
 )
 from seqsch.bench.specs import RunSpec
+from seqsch.core.cli import positive_int
+from seqsch.core.config_args import arg
 from seqsch.scheduling.cost_model import CostModel, load_cost_model
 from seqsch.scheduling.simulate import calibrate_fixed_cost, simulate
 
@@ -41,14 +43,27 @@ LABELS = {"vanilla": "vanilla", "standin": "stand-in for the tuned module",
 
 @dataclass
 class PaperTableConfig:
-    cost_model: str = "a100-80gb-vicuna7b"  # analytic A100 model; its fixed cost is calibrated
-    calibrate_to: float | None = PAPER_ROWS["vanilla"]["samples_per_s"]  # None: as it is
-    num_data: int = PAPER_NUM_DATA
-    group_size: int | None = PAPER_GROUP_SIZE
-    batch_size: int = PAPER_BATCH_SIZE
-    bin_size: int = 50
-    max_new_tokens: int = PAPER_MAX_NEW_TOKENS
-    prompt_tokens: int = PAPER_PROMPT_TOKENS
+    """The simulated table's settings: the paper's workload and schedules by default. The fields
+    are `python -m seqsch.bench paper-table`'s options."""
+
+    cost_model: str = field(default="a100-80gb-vicuna7b", metadata=arg(
+        "a cost model's name or JSON path (default: the analytic A100 model, its fixed cost "
+        "calibrated)"))
+    calibrate_to: float | None = field(default=PAPER_ROWS["vanilla"]["samples_per_s"],
+                                       metadata=arg("the vanilla row's samples/s that the fixed "
+                                                    "step cost is calibrated to (the paper's)"))
+    num_data: int = field(default=PAPER_NUM_DATA, metadata=arg("prompts of the paper's sample",
+                                                               type=positive_int))
+    group_size: int | None = field(default=PAPER_GROUP_SIZE, metadata=arg(
+        "schedule consecutive groups of this many prompts apart", type=positive_int))
+    batch_size: int = field(default=PAPER_BATCH_SIZE, metadata=arg("rows per batch",
+                                                                   type=positive_int))
+    bin_size: int = field(default=50, metadata=arg("VBS bucket width in tokens",
+                                                   type=positive_int))
+    max_new_tokens: int = field(default=PAPER_MAX_NEW_TOKENS, metadata=arg(
+        "answers' cap", type=positive_int))
+    prompt_tokens: int = field(default=PAPER_PROMPT_TOKENS, metadata=arg(
+        "each prompt's assumed length (the paper's file has none)", type=positive_int))
 
     def __post_init__(self) -> None:
         if self.calibrate_to is not None and self.calibrate_to <= 0:

@@ -82,8 +82,9 @@ def run_config(sweep: SweepConfig, request_ids: list[str]) -> dict:
     as JSON, files relative to the repository and the model by name (`seqsch.core.paths.portable`,
     so that no record holds a machine's path and another checkout resumes it), and a hash of
     the request ids. Options that are off (replay, groups, parallelism) are left out, and a
-    one-spec sweep records its spec as the command line's --strategy/--vbs/--fcr/--engine
-    (a sweep of several: their defaults), so that records measured before resume."""
+    one-spec sweep records its spec as `strategy`, `vbs`, `fcr` and `engine` (a sweep of
+    several: their defaults), as the command line once took it, so that records measured before
+    resume."""
 
     options = vars(sweep)
     is_replay = options.get("replay") is not None

@@ -15,11 +15,13 @@ reported beside its rows (`flops_share_7b` in the evaluation file), not added to
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from seqsch.bench.paper_table import PaperTableConfig, paper_cost_model
 from seqsch.bench.replay import paper_workload
+from seqsch.core.cli import positive_int
+from seqsch.core.config_args import arg
 from seqsch.core.paths import DEFAULT_RECORDED_EVAL
 from seqsch.core.recorded import read_evaluation
 from seqsch.scheduling.cost_model import CostModel
@@ -31,10 +33,16 @@ DEFAULT_EVAL = DEFAULT_RECORDED_EVAL
 
 @dataclass(frozen=True)
 class RecordedTableConfig:
-    batch_size: int = 16
-    max_new_tokens: int = 512
-    bin_size: int = 50
-    group_size: int | None = 256
+    """The schedules' settings (the paper's by default); `python -m seqsch.bench recorded-table`'s
+    options."""
+
+    batch_size: int = field(default=16, metadata=arg("rows per batch", type=positive_int))
+    max_new_tokens: int = field(default=512, metadata=arg("answers' cap (longer ones are cut)",
+                                                          type=positive_int))
+    bin_size: int = field(default=50, metadata=arg("VBS bucket width in tokens",
+                                                   type=positive_int))
+    group_size: int | None = field(default=256, metadata=arg(
+        "schedule consecutive groups of this many requests apart", type=positive_int))
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "max_new_tokens", "bin_size"):

@@ -10,8 +10,8 @@ measurement the record holds what the simulator predicts with a cost model fitte
 vanilla run's own step times.
 
     rounds = run_sweep(SweepConfig(specs=("vanilla", "oracle+vbs+fcr", "continuous"), num_data=128))
-    python -m seqsch.bench sweep --sweep vanilla oracle+vbs+fcr continuous --num-data 128
-    .venv-vllm/bin/python -m seqsch.bench sweep --sweep vllm vllm+rank-head --data sharegpt \
+    python -m seqsch.bench sweep --specs vanilla oracle+vbs+fcr continuous --num-data 128
+    .venv-vllm/bin/python -m seqsch.bench sweep --specs vllm vllm+rank-head --data sharegpt \
         --repeats 3
 """
 from __future__ import annotations

@@ -30,16 +30,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from seqsch.bench.recorded_table import DEFAULT_EVAL
 from seqsch.bench.serving_compare import (  # noqa: F401 - compare_with_simulation: API
     compare_with_simulation,
     serving_config,
 )
-from seqsch.bench.serving_workloads import LEARNED_POLICIES
+from seqsch.bench.serving_workloads import LEARNED_POLICIES, SERVING_WORKLOADS
+from seqsch.core.cli import non_negative_int, positive_int
+from seqsch.core.config_args import arg
 from seqsch.core.device import dtype_name, versions
 from seqsch.core.files import read_jsonl
 from seqsch.core.models import load_model, load_tokenizer, portable_model
+from seqsch.core.paths import BUILD_DIR
 from seqsch.core.random_weights import is_random_model_name
 from seqsch.core.requests import Request, encode_prompts
+from seqsch.core.sources import RECORDED_HEAD_SOURCE
 from seqsch.engines.continuous_arrivals import Predictor, ServedRequests, serve_continuous
 from seqsch.engines.vllm_arrivals import serve_vllm, vllm_engine_for, vllm_version
 from seqsch.scheduling.serving import poisson_arrivals, waiting_key
@@ -67,25 +72,53 @@ def parse_policy(text: str) -> tuple[str, float]:
 
 @dataclass
 class ServingBenchConfig:
-    engine: str = "continuous"
-    model: str = DEFAULT_MODEL
-    num_requests: int = 64
-    request_rates: tuple[float, ...] = (1.0, 4.0, math.inf)  # requests per s; inf: a burst
-    policies: tuple[str, ...] = ("first-come", "oracle")
-    num_slots: int = 16  # requests running at once (vLLM's max_num_seqs)
-    seed: int = 0  # the arrivals' seed
-    dtype: str = "auto"
-    vllm_eager: bool = True  # vLLM without compilation: starts in seconds
-    out: Path | None = None  # JSONL, one line per finished cell
+    """A serving bench's settings: `python -m seqsch.bench serve`'s options. The workload's
+    (`workload` to `head_threads`) choose the requests and the learned predictor
+    (`serving_workloads`); a record identifies those by their hashes, not by these fields."""
+
+    engine: str = field(default="continuous", metadata=arg("the engine that serves",
+                                                           choices=ENGINES))
+    model: str = field(default=DEFAULT_MODEL, metadata=arg("a model name, folder or "
+                                                           "random:SHAPE"))
+    workload: str = field(default="sharegpt-recorded", metadata=arg(
+        "seqsch.bench.serving_workloads", choices=SERVING_WORKLOADS))
+    eval_path: Path = field(default=DEFAULT_EVAL, metadata=arg(
+        "sharegpt-recorded: the learned source's evaluation file"))
+    num_requests: int = field(default=64, metadata=arg("requests served", type=positive_int))
+    max_new_tokens: int = field(default=512, metadata=arg("answers' cap", type=positive_int))
+    request_rates: tuple[float, ...] = field(default=(1.0, 4.0, math.inf), metadata=arg(
+        "requests per second; inf is a burst", metavar="RATE"))
+    policies: tuple[str, ...] = field(
+        default=("first-come", "oracle", RECORDED_HEAD_SOURCE, "prompt-length"),
+        metadata=arg(f"{', '.join(POLICIES)}; @0.5: aged 0.5 per second waited",
+                     metavar="POLICY[@AGING]"))
+    predictor_s: float | None = field(default=None, metadata=arg(
+        "seconds slept per learned prediction (default: its measured time)"))
+    live_head: bool = field(default=False, metadata=arg(
+        "vllm: run the recorded head on each request as it arrives, instead of sleeping its "
+        "measured time"))
+    head_threads: int | None = field(default=None, metadata=arg(
+        "with --live-head: the head's threads (default 1)", type=positive_int))
+    num_slots: int = field(default=16, metadata=arg(
+        "requests running at once (vLLM's max_num_seqs)", type=positive_int))
+    seed: int = field(default=0, metadata=arg("the arrivals' seed", type=non_negative_int))
+    dtype: str = field(default="auto", metadata=arg("auto, float32, bf16, ..."))
+    vllm_eager: bool = field(default=True, metadata=arg(
+        "vLLM without compilation: starts in seconds (--no-vllm-eager compiles, minutes)"))
+    out: Path | None = field(default=BUILD_DIR / "serving-bench.jsonl", metadata=arg(
+        "JSONL, one line per finished (rate, policy) cell (resumable)"))
 
     def __post_init__(self) -> None:
         self.request_rates = tuple(float(rate) for rate in self.request_rates)
         self.policies = tuple(self.policies)
         if self.engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
-        if self.num_requests < 1:
-            raise ValueError(f"num_requests must be >= 1 (an empty workload), "
-                             f"got {self.num_requests}")
+        if self.workload not in SERVING_WORKLOADS:
+            raise ValueError(f"workload must be one of {SERVING_WORKLOADS}, "
+                             f"got {self.workload!r}")
+        for name in ("num_requests", "max_new_tokens", "num_slots"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not self.request_rates or not all(rate > 0 for rate in self.request_rates):
             raise ValueError(f"request_rates must be rates > 0 (inf: a burst), "
                              f"got {self.request_rates}")
@@ -93,15 +126,22 @@ class ServingBenchConfig:
             raise ValueError(f"policies must be distinct and not empty, got {self.policies}")
         for text in self.policies:
             parse_policy(text)
-        if self.num_slots < 1:
-            raise ValueError(f"num_slots must be >= 1, got {self.num_slots}")
+        if self.predictor_s is not None and not 0 <= self.predictor_s < math.inf:
+            raise ValueError(f"predictor_s must be a finite time >= 0, got {self.predictor_s}")
+        if self.head_threads is not None and self.head_threads < 1:
+            raise ValueError(f"head_threads must be >= 1, got {self.head_threads}")
 
     def settings(self) -> dict:
-        """What each record holds and a rerun must match: every field but `out`."""
-        settings = {k: v for k, v in asdict(self).items() if k != "out"}
+        """What each record holds and a rerun must match: every field but `out` and the
+        workload's (the record holds the workload's hash and each predictor's setting)."""
+        settings = {k: v for k, v in asdict(self).items() if k not in WORKLOAD_FIELDS}
         settings.update(model=portable_model(self.model), request_rates=list(self.request_rates),
                         policies=list(self.policies))
         return json.loads(json.dumps(settings))
+
+
+WORKLOAD_FIELDS = ("workload", "eval_path", "max_new_tokens", "predictor_s", "live_head",
+                   "head_threads", "out")  # not in a record's settings
 
 
 def _sha256(value) -> str:

@@ -13,10 +13,12 @@ settings (the command line's options) and validates them; `run_sweep` takes it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from seqsch.bench.replay import PAPER_PROMPT_TOKENS, REPLAYS
+from seqsch.core.cli import positive_int
+from seqsch.core.config_args import arg
 from seqsch.core.decoding import DECODING_PRESETS
 from seqsch.core.models import DEFAULT as DEFAULT_MODEL
 from seqsch.core.paths import BUILD_DIR, DEFAULT_LENGTHS
@@ -27,7 +29,7 @@ from seqsch.core.sources import (
     canonical_source,
     source_names,
 )
-from seqsch.perception.query import DEFAULT_LORA_DECODE
+from seqsch.perception.query import DEFAULT_LORA_DECODE, QUERY_DECODES
 from seqsch.scheduling.scheduler import SchedulerConfig
 
 
@@ -70,7 +72,7 @@ class RunSpec:
         if self.engine not in ENGINES:
             raise ValueError(f"unknown engine {self.engine!r}; choose one of {ENGINES}")
         if (self.source == "vanilla" or self.engine != "static") and (self.vbs or self.fcr):
-            raise ValueError("--vbs/--fcr need a length source and static batches")
+            raise ValueError("vbs/fcr need a length source and static batches")
         if self.engine == "vllm" and self.source not in vllm_sources():
             raise ValueError(f"the vllm engine takes priorities from "
                              f"{', '.join(vllm_sources())}, not {self.source!r}")
@@ -115,33 +117,59 @@ def order_specs(specs: list[RunSpec]) -> list[RunSpec]:
 @dataclass
 class SweepConfig:
     """A benchmark sweep: run specs measured back to back on one workload in one process. The
-    fields are the command line's options (`python -m seqsch.bench sweep --help`); `run_sweep`
-    takes it, the CLI and the notebooks alike."""
+    fields are the command line's options (`python -m seqsch.bench sweep --help`), each default
+    and help text given once, here; `run_sweep` takes it, the CLI and the notebooks alike."""
 
-    specs: tuple[str, ...] = ("vanilla",)  # e.g. ("vanilla", "oracle+vbs+fcr", "continuous")
-    num_data: int = 64
-    batch_size: int = 16
-    bin_size: int = 50
-    max_new_tokens: int = 512
-    temperature: float = 0.0
-    decoding: str | None = None  # a DECODING_PRESETS name; None: embedded (greedy in replay)
-    model: str = DEFAULT_MODEL
-    data: str = "val"  # val: the length file's validation prompts; sharegpt: unseen prompts
-    lengths: Path = DEFAULT_LENGTHS
-    replay: str | None = None  # trace replay (seqsch.bench.replay): "paper-val"
-    replay_prompt_tokens: int = PAPER_PROMPT_TOKENS
-    group_size: int | None = None  # the paper schedules groups of 256 apart
-    lora_decode: str = DEFAULT_LORA_DECODE
-    probe: Path | None = None  # a head's folder; None: each head source's own (registry)
-    seed: int = 0
-    device: str = "auto"
-    dtype: str = "auto"
-    out: Path = BUILD_DIR / "benchmark.jsonl"  # JSONL, one record per finished spec (resumable)
-    vllm_eager: bool = False
-    tensor_parallel_size: int = 1
-    pipeline_parallel_size: int = 1
-    repeats: int = 1
-    quiet: bool = False
+    specs: tuple[str, ...] = field(default=("vanilla",), metadata=arg(
+        "run specs measured back to back, e.g. vanilla oracle+vbs+fcr continuous "
+        "(seqsch.bench.specs)", metavar="SPEC"))
+    num_data: int = field(default=64, metadata=arg("prompts", type=positive_int))
+    batch_size: int = field(default=16, metadata=arg("rows per static batch; concurrent "
+                                                     "requests of the continuous engines",
+                                                     type=positive_int))
+    bin_size: int = field(default=50, metadata=arg("VBS bucket width in tokens",
+                                                   type=positive_int))
+    max_new_tokens: int = field(default=512, metadata=arg("answers' cap", type=positive_int))
+    temperature: float = field(default=0.0, metadata=arg("sampling temperature (0: greedy)"))
+    decoding: str | None = field(default=None, metadata=arg(
+        "a decoding preset; default: embedded (greedy in trace replay, where tokens are never "
+        "read)", choices=sorted(DECODING_PRESETS)))
+    model: str = field(default=DEFAULT_MODEL, metadata=arg("a model name, folder or random:SHAPE"))
+    data: str = field(default="val", metadata=arg(
+        "val: validation prompts of the length file (oracle = its longest sampled answer); "
+        "sharegpt: other prompts (oracle = the vanilla run)", choices=("val", "sharegpt")))
+    lengths: Path = field(default=DEFAULT_LENGTHS, metadata=arg("the length file"))
+    replay: str | None = field(default=None, metadata=arg(
+        "trace replay (seqsch.bench.replay), any model, e.g. random:llama2-7b: paper-val "
+        "(Vicuna-7B's lengths; sources vanilla, oracle, standin) or sharegpt-recorded (the "
+        "recorded-lengths test split; sources vanilla, oracle, recorded-head)", choices=REPLAYS))
+    replay_prompt_tokens: int = field(default=PAPER_PROMPT_TOKENS, metadata=arg(
+        "the replay's assumed prompt length (the length file has none)", type=positive_int))
+    group_size: int | None = field(default=None, metadata=arg(
+        "schedule consecutive groups of this many requests apart, each group's failures "
+        "recomputed before the next (the paper: 256)", type=positive_int))
+    lora_decode: str = field(default=DEFAULT_LORA_DECODE, metadata=arg(
+        "lora source: the median of the module's bucket distribution (score) or its greedy "
+        "answer (generate, the paper's)", choices=QUERY_DECODES))
+    probe: Path | None = field(default=None, metadata=arg(
+        "length-head / rank-head sources: a head folder other than the source's own "
+        "(seqsch.core.sources)"))
+    seed: int = field(default=0, metadata=arg("the workload's and the sampling's seed"))
+    device: str = field(default="auto", metadata=arg("auto, cpu, cuda, ..."))
+    dtype: str = field(default="auto", metadata=arg("auto, float32, bf16, ..."))
+    out: Path = field(default=BUILD_DIR / "benchmark.jsonl", metadata=arg(
+        "JSONL record, one line per finished run spec (resumable)"))
+    vllm_eager: bool = field(default=False, metadata=arg(
+        "vllm engine without compilation (starts in seconds, decodes slower)"))
+    tensor_parallel_size: int = field(default=1, metadata=arg(
+        "vllm engine: GPUs per model replica (layers split across them)", type=positive_int))
+    pipeline_parallel_size: int = field(default=1, metadata=arg(
+        "vllm engine: pipeline stages (e.g. nodes, with a Ray cluster)", type=positive_int))
+    repeats: int = field(default=1, metadata=arg(
+        "run the sweep this many rounds, its specs in turn each round: ratios are taken within "
+        "a round, so a machine that drifts between rounds does not bias them (the report shows "
+        "medians)", type=positive_int))
+    quiet: bool = field(default=False, metadata=arg("no progress bars"))
 
     def __post_init__(self) -> None:
         self.lengths, self.out = Path(self.lengths), Path(self.out)

@@ -85,7 +85,7 @@ def load_workload(config: SweepConfig, tokenizer, dtype: str | None = None):
                 s.source == "vanilla" for s in specs):
             raise ValueError(
                 f"{config.lengths} cannot be the oracle of this run: {reason}. Add 'vanilla' to "
-                "--sweep (its own lengths become the oracle), or run in the file's dtype "
+                "--specs (its own lengths become the oracle), or run in the file's dtype "
                 f"(--dtype {(settings or {}).get('dtype', 'float32')})")
         print(f"oracle: this run's own first-come (vanilla) lengths, not {config.lengths}: "
               f"{reason}")

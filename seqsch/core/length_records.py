@@ -36,6 +36,9 @@ from seqsch.core.paper import PAPER_MAX_NEW_TOKENS, PAPER_SAMPLE_SEED, PAPER_SAM
 # greedy workload's request order depends on), or the geometric mean of its greedy and sampled
 # answers (a label with less sampling noise than any one answer).
 LENGTH_TARGETS = ("max", "greedy", "mean")
+LENGTH_TARGET_HELP = ("learn the longest sampled answer's length (max, the paper's), the greedy "
+                      "answer's (a greedy workload's order) or the geometric mean of the "
+                      "sampled ones (mean, a steadier label)")
 _PAPER_KEY = re.compile(r"^L_t(\d+(?:\.\d+)?)$")
 
 

@@ -27,9 +27,11 @@ import hashlib
 import json
 import statistics
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from seqsch.core.cli import positive_int
+from seqsch.core.config_args import arg
 from seqsch.core.files import atomic_path
 from seqsch.core.paths import DEFAULT_RECORDED, DEFAULT_RECORDED_EVAL, ROOT
 from seqsch.core.requests import Request
@@ -45,14 +47,20 @@ class RecordedConfig:
     """The filter of vLLM's ShareGPT benchmark and the split. Token counts are the tokenizer's
     on the plain text (no chat template)."""
 
-    min_prompt_tokens: int = 4
-    max_prompt_tokens: int = 1024
-    min_output_tokens: int = 4
-    max_total_tokens: int = 2048
-    is_first_chunk_only: bool = True  # keep ids ending "_0"
-    val_fraction: float = 0.10
-    test_fraction: float = 0.15
-    split_seed: int = 0
+    min_prompt_tokens: int = field(default=4, metadata=arg("shortest prompt kept (tokens)",
+                                                           type=positive_int))
+    max_prompt_tokens: int = field(default=1024, metadata=arg("longest prompt kept (tokens)",
+                                                              type=positive_int))
+    min_output_tokens: int = field(default=4, metadata=arg("shortest answer kept (tokens)",
+                                                           type=positive_int))
+    max_total_tokens: int = field(default=2048, metadata=arg(
+        "longest prompt + answer kept (tokens)", type=positive_int))
+    is_first_chunk_only: bool = field(default=True, metadata=arg(
+        "keep only a conversation's first chunk (ids ending _0); --no-is-first-chunk-only "
+        "keeps every chunk"))
+    val_fraction: float = field(default=0.10, metadata=arg("share of the validation split"))
+    test_fraction: float = field(default=0.15, metadata=arg("share of the test split"))
+    split_seed: int = field(default=0, metadata=arg("the split's seed (a hash of it and the id)"))
 
     def __post_init__(self) -> None:
         for name in ("min_prompt_tokens", "max_prompt_tokens", "min_output_tokens",

@@ -3,7 +3,7 @@
 A shared CPU's speed drifts by more than an order gains, but vLLM's scheduler is deterministic:
 the same order of the same requests takes the same engine steps, so the step clock compares
 orders without noise, while the seconds add each learned order's prediction pass. The committed
-sweeps (`python -m seqsch.bench sweep --sweep vllm vllm+oracle ...`) hold both; `committed_clock`
+sweeps (`python -m seqsch.bench sweep --specs vllm vllm+oracle ...`) hold both; `committed_clock`
 reads each order's ratios against first come (the median over rounds, within each round), and
 the text and figure helpers say what they show. The live slice's verdicts read the same numbers:
 

@@ -22,8 +22,10 @@ import torch
 
 from seqsch.core.paths import BUILD_DIR, DATA_DIR
 from seqsch.lab.perception_tables import Column, text_table
+from seqsch.perception.configs import AdapterTrainConfig, EvalConfig
 from seqsch.perception.evaluation import evaluate_predictions
-from seqsch.perception.experiments import PerceptionConfig, evaluate, load_records, train
+from seqsch.perception.experiments import evaluate, load_records, train
+from seqsch.perception.lora import LoraTrainConfig
 
 LIVE_DIR = BUILD_DIR / "notebooks"
 LIVE_PREDICTORS = ("lora", "length-head", "constant")  # evaluated live, beside their shipped files
@@ -38,10 +40,11 @@ def live_tuning(lengths: str | Path, num_steps: int, train_config: dict, seed: i
     (`train_config`: its train_config.json), seeded; returns the training `report`, the loss of
     each step (`losses`) and `num_steps` asked for."""
     torch.manual_seed(seed)
-    report = train(PerceptionConfig(
-        predictor="lora", lengths=lengths, steps=num_steps, out=out_dir, no_resume=True,
-        lr=train_config["learning_rate"], micro_batch_size=train_config["batch_size"],
-        grad_accum=train_config["grad_accum_steps"], seed=seed, device=device, quiet=True))
+    report = train(AdapterTrainConfig(
+        lengths=lengths, out=out_dir, resume=False, device=device, quiet=True,
+        lora=LoraTrainConfig(num_steps=num_steps, learning_rate=train_config["learning_rate"],
+                             batch_size=train_config["batch_size"],
+                             grad_accum_steps=train_config["grad_accum_steps"], seed=seed)))
     losses = [row["loss"] for row in json.loads((out_dir / "loss_curve.json").read_text())]
     return {"report": report, "losses": losses, "num_steps": num_steps}
 
@@ -68,9 +71,9 @@ def live_rows(lengths: str | Path, num_data: int, main: Mapping[str, dict], devi
     `main`, the main table's rows by name)."""
     subset, rows = load_records(str(lengths), "val", num_data), []
     for name in LIVE_PREDICTORS:
-        live = evaluate(PerceptionConfig(predictor=name, lengths=lengths, num_data=num_data,
-                                         device=device, quiet=True,
-                                         out=out_dir / f"03_eval_{name}.json"))
+        live = evaluate(EvalConfig(predictor=name, lengths=lengths, num_data=num_data,
+                                   device=device, quiet=True,
+                                   out=out_dir / f"03_eval_{name}.json"))
         shipped = shipped_on(name, subset, data_dir)
         rows.append({"label": main[name]["label"], "live_error": live["error"],
                      "error": shipped["error"], "live_tau": live["kendall_tau"],
@@ -84,8 +87,8 @@ def live_evaluation_text(lengths: str | Path, num_data: int, main: Mapping[str, 
     """`live_rows` as a table, then the noise floor on the same prompts beside the noise floor
     on all of them (the main table's): how noisy `num_data` prompts are."""
     rows = live_rows(lengths, num_data, main, device, data_dir, out_dir)
-    few = evaluate(PerceptionConfig(predictor="noise-floor", lengths=lengths, num_data=num_data,
-                                    quiet=True, out=out_dir / "03_eval_noise-floor.json"))
+    few = evaluate(EvalConfig(predictor="noise-floor", lengths=lengths, num_data=num_data,
+                              quiet=True, out=out_dir / "03_eval_noise-floor.json"))
     floor = main["noise-floor"]
     table = text_table(rows, LIVE_COLUMNS, f"first {num_data} validation prompts, vs longest of 4")
     return (f"{table}\n\nhow noisy {num_data} prompts are: the noise floor on them has error "

@@ -270,7 +270,7 @@ def recorded_section(data_dir: Path = DATA_DIR) -> tuple[str, str, str, str, str
         data += f", `data/{REPLAY_FILE.name}`"
         command += ("\npython -m seqsch.bench sweep --replay sharegpt-recorded --model "
                     "random:smollm2-135m --dtype bf16 \\\n    --num-data 256 --group-size 256 "
-                    "--sweep vanilla recorded-head oracle recorded-head+vbs+fcr oracle+vbs+fcr "
+                    "--specs vanilla recorded-head oracle recorded-head+vbs+fcr oracle+vbs+fcr "
                     "\\\n    --out build/replay-cpu-recorded.jsonl   # about 100 minutes on 2 "
                     "cores")
     return ("7. Recorded lengths: a small model that ranks a large model's answers", what,

@@ -151,7 +151,7 @@ def results_page(data_dir: Path = DATA_DIR) -> str:
             "draws it.",
             "`data/replay-cpu-smollm2-135m.jsonl`",
             "python -m seqsch.bench sweep --replay paper-val --model random:smollm2-135m "
-            "--dtype float32 \\\n    --num-data 256 --group-size 256 --sweep vanilla standin "
+            "--dtype float32 \\\n    --num-data 256 --group-size 256 --specs vanilla standin "
             "standin+vbs+fcr oracle+vbs+fcr oracle \\\n"
             "    --out build/replay-cpu-smollm2-135m.jsonl   "
             "# about 85 minutes",
@@ -189,11 +189,11 @@ def results_page(data_dir: Path = DATA_DIR) -> str:
             "`data/benchmark-cpu-smollm2-sharegpt.jsonl`, "
             "`data/benchmark-cpu-smollm2-sharegpt-sort-check.jsonl`",
             ".venv-vllm/bin/python -m seqsch.bench sweep --data sharegpt --num-data 128 "
-            "--max-new-tokens 256 \\\n    --batch-size 16 --sweep vanilla oracle+vbs+fcr "
+            "--max-new-tokens 256 \\\n    --batch-size 16 --specs vanilla oracle+vbs+fcr "
             "lora+vbs+fcr length-head+vbs+fcr query+vbs+fcr \\\n    continuous continuous+oracle "
             "vllm vllm+oracle vllm+lora vllm+length-head --out build/benchmark.jsonl\n"
             "python -m seqsch.bench sweep "
-            "--data sharegpt --num-data 128 --max-new-tokens 256 --sweep vanilla oracle \\\n"
+            "--data sharegpt --num-data 128 --max-new-tokens 256 --specs vanilla oracle \\\n"
             "    --out build/sort-check.jsonl",
             markdown_table(load_rounds(data_dir / STATIC_FILE.name)) + "\n"
             + markdown_table(load_rounds(data_dir / SORT_FILE.name))),
@@ -210,10 +210,10 @@ def results_page(data_dir: Path = DATA_DIR) -> str:
             f"`data/{VLLM_FILE.name}`, `data/{STEP_FILES['second workload (--seed 1)'].name}`",
             "B=\".venv-vllm/bin/python -m seqsch.bench sweep --data sharegpt --num-data 128 "
             "--max-new-tokens 256 --batch-size 16\"\n"
-            "$B --repeats 3 --sweep vllm vllm+oracle vllm+lora vllm+rank-head "
+            "$B --repeats 3 --specs vllm vllm+oracle vllm+lora vllm+rank-head "
             "--out build/vllm.jsonl"
             "   # about 35 minutes\n"
-            "$B --seed 1 --sweep vllm vllm+oracle vllm+rank-head --out build/vllm-seed1.jsonl",
+            "$B --seed 1 --specs vllm vllm+oracle vllm+rank-head --out build/vllm-seed1.jsonl",
             markdown_table(load_rounds(data_dir / VLLM_FILE.name)) + "\n"
             + _step_table(data_dir)),
         _section(
@@ -231,7 +231,7 @@ def results_page(data_dir: Path = DATA_DIR) -> str:
             "`data/perception-eval-lora-greedy.json`, `data/perception-eval-constant-greedy.json`"
             ", `data/probe-smollm2-rank/learning-curve.json`, the files of sections 3 and 5",
             "python -m seqsch.perception train --predictor lora --length-target greedy "
-            "--epochs 2 \\\n    --micro-batch-size 1 --grad-accum 8 --lr 5e-4 "
+            "--num-epochs 2 \\\n    --batch-size 1 --grad-accum-steps 8 --learning-rate 5e-4 "
             "--out build/lora-greedy   # about 35 minutes\n"
             "python -m seqsch.perception eval --predictor lora --adapter build/lora-greedy "
             "--length-target greedy \\\n    --out build/perception-eval-lora-greedy.json\n"

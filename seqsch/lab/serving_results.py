@@ -256,7 +256,7 @@ def measured_serving_section(data_dir: Path = DATA_DIR) -> tuple[str, str, str, 
                f".venv-vllm/bin/python -m seqsch.bench serve --engine {environment['engine']} "
                f"--model {config['model']} \\\n    --dtype {config['dtype']} "
                f"--num-requests {config['num_requests']} --num-slots {config['num_slots']} "
-               f"--seed {config['seed']} \\\n    --rates "
+               f"--seed {config['seed']} \\\n    --request-rates "
                + " ".join(f"{rate:g}" for rate in config["request_rates"])
                + " \\\n    --policies " + " ".join(config["policies"])
                + (" --live-head" if is_live else "")

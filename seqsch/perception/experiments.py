@@ -15,12 +15,15 @@ the shipped files in data/ are read-only unless an explicit `--out data/...` ref
 (data/README.md lists those commands). Records name the length file relative to the repository
 and the model by name (`seqsch.core.paths.portable`), never by a machine's path.
 
-    python -m seqsch.perception train --predictor lora --steps 75
-    python -m seqsch.perception train --predictor length-head
-    python -m seqsch.perception train --predictor length-head --length-target greedy \
-        --max-length 256 --num-layers 4 --target buckets --decode mean \
+    python -m seqsch.perception train-lora --num-steps 75
+    python -m seqsch.perception train-head --predictor length-head
+    python -m seqsch.perception train-head --length-target greedy --max-length 256 \
+        --num-layers 4 --target buckets --decode mean \
         --out build/probe-priority   # request order of a greedy workload
     python -m seqsch.perception eval --predictor query   # or any of --help's choices
+
+Each function takes its command's config (`seqsch.perception.configs`: `EvalConfig`,
+`DepthConfig`, `AdapterTrainConfig`, `HeadTrainConfig`), whose fields are the command's options.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -36,10 +39,16 @@ from tqdm.auto import tqdm
 from seqsch.core.device import now_s
 from seqsch.core.length_records import LengthRecord, load_length_file, target_lengths
 from seqsch.core.models import DEFAULT, load_model, portable_model
-from seqsch.core.paths import BUILD_DIR, DEFAULT_LENGTHS, portable
+from seqsch.core.paths import BUILD_DIR, portable
 from seqsch.core.requests import Request
-from seqsch.core.sources import canonical_source
 from seqsch.core.workloads import requests_by_id
+from seqsch.perception.configs import (
+    AdapterTrainConfig,
+    DepthConfig,
+    EvalConfig,
+    HeadTrainConfig,
+    RunConfig,
+)
 from seqsch.perception.evaluation import (
     evaluate_predictions,
     fill_missing,
@@ -53,86 +62,10 @@ from seqsch.perception.features import (
     model_fingerprint,
     num_decoder_layers,
 )
-from seqsch.perception.lora import LoraTrainConfig, build_tuning_set, train_lora
-from seqsch.perception.probe import (
-    DECODES,
-    LENGTH_TARGETS,
-    POOLINGS,
-    TARGETS,
-    ProbeConfig,
-    pool_features,
-    save_probe,
-    train_probe,
-)
-from seqsch.perception.query import DEFAULT_LORA_DECODE, QUERY_DECODES
-from seqsch.perception.registry import make_predictor, predictor_choices, trainable_choices
+from seqsch.perception.lora import build_tuning_set, train_lora
+from seqsch.perception.probe import pool_features, save_probe, train_probe
+from seqsch.perception.registry import make_predictor, source_folder
 from seqsch.scheduling.priority import order_gain
-
-POOLING_CHOICES = ("auto", *POOLINGS)
-TARGET_CHOICES = ("auto", *TARGETS)
-
-
-@dataclass
-class PerceptionConfig:
-    """Settings of `train`, `evaluate` and `depth_sweep` (the command line's options:
-    `python -m seqsch.perception --help`). Unset options take each command's default."""
-
-    predictor: str | None = None  # train: trainable_choices(); evaluate: predictor_choices()
-    lengths: Path = DEFAULT_LENGTHS
-    num_data: int | None = None  # the first N records of the split
-    out: Path | None = None  # default under build/; data/... refreshes a shipped file
-    model: str | None = None  # default: the model named in the length file
-    device: str = "auto"
-    dtype: str = "auto"
-    adapter: Path | None = None  # evaluate lora: adapter folder
-    probe: Path | None = None  # evaluate probe: probe folder
-    lora_decode: str = DEFAULT_LORA_DECODE  # score (bucket median) | generate (the paper's)
-    features: Path | None = None  # train probe: feature cache file
-    batch_size: int = 16
-    steps: int | None = None  # train lora: optimizer steps (else epochs)
-    epochs: int | None = None  # lora 3, probe 200
-    lr: float | None = None  # lora 2e-4, probe 1e-3
-    micro_batch_size: int = 4
-    grad_accum: int = 8
-    checkpoint_every: int = 25
-    no_resume: bool = False
-    pooling: str = "auto"
-    target: str = "auto"
-    num_layers: int | None = None  # probe depth (default: all layers)
-    max_prompt_tokens: int | None = None  # probe: read a long prompt's two ends only
-    depths: list[int] | None = None  # depth_sweep: the depths to compare
-    length_target: str = "max"  # max (the paper's) | greedy (a workload's order) | mean
-    max_length: int | None = None  # censor labels (train) or true lengths (eval) here
-    decode: str = "median"  # probe buckets: median (least error) | mean (orders a queue)
-    seed: int = 0
-    quiet: bool = False
-
-    def __post_init__(self) -> None:
-        self.lengths = Path(self.lengths)
-        if self.predictor not in (None, "noise-floor"):  # an alias reads as its source
-            self.predictor = canonical_source(self.predictor, self.probe)
-        choices = {"predictor": (*predictor_choices(), None), "lora_decode": QUERY_DECODES,
-                   "pooling": POOLING_CHOICES, "target": TARGET_CHOICES,
-                   "length_target": LENGTH_TARGETS, "decode": DECODES}
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name}={getattr(self, name)!r}; choose one of {allowed}")
-        if self.max_prompt_tokens is not None and self.max_prompt_tokens < 2:
-            raise ValueError(f"max_prompt_tokens must be >= 2, got {self.max_prompt_tokens}")
-        if self.decode == "mean" and self.target != "buckets":
-            raise ValueError("decode='mean' reads a bucket distribution: set target='buckets'")
-
-    def check_for(self, command: str) -> None:
-        """Raise ValueError when these settings cannot run `command` (train, eval, depth)."""
-        if command == "eval" and self.predictor is None:
-            raise ValueError("eval needs a predictor (--predictor)")
-        if command == "train" and self.predictor not in trainable_choices():
-            raise ValueError(f"train needs one of the predictors {', '.join(trainable_choices())} "
-                             "(--predictor)")
-        if self.max_prompt_tokens is not None and (command == "eval"
-                                                   or self.predictor == "lora"):
-            raise ValueError("max_prompt_tokens clips a probe's features when it is trained "
-                             "(train --predictor length-head, depth); a trained head keeps its own")
 
 
 def load_records(path: str | Path, split: str, num_data: int | None = None) -> list[LengthRecord]:
@@ -149,7 +82,7 @@ def requests_for(records: Sequence[LengthRecord],
     return requests_by_id([r.id for r in records], pool)
 
 
-def _load_model(config: PerceptionConfig):
+def _load_model(config: RunConfig):
     """`--model`, else the model named in the length file's settings, else the embedded one."""
 
     settings = load_length_file(config.lengths).settings if config.model is None else []
@@ -157,42 +90,59 @@ def _load_model(config: PerceptionConfig):
     return load_model(name, device=config.device, dtype=config.dtype)
 
 
-def train(config: PerceptionConfig) -> dict:
-    """Train the LoRA adapter or the probe on the train records; return a summary."""
+def train(config: AdapterTrainConfig | HeadTrainConfig) -> dict:
+    """`train_adapter` or `train_head`, by the config's type."""
+    return train_adapter(config) if isinstance(config, AdapterTrainConfig) else train_head(config)
+
+
+def file_cap(records: Sequence[LengthRecord]) -> int:
+    """The generation cap the records were collected with (512 when none is recorded)."""
+    return max((r.max_new_tokens or 0) for r in records) or 512
+
+
+def train_adapter(config: AdapterTrainConfig) -> dict:
+    """Tune the LoRA module on the train records' length buckets; return a summary."""
     records = load_records(config.lengths, "train", config.num_data)
     requests, (model, tokenizer) = requests_for(records), _load_model(config)
     start = time.perf_counter()
-    if config.predictor == "lora":
-        out = config.out or BUILD_DIR / "lora-smollm2-length"  # data/ only when asked (--out)
-        lora_config = LoraTrainConfig(
-            num_steps=config.steps, num_epochs=config.epochs or 3, seed=config.seed,
-            batch_size=config.micro_batch_size, grad_accum_steps=config.grad_accum,
-            learning_rate=config.lr or 2e-4, checkpoint_every=config.checkpoint_every)
-        file_cap = max((r.max_new_tokens or 0) for r in records) or 512
-        labels = target_lengths(records, config.length_target, config.max_length or file_cap)
-        examples, steps_run = build_tuning_set(records, requests, lengths=labels), []
-        losses = train_lora(model, tokenizer, examples, out, lora_config,
-                            resume=not config.no_resume, quiet=config.quiet,
-                            on_step=lambda step, _: steps_run.append(step))
-        wall_s = time.perf_counter() - start
-        saved = Path(out) / "train_config.json"  # the cap bounds the labels the module learnt
-        saved.write_text(json.dumps({**json.loads(saved.read_text()), "max_length": file_cap,
-                                     "length_target": config.length_target,
-                                     "label_max_length": config.max_length or file_cap,
-                                     "lengths": Path(config.lengths).name,
-                                     "wall_s": round(wall_s, 1)}, indent=1))
-        return {"predictor": "lora", "out": str(out), "num_examples": len(examples),
-                "num_steps": len(losses), "first_loss": losses[0]["loss"],
-                "final_loss": losses[-1]["loss"], "wall_s": wall_s,
-                "s_per_step": wall_s / max(1, len(steps_run))}
+    cap = config.max_length or file_cap(records)
+    labels = target_lengths(records, config.length_target, cap)
+    examples, steps_run = build_tuning_set(records, requests, lengths=labels), []
+    losses = train_lora(model, tokenizer, examples, config.out, config.lora,
+                        resume=config.resume, quiet=config.quiet,
+                        on_step=lambda step, _: steps_run.append(step))
+    wall_s = time.perf_counter() - start
+    saved = Path(config.out) / "train_config.json"  # the cap bounds the labels it learnt
+    saved.write_text(json.dumps({**json.loads(saved.read_text()), "max_length": file_cap(records),
+                                 "length_target": config.length_target,
+                                 "label_max_length": cap, "lengths": Path(config.lengths).name,
+                                 "wall_s": round(wall_s, 1)}, indent=1))
+    return {"predictor": "lora", "out": str(config.out), "num_examples": len(examples),
+            "num_steps": len(losses), "first_loss": losses[0]["loss"],
+            "final_loss": losses[-1]["loss"], "wall_s": wall_s,
+            "s_per_step": wall_s / max(1, len(steps_run))}
 
-    out = Path(config.out or BUILD_DIR / "probe-smollm2-length")  # data/ only when asked (--out)
+
+def default_head_out(predictor: str) -> Path:
+    """build/ and the name of the predictor's shipped folder (build/<predictor> for none)."""
+    try:
+        return BUILD_DIR / source_folder(predictor).name
+    except ValueError:
+        return BUILD_DIR / predictor
+
+
+def train_head(config: HeadTrainConfig) -> dict:
+    """Train a head on the train records' hidden states; save it; return a summary."""
+    records = load_records(config.lengths, "train", config.num_data)
+    requests, (model, tokenizer) = requests_for(records), _load_model(config)
+    start = time.perf_counter()
+    out = Path(config.out or default_head_out(config.predictor))
     features = cached_features(model, tokenizer, requests, config.features or
                                out / "features.safetensors", config.batch_size, config.quiet,
-                               num_layers=config.num_layers,
-                               max_prompt_tokens=config.max_prompt_tokens)
+                               num_layers=config.head.num_layers,
+                               max_prompt_tokens=config.head.max_prompt_tokens)
     feature_s = time.perf_counter() - start
-    probe_config = _probe_config(config, records, config.num_layers)
+    probe_config = replace(config.head, max_length=config.max_length or file_cap(records))
     head, report = train_probe(features, probe_config.target_lengths(records), probe_config)
     save_probe(head, out, {**report, "model": portable_fingerprint(model, tokenizer)})
     return {"predictor": config.predictor, "out": str(out), "num_records": len(records),
@@ -201,16 +151,7 @@ def train(config: PerceptionConfig) -> dict:
             "wall_s": time.perf_counter() - start}
 
 
-def _probe_config(config: PerceptionConfig, records: Sequence[LengthRecord], depth: int | None):
-    return ProbeConfig(pooling=config.pooling, target=config.target, seed=config.seed,
-                       num_epochs=config.epochs or 200, learning_rate=config.lr or 1e-3,
-                       max_length=config.max_length or max(
-                           (r.max_new_tokens or 0) for r in records) or 512,
-                       num_layers=depth, max_prompt_tokens=config.max_prompt_tokens,
-                       length_target=config.length_target, decode=config.decode)
-
-
-def depth_sweep(config: PerceptionConfig) -> dict:
+def depth_sweep(config: DepthConfig) -> dict:
     """Probes at several depths: features of every depth come from one prefill of the train
     and of the validation prompts; each probe is scored on the validation records, and its
     own truncated prefill is timed on the validation prompts (the cost a scheduler pays)."""
@@ -220,7 +161,7 @@ def depth_sweep(config: PerceptionConfig) -> dict:
     num_layers = num_decoder_layers(model)
     depths = sorted(set(config.depths or default_depths(num_layers)))
     val_requests = requests_for(val_records)
-    clip = {"max_prompt_tokens": config.max_prompt_tokens}
+    clip = {"max_prompt_tokens": config.head.max_prompt_tokens}
     train_features = extract_features_by_depth(model, tokenizer, requests_for(train_records),
                                                depths, config.batch_size, config.quiet, **clip)
     val_features = extract_features_by_depth(model, tokenizer, val_requests, depths,
@@ -228,7 +169,8 @@ def depth_sweep(config: PerceptionConfig) -> dict:
     extract_features(model, tokenizer, val_requests[:2], quiet=True)  # warm-up
     rows = []
     for depth in tqdm(depths, desc="depths", disable=config.quiet):
-        probe_config = _probe_config(config, train_records, depth)
+        probe_config = replace(config.head, num_layers=depth,
+                               max_length=config.max_length or file_cap(train_records))
         head, report = train_probe(train_features[depth],
                                    probe_config.target_lengths(train_records), probe_config)
         pred = head.predict_lengths(pool_features(val_features[depth], head.config.pooling))
@@ -241,8 +183,8 @@ def depth_sweep(config: PerceptionConfig) -> dict:
                      **scores, **greedy_order_scores(pred, val_records), "predict_s": predict_s})
     result = {"lengths": portable(config.lengths), "model": portable_fingerprint(model, tokenizer),
               "num_train": len(train_records), "num_val": len(val_records),
-              "max_prompt_tokens": config.max_prompt_tokens, "depths": rows}
-    out = Path(config.out or BUILD_DIR / "probe-depth.json")
+              "max_prompt_tokens": config.head.max_prompt_tokens, "depths": rows}
+    out = Path(config.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
     return {"out": str(out), "depths": [
@@ -278,7 +220,7 @@ def greedy_order_scores(predictions: Sequence[int | None],
             "order_gain_greedy": order_gain(filled, greedy, 16)}
 
 
-def evaluate(config: PerceptionConfig) -> dict:
+def evaluate(config: EvalConfig) -> dict:
     """Score a predictor on the validation records; save the results JSON; return a summary."""
     records = load_records(config.lengths, "val", config.num_data)
     true = target_lengths(records, config.length_target, config.max_length)  # the paper's: max

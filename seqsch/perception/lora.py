@@ -8,7 +8,7 @@ adapter, optimizer, scheduler, step and RNG states every `checkpoint_every` step
 run resumes and ends with the adapter of an uninterrupted one. Serving
 (`seqsch.perception.query.load_length_adapter`) switches the adapter on for length queries only.
 
-    python -m seqsch.perception train --predictor lora --steps 75   # see seqsch.perception
+    python -m seqsch.perception train-lora --num-steps 75   # see seqsch.perception
 """
 
 from __future__ import annotations
@@ -17,13 +17,15 @@ import json
 import math
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
 from tqdm.auto import tqdm
 
+from seqsch.core.cli import positive_int
+from seqsch.core.config_args import arg
 from seqsch.core.files import atomic_path
 from seqsch.core.length_records import LengthRecord
 from seqsch.core.models import portable_model
@@ -43,20 +45,26 @@ class LoraTrainConfig:
     effective batch 32, 3 epochs) except the learning rate: 2e-5 barely moves a LoRA adapter
     of a 135M model in ~75 steps, so the default is 2e-4."""
 
-    num_steps: int | None = None  # optimizer steps; None: num_epochs over the tuning set
-    num_epochs: int = 3
-    batch_size: int = 4  # examples per forward pass
-    grad_accum_steps: int = 8  # forward passes per optimizer step
-    learning_rate: float = 2e-4
-    warmup_ratio: float = 0.03
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
-    lora_r: int = 8
-    lora_alpha: int = 16
-    lora_dropout: float = 0.05
-    checkpoint_every: int = 25
-    max_checkpoints: int = 2
-    seed: int = 0
+    num_steps: int | None = field(default=None, metadata=arg(
+        "optimizer steps (default: num_epochs over the tuning set)", type=positive_int))
+    num_epochs: int = field(default=3, metadata=arg("passes over the tuning set",
+                                                    type=positive_int))
+    batch_size: int = field(default=4, metadata=arg("examples per forward pass",
+                                                    type=positive_int))
+    grad_accum_steps: int = field(default=8, metadata=arg("forward passes per optimizer step",
+                                                          type=positive_int))
+    learning_rate: float = field(default=2e-4, metadata=arg("AdamW's peak learning rate"))
+    warmup_ratio: float = field(default=0.03, metadata=arg("share of the steps warming up"))
+    weight_decay: float = field(default=0.0, metadata=arg("AdamW's weight decay"))
+    max_grad_norm: float = field(default=1.0, metadata=arg("gradient clipping norm"))
+    lora_r: int = field(default=8, metadata=arg("the adapter's rank", type=positive_int))
+    lora_alpha: int = field(default=16, metadata=arg("the adapter's scale numerator"))
+    lora_dropout: float = field(default=0.05, metadata=arg("dropout on the adapter's input"))
+    checkpoint_every: int = field(default=25, metadata=arg("save a resumable state every N "
+                                                           "steps", type=positive_int))
+    max_checkpoints: int = field(default=2, metadata=arg("keep the last N checkpoints",
+                                                         type=positive_int))
+    seed: int = field(default=0, metadata=arg("seeds the weights, dropout and batch order"))
 
     def __post_init__(self) -> None:
         for name in ("num_epochs", "batch_size", "grad_accum_steps", "lora_r", "checkpoint_every",

@@ -30,14 +30,16 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from seqsch.core.length_records import LENGTH_TARGETS, target_lengths
+from seqsch.core.cli import non_negative_int, positive_int
+from seqsch.core.config_args import arg
+from seqsch.core.length_records import LENGTH_TARGET_HELP, LENGTH_TARGETS, target_lengths
 from seqsch.core.paths import DEFAULT_PROBE
 from seqsch.core.requests import Request
 from seqsch.perception.buckets import bucket_of, mean_of_buckets, median_of_buckets
@@ -60,30 +62,45 @@ DECODES = ("median", "mean")
 
 @dataclass(frozen=True)
 class ProbeConfig:
-    pooling: str = "auto"  # one of POOLINGS, or "auto" (chosen on a held-out share)
-    target: str = "auto"  # one of TARGETS, or "auto"
-    num_hidden: int = 256
-    dropout: float = 0.1
-    num_epochs: int = 200
-    batch_size: int = 64
-    learning_rate: float = 1e-3
-    weight_decay: float = 1e-2
-    bucket_size: int = 50
-    max_length: int = 512  # the generation cap: predictions are clipped to [1, max_length]
-    holdout_fraction: float = 0.2  # share of train records that picks the "auto" choices
-    num_layers: int | None = None  # read the state after this many decoder layers; None = all
-    # read only the first and last halves of this many prompt tokens (after the chat template's
-    # shared system turn); None = all. Bounds the prediction's cost on long prompts.
-    max_prompt_tokens: int | None = None
-    length_target: str = "max"  # one of LENGTH_TARGETS
-    decode: str = "median"  # one of DECODES; "mean" needs target="buckets"
-    seed: int = 0
+    """A head's shape, label and training; `auto` choices are made on a held-out share."""
+
+    pooling: str = field(default="auto", metadata=arg(
+        "mean, last or mean+last of the prompt's states; auto: chosen on the held-out share",
+        choices=("auto", *POOLINGS)))
+    target: str = field(default="auto", metadata=arg(
+        "the loss (see this module); auto: l1, log_mse or buckets, chosen on the held-out "
+        "share", choices=("auto", *TARGETS)))
+    num_hidden: int = field(default=256, metadata=arg("the MLP's width", type=positive_int))
+    dropout: float = field(default=0.1, metadata=arg("the MLP's dropout"))
+    num_epochs: int = field(default=200, metadata=arg("passes over the train records",
+                                                      type=positive_int))
+    batch_size: int = field(default=64, metadata=arg("records per step", type=positive_int))
+    learning_rate: float = field(default=1e-3, metadata=arg("AdamW's learning rate"))
+    weight_decay: float = field(default=1e-2, metadata=arg("AdamW's weight decay"))
+    bucket_size: int = field(default=50, metadata=arg("tokens per bucket (buckets)",
+                                                      type=positive_int))
+    max_length: int = field(default=512, metadata=arg(
+        "the generation cap: labels censored, predictions clipped to [1, max_length]",
+        type=positive_int))
+    holdout_fraction: float = field(default=0.2, metadata=arg(
+        "share of the train records that makes the auto choices"))
+    num_layers: int | None = field(default=None, metadata=arg(
+        "read the state after this many decoder layers (default: all)", type=non_negative_int))
+    max_prompt_tokens: int | None = field(default=None, metadata=arg(
+        "read only the two ends of a longer prompt, half each (bounds the cost of long "
+        "prompts; default: all)", type=positive_int))
+    length_target: str = field(default="max", metadata=arg(LENGTH_TARGET_HELP,
+                                                           choices=LENGTH_TARGETS))
+    decode: str = field(default="median", metadata=arg(
+        "buckets: predict the distribution's median (least error) or its mean (the expected "
+        "length: orders a queue)", choices=DECODES))
+    seed: int = field(default=0, metadata=arg("seeds the split, the weights and the batches"))
 
     def __post_init__(self) -> None:
-        if self.pooling not in (*POOLINGS, "auto"):
-            raise ValueError(f"pooling must be one of {POOLINGS} or 'auto', got {self.pooling!r}")
-        if self.target not in (*TARGETS, "auto"):
-            raise ValueError(f"target must be one of {TARGETS} or 'auto', got {self.target!r}")
+        for name, allowed in (("pooling", ("auto", *POOLINGS)), ("target", ("auto", *TARGETS)),
+                              ("length_target", LENGTH_TARGETS), ("decode", DECODES)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
         for name in ("num_hidden", "num_epochs", "batch_size", "bucket_size", "max_length"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -96,11 +113,6 @@ class ProbeConfig:
         if self.max_prompt_tokens is not None and self.max_prompt_tokens < 2:
             raise ValueError(f"max_prompt_tokens must be >= 2 or None, "
                              f"got {self.max_prompt_tokens}")
-        if self.length_target not in LENGTH_TARGETS:
-            raise ValueError(f"length_target must be one of {LENGTH_TARGETS}, "
-                             f"got {self.length_target!r}")
-        if self.decode not in DECODES:
-            raise ValueError(f"decode must be one of {DECODES}, got {self.decode!r}")
         if self.decode == "mean" and self.target != "buckets":
             raise ValueError("decode='mean' reads a distribution: use it with target='buckets'")
 

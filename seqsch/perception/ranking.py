@@ -7,7 +7,7 @@ train on exactly that with a pairwise loss, which `pairwise_rank_loss` is (the p
 `score_to_log_length` fits a line from the score to the log length on the train records: the
 order is the score's, the scale the data's.
 
-    python -m seqsch.perception train --predictor probe --target rank --length-target mean
+    python -m seqsch.perception train-head --predictor rank-head --target rank --length-target mean
 """
 
 from __future__ import annotations

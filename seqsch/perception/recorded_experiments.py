@@ -21,6 +21,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from seqsch.core.config_args import arg, nested
 from seqsch.core.files import atomic_path
 from seqsch.core.models import DEFAULT, load_model, portable_model
 from seqsch.core.paths import BUILD_DIR, DEFAULT_RECORDED_EVAL, portable
@@ -31,6 +32,7 @@ from seqsch.core.recorded import (
 )
 from seqsch.core.requests import Request, encode_prompts
 from seqsch.core.sources import RECORDED_HEAD_SOURCE, canonical_source, source_names
+from seqsch.perception.configs import batch_size_field, quiet_field
 from seqsch.perception.evaluation import fill_missing
 from seqsch.perception.feature_cache import chunked_features_by_depth
 from seqsch.perception.features import clip_middle, num_decoder_layers, shared_prefix
@@ -55,20 +57,24 @@ DEFAULT_FEATURES = BUILD_DIR / "features" / "sharegpt-recorded"
 # the sources scored on the recorded lengths (their registry rows name this evaluation), and
 # the zero-shot length query (the paper's perception without tuning)
 EVAL_SOURCES = (*source_names(evaluation=portable(DEFAULT_RECORDED_EVAL)), "query")
+RECORDED_LENGTHS_HELP = "the recorded-lengths workload (python -m seqsch.bench lengths recorded)"
 # what two evaluation files share when one adds sources to the other
 MERGE_KEYS = ("split", "ids", "recorded_lengths", "model", "dtype", "head_sha256")
 
 
 @dataclass
 class RecordedTrainConfig:
-    lengths: Path = DEFAULT_RECORDED
-    model: str = DEFAULT
-    out: Path = BUILD_DIR / "recorded-head"
-    features: Path = DEFAULT_FEATURES
-    head: RecordedHeadConfig = field(default_factory=RecordedHeadConfig)
-    text: TextRidgeConfig = field(default_factory=TextRidgeConfig)
-    batch_size: int = 16
-    quiet: bool = False
+    """`train_recorded`: the files, the head's candidates (`RecordedHeadConfig`), the text model."""
+
+    lengths: Path = field(default=DEFAULT_RECORDED, metadata=arg(RECORDED_LENGTHS_HELP))
+    model: str = field(default=DEFAULT, metadata=arg("the model whose hidden states are read"))
+    out: Path = field(default=BUILD_DIR / "recorded-head", metadata=arg(
+        "the head's folder (data/probe-sharegpt-recorded refreshes the shipped one)"))
+    features: Path = field(default=DEFAULT_FEATURES, metadata=arg("the feature cache folder"))
+    head: RecordedHeadConfig = field(default_factory=RecordedHeadConfig, metadata=nested())
+    text: TextRidgeConfig = field(default_factory=TextRidgeConfig, metadata=arg(cli=False))
+    batch_size: int = batch_size_field()
+    quiet: bool = quiet_field()
 
     def __post_init__(self) -> None:
         self.lengths, self.out, self.features = Path(self.lengths), Path(self.out), Path(
@@ -134,14 +140,20 @@ def train_recorded(config: RecordedTrainConfig | None = None) -> dict:
 
 @dataclass
 class RecordedEvalConfig:
-    lengths: Path = DEFAULT_RECORDED
-    model: str = DEFAULT
-    head: Path = BUILD_DIR / "recorded-head"
-    out: Path = BUILD_DIR / "perception-eval-recorded.json"
-    split: str = "test"
-    sources: tuple[str, ...] = EVAL_SOURCES
-    batch_size: int = 16
-    quiet: bool = True
+    """`evaluate_recorded`: which sources to score on which split, with which head."""
+
+    lengths: Path = field(default=DEFAULT_RECORDED, metadata=arg(RECORDED_LENGTHS_HELP))
+    model: str = field(default=DEFAULT, metadata=arg("the model the predictors read"))
+    head: Path = field(default=BUILD_DIR / "recorded-head", metadata=arg(
+        "the recorded head's folder (recorded-train --out)"))
+    out: Path = field(default=BUILD_DIR / "perception-eval-recorded.json", metadata=arg(
+        "the scores' JSON; an earlier file there keeps the sources not scored now"))
+    split: str = field(default="test", metadata=arg("the split scored (the reported: test)",
+                                                    choices=("val", "test")))
+    sources: tuple[str, ...] = field(default=EVAL_SOURCES, metadata=arg(
+        "score only these (default: all)", choices=EVAL_SOURCES))
+    batch_size: int = batch_size_field()
+    quiet: bool = quiet_field()
 
     def __post_init__(self) -> None:
         self.lengths, self.head, self.out = Path(self.lengths), Path(self.head), Path(self.out)

@@ -27,10 +27,13 @@ from pathlib import Path
 
 import torch
 
+from seqsch.core.cli import non_negative_int, positive_int
+from seqsch.core.config_args import arg
 from seqsch.core.requests import Request
 from seqsch.core.sources import RECORDED_HEAD_SOURCE
 from seqsch.perception.evaluation import kendall_tau
 from seqsch.perception.probe import (
+    POOLINGS,
     LengthHead,
     ProbeConfig,
     ProbePredictor,
@@ -54,17 +57,28 @@ TextFit = Callable[[list[int], list[int]], list[float]]
 
 @dataclass(frozen=True)
 class RecordedHeadConfig:
-    depths: tuple[int, ...] = (4, 8, 12, 16, 20, 24, 30)
-    targets: tuple[str, ...] = RECORDED_TARGETS
-    text_weights: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75)  # the text model's share
-    pooling: str = "mean+last"
-    num_folds: int = 5
-    num_epochs: int = 30
-    num_hidden: int = 256
-    max_prompt_tokens: int = 256  # the prompt clip the features were read with
-    max_length: int = 2048
-    seed: int = 0
-    train_sizes: tuple[int, ...] = field(default=(500, 1000, 2000, 4000))
+    """The candidates `select_recorded_head` cross-validates, and how each head is trained."""
+
+    depths: tuple[int, ...] = field(default=(4, 8, 12, 16, 20, 24, 30), metadata=arg(
+        "the depths to compare", type=non_negative_int))
+    targets: tuple[str, ...] = field(default=RECORDED_TARGETS, metadata=arg(
+        "the losses to compare", choices=RECORDED_TARGETS))
+    text_weights: tuple[float, ...] = field(default=(0.0, 0.25, 0.5, 0.75), metadata=arg(
+        "the text model's shares of the blend to compare"))
+    pooling: str = field(default="mean+last", metadata=arg("the head's pooling",
+                                                           choices=POOLINGS))
+    num_folds: int = field(default=5, metadata=arg("folds of the train split",
+                                                   type=positive_int))
+    num_epochs: int = field(default=30, metadata=arg("each head's passes over its folds",
+                                                     type=positive_int))
+    num_hidden: int = field(default=256, metadata=arg("the MLP's width", type=positive_int))
+    max_prompt_tokens: int = field(default=256, metadata=arg(
+        "read only the two ends of a longer prompt (the features' clip)", type=positive_int))
+    max_length: int = field(default=2048, metadata=arg(
+        "labels censored, predictions clipped here", type=positive_int))
+    seed: int = field(default=0, metadata=arg("seeds the folds and the heads"))
+    train_sizes: tuple[int, ...] = field(default=(500, 1000, 2000, 4000), metadata=arg(
+        "the learning curve's train sizes", type=positive_int))
 
     def __post_init__(self) -> None:
         if not self.depths or min(self.depths) < 0:

@@ -25,8 +25,10 @@ from pathlib import Path
 
 import torch
 
+from seqsch.core.cli import non_negative_int, positive_int
+from seqsch.core.config_args import arg
 from seqsch.core.length_records import target_lengths
-from seqsch.core.models import load_model
+from seqsch.core.models import DEFAULT, load_model
 from seqsch.core.paths import BUILD_DIR, DEFAULT_LENGTHS, portable
 from seqsch.perception.evaluation import kendall_tau
 from seqsch.perception.experiments import load_records, requests_for
@@ -44,22 +46,35 @@ from seqsch.scheduling.priority import order_gain
 
 @dataclass
 class SelectionConfig:
-    lengths: Path = DEFAULT_LENGTHS
-    model: str = "smollm2-135m-embedded"
-    depths: tuple[int, ...] = (15, 20, 25)
-    poolings: tuple[str, ...] = ("mean+last",)
-    targets: tuple[str, ...] = ("rank", "log_mse")
-    length_targets: tuple[str, ...] = ("greedy", "mean")
-    max_length: int = 256  # the workload's cap: labels and the greedy length are censored here
-    max_prompt_tokens: int | None = None
-    num_folds: int = 5
-    num_epochs: int = 60
-    num_train: int | None = None  # the first N train prompts; None: all
-    # a learning curve of the best combination: each fold's head trained on only this many of
-    # its training prompts (scored on the same held-out folds); () for none
-    train_sizes: tuple[int, ...] = ()
-    seed: int = 0
-    out: Path = field(default_factory=lambda: BUILD_DIR / "probe-selection.json")
+    """The grid `select_head` cross-validates, and how (`python -m seqsch.perception select`)."""
+
+    lengths: Path = field(default=DEFAULT_LENGTHS, metadata=arg(
+        "the length file; only its train split is read"))
+    model: str = field(default=DEFAULT, metadata=arg("the model whose hidden states are read"))
+    depths: tuple[int, ...] = field(default=(15, 20, 25), metadata=arg(
+        "the depths to compare", type=non_negative_int))
+    poolings: tuple[str, ...] = field(default=("mean+last",), metadata=arg(
+        "the poolings to compare", choices=POOLINGS))
+    targets: tuple[str, ...] = field(default=("rank", "log_mse"), metadata=arg(
+        "the losses to compare", choices=TARGETS))
+    length_targets: tuple[str, ...] = field(default=("greedy", "mean"), metadata=arg(
+        "the labels to compare", choices=LENGTH_TARGETS))
+    max_length: int = field(default=256, metadata=arg(
+        "the workload's cap: labels and the greedy length are censored here", type=positive_int))
+    max_prompt_tokens: int | None = field(default=None, metadata=arg(
+        "read only the two ends of a longer prompt (default: all)", type=positive_int))
+    num_folds: int = field(default=5, metadata=arg("folds of the train split",
+                                                   type=positive_int))
+    num_epochs: int = field(default=60, metadata=arg("each head's passes over its folds",
+                                                     type=positive_int))
+    num_train: int | None = field(default=None, metadata=arg(
+        "use the first N train prompts (default: all)", type=positive_int))
+    train_sizes: tuple[int, ...] = field(default=(), metadata=arg(
+        "the best head's learning curve: each fold's head trained on only this many of its "
+        "prompts, scored on the same held-out folds (default: none)", type=positive_int))
+    seed: int = field(default=0, metadata=arg("seeds the folds and the heads"))
+    out: Path = field(default=BUILD_DIR / "probe-selection.json", metadata=arg(
+        "the scores' JSON (data/probe-smollm2-rank/selection.json refreshes the shipped one)"))
 
     def __post_init__(self) -> None:
         for name, allowed in (("poolings", POOLINGS), ("targets", TARGETS),

@@ -1,12 +1,12 @@
 """Simulate scheduled batch inference from known response lengths, without a model.
 
     python -m seqsch.scheduling --lengths data/paper/alpaca-val-10k-length.json \
-        --num-data 1024 --strategy vanilla sort bin --vbs --fcr
+        --num-data 1024 --strategies vanilla sort bin --vbs --fcr
     python -m seqsch.scheduling --lengths data/paper/alpaca-val-10k-length.json \
-        --paper-sample --group-size 256 --strategy vanilla bin --vbs --fcr   # the paper's benchmark
+        --paper-sample --group-size 256 --strategies vanilla bin --vbs --fcr   # the paper's
 
-The last line of output is a one-line JSON summary. The library behind it:
-`seqsch.scheduling.simulate`.
+The options are the fields of `seqsch.scheduling.simulate.SimulationConfig`. The last line of
+output is a one-line JSON summary.
 """
 from __future__ import annotations
 
@@ -15,17 +15,14 @@ import json
 import time
 from collections.abc import Sequence
 
-from seqsch.core.cli import non_negative_int, parse_args, positive_int, run
+from seqsch.core.cli import UsageError, parse_args, run
+from seqsch.core.config_args import add_config_arguments, config_from_args
 from seqsch.core.length_records import PAPER_SAMPLE_SIZE, load_length_file, paper_sample
 from seqsch.scheduling.cost_model import load_cost_model
 from seqsch.scheduling.metrics import completion_stats
-from seqsch.scheduling.scheduler import (
-    STRATEGIES,
-    SchedulerConfig,
-)
 from seqsch.scheduling.simulate import (
     PAPER_TABLE,
-    SIMULATED_PREDICTORS,
+    SimulationConfig,
     predict_lengths,
     simulate,
 )
@@ -35,70 +32,48 @@ def _format(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
-def main(argv: Sequence[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lengths", required=True, help="length file, paper JSON or JSONL")
-    parser.add_argument(
-        "--strategy", nargs="+", choices=sorted(STRATEGIES), default=["vanilla", "sort", "bin"]
-    )
-    parser.add_argument("--predictor", choices=SIMULATED_PREDICTORS, default="oracle-max4",
-                        help="the predicted lengths: the longest sampled answer (the paper's "
-                             "gt), the greedy answer, or the longest plus Gaussian noise")
-    parser.add_argument("--noise-std", type=float, default=60.0, help="tokens, for noisy")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--vbs", action="store_true", help="variable batch size (bin only)")
-    parser.add_argument("--fcr", action="store_true", help="failure collection (sort, bin)")
-    parser.add_argument("--batch-size", type=positive_int, default=16)
-    parser.add_argument("--num-data", type=positive_int, default=None, help="first N prompts")
-    parser.add_argument("--max-new-tokens", type=positive_int, default=512)
-    parser.add_argument("--bin-size", type=positive_int, default=50)
-    parser.add_argument("--group-size", type=positive_int, default=None,
-                        help="schedule consecutive groups of this many prompts apart, each "
-                             "group's failures recomputed before the next (the paper: 256)")
-    parser.add_argument("--paper-sample", action="store_true",
-                        help=f"first draw the paper's {PAPER_SAMPLE_SIZE:,}-prompt benchmark "
-                             "sample (seed 42; --num-data then takes its first N)")
-    parser.add_argument(
-        "--cost-model",
-        default=None,
-        help="name or JSON path; paper files default to a100-80gb-vicuna7b-hf",
-    )
-    parser.add_argument("--prompt-len", type=non_negative_int, default=0,
-                        help="if the file has none")
-    parser.add_argument("--split", default=None, help="keep records of this split")
-    args = parse_args(parser, argv)
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m seqsch.scheduling",
+                                     description=__doc__.split("\n\n")[0])
+    add_config_arguments(parser, SimulationConfig)
+    return parser
 
-    try:
-        length_file = load_length_file(args.lengths)
-        cost_model_arg = load_cost_model(args.cost_model) if args.cost_model else None
-    except (OSError, ValueError) as err:
-        parser.error(str(err))
+
+def build_config(argv: Sequence[str] | None = None) -> SimulationConfig:
+    """The simulation a command line asks for."""
+    return config_from_args(SimulationConfig, parse_args(build_parser(), argv))
+
+
+def main(argv: Sequence[str] | None = None) -> dict:
+    config = build_config(argv)
+    length_file = load_length_file(config.lengths)
+    cost_model_arg = load_cost_model(config.cost_model) if config.cost_model else None
     # paper files hold one split each (named in the file name) and have no split field
-    records = [r for r in length_file.records if args.split in (None, r.split) or not r.split]
+    records = [r for r in length_file.records if config.split in (None, r.split) or not r.split]
     if not records:
         splits = sorted({r.split for r in length_file.records if r.split})
-        parser.error(f"--split {args.split} selects no records of {args.lengths}: use one of "
-                     f"{splits}" if splits else f"{args.lengths} holds no records")
-    if args.paper_sample:
+        raise UsageError(f"--split {config.split} selects no records of {config.lengths}: use "
+                         f"one of {splits}" if splits else f"{config.lengths} holds no records")
+    if config.paper_sample:
         try:
             records = paper_sample(records)
         except ValueError:
-            parser.error(f"--paper-sample draws {PAPER_SAMPLE_SIZE} prompts, but "
-                         f"{args.lengths} has {len(records)}")
-    records = records[: args.num_data] if args.num_data is not None else records
+            raise UsageError(f"--paper-sample draws {PAPER_SAMPLE_SIZE} prompts, but "
+                             f"{config.lengths} has {len(records)}") from None
+    records = records[: config.num_data] if config.num_data is not None else records
     if any(
-        r.max_new_tokens is not None and r.max_new_tokens < args.max_new_tokens for r in records
+        r.max_new_tokens is not None and r.max_new_tokens < config.max_new_tokens for r in records
     ):
-        parser.error("the file was generated with a smaller cap than --max-new-tokens")
+        raise UsageError("the file was generated with a smaller cap than --max-new-tokens")
     paper_default = "a100-80gb-vicuna7b-hf" if length_file.is_paper_format else None
-    cost_name = args.cost_model or paper_default
+    cost_name = config.cost_model or paper_default
     cost_model = cost_model_arg or (load_cost_model(paper_default) if paper_default else None)
     true_lengths = [r.greedy_length for r in records]
-    predicted = predict_lengths(records, args.predictor, args.noise_std, args.seed)
-    prompt_lengths = [r.num_prompt_tokens or args.prompt_len for r in records]
+    predicted = predict_lengths(records, config.predictor, config.noise_std, config.seed)
+    prompt_lengths = [r.num_prompt_tokens or config.prompt_tokens for r in records]
 
     print(
-        f"{len(records)} prompts from {args.lengths}; predictor {args.predictor}; "
+        f"{len(records)} prompts from {config.lengths}; predictor {config.predictor}; "
         f"cost model {cost_name or 'none (no times)'}"
     )
     print(
@@ -106,19 +81,11 @@ def main(argv: Sequence[str] | None = None) -> dict:
         f"{'tok/s':>9}{'p90_s':>9}{'sim_ms':>8}"
     )
     results, simulate_seconds = {}, {}
-    for strategy in args.strategy:
-        config = SchedulerConfig(
-            strategy=strategy,
-            batch_size=args.batch_size,
-            max_new_tokens=args.max_new_tokens,
-            bin_size=args.bin_size,
-            vbs=args.vbs and strategy == "bin",
-            fcr=args.fcr and strategy != "vanilla",
-            group_size=args.group_size,
-        )
-        label = strategy + ("+vbs" if config.vbs else "") + ("+fcr" if config.fcr else "")
+    for strategy in config.strategies:
+        scheduler = config.scheduler(strategy)
+        label = strategy + ("+vbs" if scheduler.vbs else "") + ("+fcr" if scheduler.fcr else "")
         start_s = time.perf_counter()
-        result = simulate(true_lengths, predicted, config, cost_model, prompt_lengths)
+        result = simulate(true_lengths, predicted, scheduler, cost_model, prompt_lengths)
         simulate_s = time.perf_counter() - start_s  # the slider's budget: well under a second
         summary = result.summary
         p90 = completion_stats(result.completion_s)["p90_completion_s"] if cost_model else None
@@ -139,12 +106,12 @@ def main(argv: Sequence[str] | None = None) -> dict:
                 f"  {label:<22} {values['samples_per_s']:.2f} samples/s  ETR {_format(etr, '.1%')}"
             )
     line = {
-        "lengths": str(args.lengths),
+        "lengths": str(config.lengths),
         "num_samples": len(records),
-        "predictor": args.predictor,
+        "predictor": config.predictor,
         "cost_model": cost_name,
-        "group_size": args.group_size,
-        "paper_sample": args.paper_sample,
+        "group_size": config.group_size,
+        "paper_sample": config.paper_sample,
         "results": results,
         "simulate_s": simulate_seconds,  # wall time of each simulation (varies run to run)
     }

@@ -5,22 +5,27 @@ length, the simulator builds the schedule, counts the steps every batch runs, th
 failures and recomputations, and prices the batches with a cost model. Run::
 
     python -m seqsch.scheduling --lengths data/paper/alpaca-val-10k-length.json \
-        --num-data 1024 --strategy vanilla sort bin --vbs --fcr
+        --num-data 1024 --strategies vanilla sort bin --vbs --fcr
 
-The last line of output is a one-line JSON summary.
+The last line of output is a one-line JSON summary. `SimulationConfig` holds that command
+line's settings (its fields are the options).
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
-from seqsch.core.length_records import LengthRecord
+from seqsch.core.cli import non_negative_int, positive_int
+from seqsch.core.config_args import arg
+from seqsch.core.length_records import PAPER_SAMPLE_SIZE, LengthRecord
 from seqsch.core.paper import PAPER_ROWS
 from seqsch.scheduling.cost_model import CostModel
 from seqsch.scheduling.metrics import BatchStats, summarize
 from seqsch.scheduling.scheduler import (
+    STRATEGIES,
     Batch,
     SchedulerConfig,
     recompute_batches,
@@ -32,6 +37,76 @@ from seqsch.scheduling.scheduler import (
 PAPER_TABLE: dict[str, dict[str, float]] = {
     "vanilla": PAPER_ROWS["vanilla"], "scheduled (VBS+FCR)": PAPER_ROWS["standin+vbs+fcr"],
     "oracle": PAPER_ROWS["oracle+vbs+fcr"]}
+
+SIMULATED_PREDICTORS = ("oracle-max4", "oracle-greedy", "noisy-max4")
+
+
+@dataclass
+class SimulationConfig:
+    """A simulation of a length file: `python -m seqsch.scheduling`'s options. Each strategy is
+    simulated with the same scheduler settings (`scheduler`): VBS applies to "bin" only, FCR to
+    the strategies with predictions."""
+
+    lengths: Path = field(metadata=arg("length file, paper JSON or JSONL"))
+    strategies: tuple[str, ...] = field(default=("vanilla", "sort", "bin"), metadata=arg(
+        "the schedules simulated (seqsch.scheduling.scheduler)", choices=sorted(STRATEGIES)))
+    predictor: str = field(default="oracle-max4", metadata=arg(
+        "the predicted lengths: the longest sampled answer (the paper's gt), the greedy "
+        "answer, or the longest plus Gaussian noise", choices=SIMULATED_PREDICTORS))
+    noise_std: float = field(default=60.0, metadata=arg("tokens, for noisy-max4"))
+    seed: int = field(default=0, metadata=arg("noisy-max4's seed"))
+    vbs: bool = field(default=False, metadata=arg("variable batch size (bin only)"))
+    fcr: bool = field(default=False, metadata=arg("failure collection (sort, bin)"))
+    batch_size: int = field(default=SchedulerConfig.batch_size, metadata=arg(
+        "rows per batch", type=positive_int))
+    num_data: int | None = field(default=None, metadata=arg("first N prompts",
+                                                            type=positive_int))
+    max_new_tokens: int = field(default=SchedulerConfig.max_new_tokens, metadata=arg(
+        "answers' cap", type=positive_int))
+    bin_size: int = field(default=SchedulerConfig.bin_size, metadata=arg(
+        "bucket width in tokens", type=positive_int))
+    group_size: int | None = field(default=None, metadata=arg(
+        "schedule consecutive groups of this many prompts apart, each group's failures "
+        "recomputed before the next (the paper: 256)", type=positive_int))
+    vbs_token_budget: int | None = field(default=None, metadata=arg(
+        "VBS: a bucket's batch size is this budget // its upper bound (default: the paper's "
+        "table)", type=positive_int))
+    max_vbs_batch_size: int = field(default=SchedulerConfig.max_vbs_batch_size, metadata=arg(
+        "VBS: the largest batch a token budget gives", type=positive_int))
+    paper_sample: bool = field(default=False, metadata=arg(
+        f"first draw the paper's {PAPER_SAMPLE_SIZE:,}-prompt benchmark sample (seed 42; "
+        "--num-data then takes its first N)"))
+    cost_model: str | None = field(default=None, metadata=arg(
+        "name or JSON path; paper files default to a100-80gb-vicuna7b-hf"))
+    prompt_tokens: int = field(default=0, metadata=arg(
+        "each prompt's length where the file has none", type=non_negative_int))
+    split: str | None = field(default=None, metadata=arg("keep records of this split"))
+
+    def __post_init__(self) -> None:
+        self.lengths, self.strategies = Path(self.lengths), tuple(self.strategies)
+        if not self.strategies:
+            raise ValueError("strategies must name at least one strategy")
+        if self.predictor not in SIMULATED_PREDICTORS:
+            raise ValueError(f"unknown predictor {self.predictor!r}; choose one of "
+                             f"{', '.join(SIMULATED_PREDICTORS)}")
+        if self.noise_std < 0:
+            raise ValueError(f"noise_std must be >= 0, got {self.noise_std}")
+        if self.num_data is not None and self.num_data < 1:
+            raise ValueError(f"num_data must be >= 1 or None, got {self.num_data}")
+        if self.prompt_tokens < 0:
+            raise ValueError(f"prompt_tokens must be >= 0, got {self.prompt_tokens}")
+        for strategy in self.strategies:
+            self.scheduler(strategy)  # a bad strategy, size or cap: its ValueError
+
+    def scheduler(self, strategy: str) -> SchedulerConfig:
+        """The scheduler of one strategy (VBS for "bin" only, FCR where there are predictions)."""
+        return SchedulerConfig(strategy, batch_size=self.batch_size,
+                               max_new_tokens=self.max_new_tokens, bin_size=self.bin_size,
+                               vbs=self.vbs and strategy == "bin",
+                               fcr=self.fcr and strategy != "vanilla",
+                               vbs_token_budget=self.vbs_token_budget,
+                               max_vbs_batch_size=self.max_vbs_batch_size,
+                               group_size=self.group_size)
 
 
 @dataclass
@@ -138,9 +213,6 @@ def calibrate_fixed_cost(
                    prefill_fixed_s=fixed_s,
                    source=f"{cost_model.source}; fixed cost per step calibrated to "
                           f"{target_samples_per_s} samples/s on {len(true_lengths)} prompts")
-
-
-SIMULATED_PREDICTORS = ("oracle-max4", "oracle-greedy", "noisy-max4")
 
 
 def predict_lengths(

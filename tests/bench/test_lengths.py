@@ -65,7 +65,7 @@ def test_collect_refuses_other_settings(tiny_loaded, tmp_path):
 def test_collect_refuses_unknown_engines_and_static_options_for_vllm(tmp_path):
     with pytest.raises(ValueError, match="unknown engine"):
         lengths.collect(tmp_path / "x.jsonl", "tiny", 1, 1, DecodingConfig(), engine="tgi")
-    with pytest.raises(ValueError, match="keep-finished"):
+    with pytest.raises(ValueError, match="drop_finished"):
         lengths.collect(tmp_path / "x.jsonl", "tiny", 1, 1, DecodingConfig(), engine="vllm",
                         drop_finished=False)
     assert not (tmp_path / "x.jsonl").exists()

@@ -34,7 +34,7 @@ def test_repeated_sweep_pairs_each_round_and_resumes(tiny, tmp_path, capsys):
     model.save_pretrained(model_dir)
     tokenizer.save_pretrained(model_dir)
     out = tmp_path / "bench.jsonl"
-    argv = ["--sweep", "oracle", "vanilla", "--data", "sharegpt", "--num-data", "6",
+    argv = ["--specs", "oracle", "vanilla", "--data", "sharegpt", "--num-data", "6",
             "--max-new-tokens", "5", "--batch-size", "3", "--model", str(model_dir),
             "--repeats", "2", "--out", str(out), "--quiet"]
     final = sweep_main(argv)
@@ -67,7 +67,7 @@ def test_repeated_sweep_pairs_each_round_and_resumes(tiny, tmp_path, capsys):
 
 def test_repeated_sweeps_keep_vllm_apart():
     with pytest.raises(UsageError, match="sweep the vllm specs apart"):
-        sweep_main(["--sweep", "vanilla", "vllm", "--repeats", "2"])
+        sweep_main(["--specs", "vanilla", "vllm", "--repeats", "2"])
 
 
 def _save_random_probe(folder, hidden_size: int, features_seed: int) -> None:
@@ -88,7 +88,7 @@ def test_a_predictor_retrained_in_place_is_measured_again(tiny, tmp_path, capsys
     _save_random_probe(probe_dir, model.config.hidden_size, features_seed=0)
     settings = (probe_dir / "probe_config.json").read_bytes()
     out = tmp_path / "bench.jsonl"
-    argv = ["--sweep", "vanilla", "length-head", "--data", "sharegpt", "--num-data", "4",
+    argv = ["--specs", "vanilla", "length-head", "--data", "sharegpt", "--num-data", "4",
             "--max-new-tokens", "4", "--batch-size", "2", "--model", str(model_dir),
             "--probe", str(probe_dir), "--out", str(out), "--quiet"]
     sweep_main(argv)
@@ -129,7 +129,7 @@ def test_a_missing_predictor_is_refused_before_the_model_loads(tmp_path, capsys)
     assert available_specs(["vanilla", "length-head"], tmp_path) == ["vanilla"]
     assert "train it with" in capsys.readouterr().out
     with pytest.raises(UsageError, match="head.safetensors is missing"):
-        sweep_main(["--strategy", "length-head", "--probe", str(tmp_path),
+        sweep_main(["--specs", "length-head", "--probe", str(tmp_path),
                         "--model", str(tmp_path / "no-such-model")])
 
 
@@ -183,7 +183,7 @@ def test_a_length_file_of_another_dtype_is_not_the_oracle(val_args, capsys):
     assert "first-come (vanilla) lengths" in out and "made in float32, this run is bfloat16" in out
 
     val_args.specs = ("oracle",)  # nothing to take the oracle from: refused before any run
-    with pytest.raises(ValueError, match="Add 'vanilla' to --sweep"):
+    with pytest.raises(ValueError, match="Add 'vanilla' to --specs"):
         load_workload(val_args, None, dtype="bfloat16")
 
 
@@ -283,4 +283,4 @@ def test_replay_sweep_measures_the_papers_rows_beside_the_simulator(tmp_path):
 
 def test_replay_refuses_learned_predictors_on_the_command_line():
     with pytest.raises(UsageError, match="token ids"):
-        sweep_main(["--replay", "paper-val", "--sweep", "vanilla", "lora"])
+        sweep_main(["--replay", "paper-val", "--specs", "vanilla", "lora"])

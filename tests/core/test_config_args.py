@@ -10,7 +10,15 @@ from typing import Literal
 import pytest
 
 from seqsch.core.cli import UsageError, parse_args, positive_int
-from seqsch.core.config_args import add_config_arguments, arg, config_from_args, option_name
+from seqsch.core.config_args import (
+    add_config_arguments,
+    arg,
+    config_from_args,
+    config_option_names,
+    nested,
+    option_dests,
+    option_name,
+)
 
 
 @dataclass
@@ -94,3 +102,63 @@ def test_a_field_without_a_parser_type_is_refused_at_build_time():
 
     with pytest.raises(TypeError, match="Bad.inner"):
         parser_for(Bad)
+
+
+def test_config_option_names_are_the_options_the_parser_gets():
+    names = config_option_names(Example)
+    assert names == ["--num-epochs", "--learning-rate", "--out", "--model", "--depths",
+                     "--pooling", "--decode", "--quiet", "--no-resume"]
+    parser = parser_for()
+    assert [a.option_strings[0] for a in parser._actions if a.dest != "help"] == names
+    assert "--quiet" not in config_option_names(Example, exclude={"quiet"})
+
+
+@dataclass(frozen=True)
+class Head:
+    width: int = field(default=4, metadata=arg("the head's width", type=positive_int))
+    seed: int = 0
+
+
+@dataclass
+class Outer:
+    seed: int = 1
+    head: Head = field(default_factory=lambda: Head(width=8), metadata=nested())
+    bare: Head = field(default_factory=Head, metadata=nested(exclude=("width", "seed")))
+    name: str = field(default="a", metadata=arg(choices=lambda: ("a", "b")))
+
+
+def test_a_nested_config_puts_its_fields_on_the_same_command_line():
+    with pytest.raises(argparse.ArgumentError, match="--seed"):  # a clash is refused at build
+        parser_for(Outer)
+
+    @dataclass
+    class Fine:
+        head: Head = field(default_factory=lambda: Head(width=8), metadata=nested())
+        rest: Head = field(default_factory=Head, metadata=nested(exclude=("width", "seed")))
+
+    parser = parser_for(Fine)
+    assert option_dests(Fine) == ["width", "seed"]
+    assert config_from_args(Fine, parse_args(parser, [])) == Fine()  # the outer default: 8
+    config = config_from_args(Fine, parse_args(parser, ["--width", "3", "--seed", "5"]))
+    assert config == Fine(head=Head(width=3, seed=5), rest=Head())  # excluded: not read
+    with pytest.raises(UsageError, match="--width"):
+        parse_args(parser, ["--width", "0"])
+    with pytest.raises(ValueError, match="has no fields"):
+        @dataclass
+        class Wrong:
+            head: Head = field(default_factory=Head, metadata=nested(exclude=("nope",)))
+        parser_for(Wrong)
+
+
+def test_choices_may_be_a_function_called_when_the_parser_is_built():
+    names = ["a"]
+
+    @dataclass
+    class Registry:
+        name: str = field(default="a", metadata=arg(choices=lambda: tuple(names)))
+
+    names.append("late")  # registered after the class was defined
+    assert config_from_args(Registry, parse_args(parser_for(Registry), ["--name", "late"])) == (
+        Registry(name="late"))
+    with pytest.raises(UsageError, match="invalid choice"):
+        parse_args(parser_for(Registry), ["--name", "other"])

@@ -2,6 +2,7 @@
 runs the walk, then the playground, into figures/, while a notebook run by hand writes its
 figures under build/."""
 
+import ast
 import json
 import os
 
@@ -35,6 +36,30 @@ def test_notebook_is_committed_clean(path):
     names = parameter_names(path)
     assert names and all(name.isupper() for name in names)
     assert book["cells"][0]["cell_type"] == "markdown"
+
+
+MAX_CODE_LINES = 120  # per notebook: non-blank code lines that are not comments
+
+
+def code_lines(path) -> list[str]:
+    """A notebook's lines of code: non-blank, not comment-only, every code cell."""
+    book = json.loads(path.read_text())
+    return [line for cell in book["cells"] if cell["cell_type"] == "code"
+            for line in "".join(cell["source"]).splitlines()
+            if line.strip() and not line.strip().startswith("#")]
+
+
+@pytest.mark.parametrize("path", notebook_paths(playground=True), ids=lambda p: p.stem)
+def test_notebook_is_thin(path):
+    """Logic lives in the package, with tests; a notebook calls it and says what it shows."""
+    lines = code_lines(path)
+    tree = ast.parse("\n".join(line for line in lines if not line.lstrip().startswith(("%", "!"))))
+    defined = [node.name for node in ast.walk(tree)
+               if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)]
+    assert not defined, f"{path.name} defines {defined}: move them into the package"
+    assert len(lines) <= MAX_CODE_LINES, (
+        f"{path.name} has {len(lines)} code lines (at most {MAX_CODE_LINES}): move logic into "
+        "the package")
 
 
 @pytest.mark.slow

@@ -35,8 +35,9 @@ def test_live_tuning_takes_the_shipped_runs_settings(monkeypatch, tmp_path):
     shipped = {"learning_rate": 1e-4, "batch_size": 4, "grad_accum_steps": 2}
     live = live_tuning(DEFAULT_LENGTHS, 2, shipped, seed=3, out_dir=tmp_path)
     config = seen["config"]
-    assert (config.lr, config.micro_batch_size, config.grad_accum, config.steps, config.seed) == (
-        1e-4, 4, 2, 2, 3)
+    lora = config.lora
+    assert (lora.learning_rate, lora.batch_size, lora.grad_accum_steps, lora.num_steps,
+            lora.seed, config.resume) == (1e-4, 4, 2, 2, 3, False)
     assert live["losses"] == [3.0, 2.5]
     assert live_tuning_text(live) == "2 live steps, 1.2 s per step; loss per step: [3.0, 2.5]"
 

@@ -480,7 +480,7 @@ def test_cli_eval_ends_with_a_json_summary(length_file, tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["num_prompts"] == 3 and summary["num_index_pairs"] == 6
     assert 0 < summary["error"] < 40
-    with pytest.raises(UsageError, match="train needs one of the predictors lora, length-head"):
+    with pytest.raises(UsageError, match="argument --predictor: invalid choice: 'query'"):
         main(["train", "--predictor", "query", "--lengths", str(length_file)])
 
 
@@ -511,7 +511,7 @@ def test_cli_depth_scores_and_times_each_depth(tiny, short_requests, length_file
     monkeypatch.setattr(perception, "requests_for",
                         lambda records: [Request(r.id, by_id[r.id].prompt) for r in records])
     out = tmp_path / "depth.json"
-    main(["depth", "--lengths", str(length_file), "--depths", "2", "0", "--epochs", "5",
+    main(["depth", "--lengths", str(length_file), "--depths", "2", "0", "--num-epochs", "5",
           "--pooling", "mean", "--target", "l1", "--out", str(out), "--quiet"])
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     rows = json.loads(out.read_text())["depths"]
@@ -534,7 +534,7 @@ def test_cli_probe_learns_the_chosen_length_censored_at_the_cap(tiny, short_requ
     for target, expected in (("greedy", [40, 100, 100, 50]), ("max", [73, 100, 100, 50])):
         out = tmp_path / target
         main(["train", "--predictor", "length-head", "--lengths", str(length_file),
-              "--length-target", target, "--max-length", "100", "--epochs", "2", "--pooling",
+              "--length-target", target, "--max-length", "100", "--num-epochs", "2", "--pooling",
               "mean", "--target", "l1", "--out", str(out), "--quiet"])
         assert seen[-1] == expected  # train records a, b, d, f, censored at 100
         saved = json.loads((out / "probe_config.json").read_text())["config"]
@@ -542,6 +542,26 @@ def test_cli_probe_learns_the_chosen_length_censored_at_the_cap(tiny, short_requ
         assert load_probe(out).config.length_target == target
     with pytest.raises(ValueError, match="length_target must be one of"):
         ProbeConfig(length_target="median")
+
+
+@pytest.mark.filterwarnings("ignore:.*truncated last line")
+def test_cli_lora_trains_its_nested_config_on_the_chosen_label(tiny, short_requests, length_file,
+                                                               tmp_path, monkeypatch, capsys):
+    by_id = dict(zip("abcdefg", short_requests))
+    monkeypatch.setattr(perception, "_load_model", lambda config: _fresh(tiny))
+    monkeypatch.setattr(perception, "requests_for",
+                        lambda records: [Request(r.id, by_id[r.id].prompt) for r in records])
+    out = tmp_path / "lora"
+    main(["train", "--predictor", "lora", "--lengths", str(length_file), "--num-steps", "2",
+          "--batch-size", "2", "--grad-accum-steps", "1", "--learning-rate", "1e-3",
+          "--checkpoint-every", "2", "--length-target", "greedy", "--max-length", "100",
+          "--out", str(out), "--quiet"])
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (summary["predictor"], summary["num_steps"], summary["num_examples"]) == ("lora", 2, 4)
+    saved = json.loads((out / "train_config.json").read_text())
+    assert (saved["batch_size"], saved["grad_accum_steps"], saved["learning_rate"]) == (2, 1, 1e-3)
+    assert (saved["length_target"], saved["label_max_length"], saved["max_length"]) == (
+        "greedy", 100, 512)
 
 
 def _tree_state(folder) -> dict:

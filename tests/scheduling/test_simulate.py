@@ -174,7 +174,7 @@ def test_paper_vanilla_effective_token_ratio(capsys, paper_val_path):
             str(paper_val_path),
             "--num-data",
             "1024",
-            "--strategy",
+            "--strategies",
             "vanilla",
             "bin",
             "--vbs",
