@@ -15,13 +15,15 @@ ratio, whether the live run moved the same way as the committed measurement.
     rows = verdicts(live_summaries, committed_summaries)
     print("\\n".join(verdict_lines(rows)))
 
-`run_live_slice` does all three: check, run (`seqsch.bench.runner.run_sweep`), compare.
+`run_live_slice` does all three: check, run (`seqsch.bench.runner.run_sweep`), compare;
+`run_paper_slice` is the notebooks' call of it on the paper's lengths (02, 05 and 07 each run
+one), a fresh measurement each time.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +34,8 @@ from seqsch.bench.replay import replay_workload
 from seqsch.bench.report import RATIO_BAND, RATIO_METRICS, against_base
 from seqsch.bench.runner import predict, run_sweep
 from seqsch.bench.specs import RunSpec, SweepConfig
+from seqsch.core.paper import PAPER_BATCH_SIZE, PAPER_GROUP_SIZE
+from seqsch.core.paths import BUILD_DIR
 from seqsch.core.verdicts import direction
 from seqsch.scheduling.simulate import SimResult, simulate
 
@@ -159,6 +163,16 @@ class LiveSlice:
     def summaries(self) -> dict[str, dict]:
         return {name: record["summary"] for name, record in self.records.items()}
 
+    @property
+    def num_steps(self) -> dict[str, int]:
+        """Decoding steps each spec's schedule runs (its batches side by side)."""
+        return {name: plan.num_steps_total for name, plan in self.plans.items()}
+
+    @property
+    def num_agree(self) -> int:
+        """How many of the `verdicts` rows moved the way the committed run did."""
+        return sum(r["is_same_direction"] for r in self.rows)
+
 
 def run_live_slice(config: SweepConfig, committed: Path | None = None,
                    num_threads: int | None = 1) -> LiveSlice:
@@ -179,3 +193,21 @@ def run_live_slice(config: SweepConfig, committed: Path | None = None,
         theirs = {name: r["summary"] for name, r in load_records(committed).items()}
         rows = verdicts({name: r["summary"] for name, r in records.items()}, theirs)
     return LiveSlice(plans, records, _workload(config).true_lengths, rows)
+
+
+def run_paper_slice(name: str, model: str, specs: Sequence[str], num_data: int,
+                    max_new_tokens: int, committed: Path | None = None,
+                    batch_size: int = PAPER_BATCH_SIZE, group_size: int = PAPER_GROUP_SIZE,
+                    device: str = "auto", dtype: str = "auto", seed: int = 0,
+                    out_dir: Path = BUILD_DIR / "notebooks") -> LiveSlice:
+    """`run_live_slice` of the paper's first `num_data` sampled prompts (trace replay of
+    Vicuna-7B's lengths) on `model`, in the paper's groups and batches unless told otherwise.
+    Its records go to `<out_dir>/<name>_<num_data>x<max_new_tokens>.jsonl`, replaced first:
+    a notebook's live slice is a fresh measurement each run, never resumed."""
+    out = Path(out_dir) / f"{name}_{num_data}x{max_new_tokens}.jsonl"
+    out.unlink(missing_ok=True)
+    config = SweepConfig(replay="paper-val", model=model, specs=tuple(specs), num_data=num_data,
+                         max_new_tokens=max_new_tokens, batch_size=batch_size,
+                         group_size=group_size, device=device, dtype=dtype, seed=seed, out=out,
+                         quiet=True)
+    return run_live_slice(config, committed=committed)

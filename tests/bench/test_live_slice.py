@@ -7,6 +7,7 @@ import torch
 from seqsch.bench.live_slice import (
     check_slice,
     run_live_slice,
+    run_paper_slice,
     slice_plans,
     slice_problems,
     verdict_lines,
@@ -114,3 +115,15 @@ def test_run_live_slice_measures_and_compares(tmp_path):
     again = run_live_slice(config, committed=tmp_path / "live.jsonl")  # resumes: same records
     assert {r["metric"] for r in again.rows} == {"throughput", "completion", "etr"}
     assert all(r["is_same_direction"] for r in again.rows)
+
+
+def test_run_paper_slice_replaces_its_file_and_reports_steps(tmp_path):
+    out = tmp_path / "nb_live_32x64.jsonl"
+    out.write_text("stale\n")  # a fresh measurement: never resumed from an old file
+    live = run_paper_slice("nb_live", "random:tiny", ["vanilla", "oracle"], 32, 64,
+                           batch_size=8, device="cpu", out_dir=tmp_path)
+    assert out.exists() and "stale" not in out.read_text()
+    assert live.num_steps == {n: p.num_steps_total for n, p in live.plans.items()}
+    assert live.num_steps["oracle"] < live.num_steps["vanilla"]
+    assert live.rows == [] and live.num_agree == 0
+    assert live.records["vanilla"]["config"]["group_size"] == PAPER_GROUP_SIZE

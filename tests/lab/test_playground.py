@@ -10,24 +10,10 @@ import json
 import pytest
 
 from seqsch.lab.notebooks import PLAYGROUND
-from seqsch.lab.widgets import SchedulingPanel, shipped_panel
-from seqsch.scheduling.scheduler import bucket_upper_bound
+from seqsch.lab.playground_experiments import scheduled, share_at_cap, share_in_top_bin
 
 CPU, A100 = "cpu-smollm2-135m", "a100-80gb-vicuna7b"
 PAPER = {"workload": "paper-vicuna", "cost_model": A100, "group_size": 256}
-
-
-def scheduled(**choices) -> tuple[SchedulingPanel, dict]:
-    panel = shipped_panel(**choices)
-    return panel, panel.summaries["scheduled"]
-
-
-def share_in_top_bin(panel: SchedulingPanel, predictor: str) -> float:
-    """The share of predictions in the bin that holds the cap (or above it)."""
-    cap = panel.data.max_new_tokens
-    predicted = panel.data.predicted(predictor)
-    return sum(bucket_upper_bound(x, panel.bin_size.value) >= cap for x in predicted) / len(
-        predicted)
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +48,7 @@ def test_lora_puts_most_predictions_in_the_top_bin_and_stays_close_to_vanilla():
     (off_panel, _), (on_panel, on) = scheduled(predictor="lora"), scheduled(predictor="lora",
                                                                              fcr=True)
     assert share_in_top_bin(on_panel, "lora") > 0.5  # "most of its predictions"
-    max4 = on_panel.data.predicted("oracle-max4")  # its target hits the cap for more than half
-    assert sum(x >= on_panel.data.max_new_tokens for x in max4) / len(max4) > 0.5
+    assert share_at_cap(on_panel, "oracle-max4") > 0.5  # its target hits the cap for most
     for panel in (off_panel, on_panel):
         assert abs(panel.speedup - 1) < 0.05  # "close to vanilla"
     assert on["failure_ratio"] < 0.05  # "FCR finds next to nothing to cut"
