@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 from safetensors.torch import save_file
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
 from seqsch.core.device import resolve_device, resolve_dtype
 from seqsch.core.files import atomic_path
@@ -183,8 +183,17 @@ def portable_model(name_or_path: str | Path) -> str:
     return portable(folder) if folder.exists() else str(name_or_path)
 
 
-def eos_token_ids(model, tokenizer) -> list[int]:
-    ids = model.generation_config.eos_token_id
+def eos_token_ids(model_or_folder, tokenizer) -> list[int]:
+    """The ids that end an answer, for every engine: the generation config's EOS ids (a chat
+    model often has several), else the tokenizer's. `model_or_folder` is a loaded model, or the
+    folder of one (vLLM loads its own copy; a folder without a generation config falls back)."""
+    if isinstance(model_or_folder, str | Path):
+        try:
+            config = GenerationConfig.from_pretrained(model_or_folder)
+        except OSError:
+            config = None
+    else:
+        config = model_or_folder.generation_config
+    ids = getattr(config, "eos_token_id", None)
     ids = ids if isinstance(ids, list) else [ids]
-    ids = [i for i in ids if i is not None] or [tokenizer.eos_token_id]
-    return sorted(set(ids))
+    return sorted({i for i in ids if i is not None} or {tokenizer.eos_token_id})

@@ -27,18 +27,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tqdm.auto import tqdm
-from transformers import GenerationConfig
 
 from seqsch.core.decoding import DecodingConfig
-from seqsch.core.requests import Request
+from seqsch.core.models import eos_token_ids, resolve_model_path
+from seqsch.core.requests import Request, encode_prompts
 from seqsch.engines.results import GenerationRun, request_result
 from seqsch.scheduling.scheduler import order_for_priority
 
 if TYPE_CHECKING:
-    from transformers import PreTrainedTokenizerBase
     from vllm import SamplingParams
-from seqsch.core.models import resolve_model_path
-from seqsch.core.requests import encode_prompts
 
 CPU_KV_CACHE_GIB = 4  # 64 requests of 800 tokens of SmolLM2-135M in fp32 take ~2.3 GiB
 VLLM_INSTALL = "bash scripts/setup_vllm.sh (a separate environment, .venv-vllm)"
@@ -51,16 +48,6 @@ def is_vllm_available() -> bool:
     except Exception:  # noqa: BLE001 - a broken install (torchvision mismatch) counts as absent
         return False
     return True
-
-
-def stop_token_ids(model_path: str, tokenizer: PreTrainedTokenizerBase) -> list[int]:
-    """The model's end-of-answer ids: its generation config's EOS ids, else the tokenizer's."""
-    try:
-        ids = GenerationConfig.from_pretrained(model_path).eos_token_id
-    except OSError:
-        ids = None
-    ids = ids if isinstance(ids, list) else [ids]
-    return sorted({i for i in ids if i is not None} or {tokenizer.eos_token_id})
 
 
 def priorities_from_lengths(predicted_lengths: Sequence[float]) -> list[int]:
@@ -116,7 +103,7 @@ class VllmEngine:
         )
         self.start_s = time.perf_counter() - start_s
         self.tokenizer = self.llm.get_tokenizer()
-        self.stop_ids = stop_token_ids(self.model_path, self.tokenizer)
+        self.stop_ids = eos_token_ids(self.model_path, self.tokenizer)
         self.num_runs = 0  # request ids stay unique across runs on one engine
 
     def sampling_params(self, config: DecodingConfig, index: int = 0,

@@ -101,3 +101,14 @@ def test_device_and_dtype_choices():
     assert resolve_dtype("auto", "cpu") is torch.float32  # on every CPU (tests/core/test_device.py)
     with pytest.raises(ValueError, match="unknown dtype"):
         resolve_dtype("float8")
+
+
+def test_one_rule_gives_the_ids_that_end_an_answer(tiny, tmp_path):
+    """Every engine stops on the generation config's EOS ids, else the tokenizer's: read from
+    a loaded model, or from its folder (as vLLM, which loads its own copy, needs them)."""
+    eos_token_ids, model, tokenizer = models.eos_token_ids, *tiny
+    assert eos_token_ids(model, tokenizer) == [tokenizer.eos_token_id]
+    transformers.GenerationConfig(eos_token_id=[7, 3, 7]).save_pretrained(tmp_path / "chat")
+    assert eos_token_ids(tmp_path / "chat", tokenizer) == [3, 7]
+    assert eos_token_ids(str(tmp_path / "chat"), tokenizer) == [3, 7]
+    assert eos_token_ids(tmp_path / "none", tokenizer) == [tokenizer.eos_token_id]
