@@ -26,13 +26,11 @@ from seqsch.bench.workload import load_workload
 from seqsch.core.decoding import DECODING_PRESETS, DecodingConfig
 from seqsch.core.models import load_model
 from seqsch.core.requests import Request, encode_prompts
-from seqsch.engines.continuous import generate_continuous
-from seqsch.engines.static import generate
+from seqsch.engines.warm_up import warm_up_engines
 
 # what orders a run, by its spec's source
 ORDER_RUN_LABELS = {"vanilla": "first come", "oracle": "oracle order", "rank-head": "head order",
                     "length-head": "head order", "lora": "LoRA order"}
-WARM_UP_TOKENS = 4
 
 
 @dataclass
@@ -57,10 +55,7 @@ def live_orders(config: SweepConfig) -> LiveOrders:
     prompts = encode_prompts(tokenizer, requests)
     decoding = DECODING_PRESETS[config.decoding].with_(max_new_tokens=config.max_new_tokens,
                                                        seed=config.seed)
-    warm = decoding.with_(max_new_tokens=WARM_UP_TOKENS)
-    generate(model, tokenizer, requests[:2], warm, quiet=True, prompts=prompts[:2])
-    generate_continuous(model, tokenizer, requests[:2], warm, prompts=prompts[:2],
-                        max_requests=config.batch_size, quiet=True)
+    warm_up_engines(model, tokenizer, requests, prompts, decoding, num_slots=config.batch_size)
     return LiveOrders(config, model, tokenizer, requests, prompts, decoding)
 
 

@@ -34,11 +34,11 @@ from seqsch.bench.workload import load_workload
 from seqsch.core.decoding import DECODING_PRESETS, DecodingConfig
 from seqsch.core.device import dtype_name
 from seqsch.core.models import load_model
-from seqsch.core.requests import Request, encode_prompts
+from seqsch.core.requests import encode_prompts
 from seqsch.engines.continuous import generate_continuous
 from seqsch.engines.scheduled import run_scheduled
-from seqsch.engines.static import generate
 from seqsch.engines.vllm_engine import VllmEngine
+from seqsch.engines.warm_up import warm_up_engines, warm_up_vllm
 from seqsch.perception.evaluation import fill_missing
 from seqsch.perception.query import remove_length_adapter
 from seqsch.perception.registry import make_predictor
@@ -128,8 +128,7 @@ def shared_vllm_engine(model, prompts, decoding: DecodingConfig,
             max_model_len=max_model_len, seed=config.seed, compile=not config.vllm_eager,
             tensor_parallel_size=config.tensor_parallel_size,
             pipeline_parallel_size=config.pipeline_parallel_size)
-        warm_up = [Request(f"warm-up-{i}", "Hello") for i in range(2)]  # excluded from timing
-        engine.generate(warm_up, decoding.with_(max_new_tokens=4), quiet=True)
+        warm_up_vllm(engine, decoding)
         _VLLM_ENGINES[settings] = engine
     return _VLLM_ENGINES[settings]
 
@@ -160,8 +159,7 @@ def run_sweep(config: SweepConfig) -> list[dict]:
                           [s.name for s in specs] if config.repeats > 1 else None,
                           predictor_hashes)
     # Warm-up, excluded from timing; then step timings at a few batch sizes for the fit.
-    generate(model, tokenizer, requests[:2], decoding.with_(max_new_tokens=4), quiet=True,
-             prompts=prompts[:2])
+    warm_up_engines(model, tokenizer, requests, prompts, decoding)
     is_calibrated = ("vanilla", 0) in done or RunSpec() not in specs  # the fit needs static vanilla
     # VBS batches reach the VBS table's largest size: calibrate up to it (a fit extrapolated
     # from batches of 32 to 256 rows would misprice them)

@@ -19,6 +19,7 @@ from seqsch.core.workloads import sharegpt_workload
 from seqsch.engines.continuous import generate_continuous
 from seqsch.engines.reference import compare_with_hf
 from seqsch.engines.static import generate
+from seqsch.engines.warm_up import warm_up_engines
 
 DEMO_ENGINES = ("static", "continuous")
 
@@ -72,8 +73,7 @@ def run_demo(config: DemoConfig) -> dict:
         max_new_tokens=config.max_new_tokens, temperature=config.temperature,
         top_p=config.top_p, seed=config.seed)
     prompts = encode_prompts(tokenizer, requests)
-    generate(model, tokenizer, requests[:2], decoding.with_(max_new_tokens=4), quiet=True,
-             prompts=prompts[:2])  # warm-up: one short batch
+    warm_up_engines(model, tokenizer, requests, prompts, decoding)
     comparison = {}
     if config.engine == "continuous":
         run = generate_continuous(model, tokenizer, requests, decoding, prompts=prompts,

@@ -42,6 +42,7 @@ from seqsch.core.models import DEFAULT, load_model, portable_model
 from seqsch.core.paths import BUILD_DIR, portable
 from seqsch.core.requests import Request
 from seqsch.core.workloads import requests_by_id
+from seqsch.engines.warm_up import NUM_WARM_UP_REQUESTS, warm_up_predictor
 from seqsch.perception.configs import (
     AdapterTrainConfig,
     DepthConfig,
@@ -166,7 +167,7 @@ def depth_sweep(config: DepthConfig) -> dict:
                                                depths, config.batch_size, config.quiet, **clip)
     val_features = extract_features_by_depth(model, tokenizer, val_requests, depths,
                                              config.batch_size, config.quiet, **clip)
-    extract_features(model, tokenizer, val_requests[:2], quiet=True)  # warm-up
+    extract_features(model, tokenizer, val_requests[:NUM_WARM_UP_REQUESTS], quiet=True)  # warm-up
     rows = []
     for depth in tqdm(depths, desc="depths", disable=config.quiet):
         probe_config = replace(config.head, num_layers=depth,
@@ -240,7 +241,7 @@ def evaluate(config: EvalConfig) -> dict:
                                    length_target=config.length_target,
                                    max_length=config.max_length, batch_size=config.batch_size,
                                    quiet=config.quiet)
-        predictor.predict(requests[:2])  # warm-up, excluded from timing
+        warm_up_predictor(predictor, requests)  # excluded from timing
         predictions = predictor.predict(requests)
         summary = evaluate_predictions(predictions, true)
         summary["predict_s"] = predictor.last_predict_s / len(requests)

@@ -32,6 +32,7 @@ from seqsch.core.recorded import (
 )
 from seqsch.core.requests import Request, encode_prompts
 from seqsch.core.sources import RECORDED_HEAD_SOURCE, canonical_source, source_names
+from seqsch.engines.warm_up import warm_up_predictor
 from seqsch.perception.configs import batch_size_field, quiet_field
 from seqsch.perception.evaluation import fill_missing
 from seqsch.perception.feature_cache import chunked_features_by_depth
@@ -217,7 +218,7 @@ def evaluate_recorded(config: RecordedEvalConfig | None = None) -> dict:
     for name in config.sources:
         predictor = make_predictor(name, model, tokenizer, probe=config.head,
                                    batch_size=config.batch_size, quiet=config.quiet)
-        predictor.predict(requests[:4])  # warm-up, excluded from timing
+        warm_up_predictor(predictor, requests)  # excluded from timing
         predicted = predictor.predict(requests)
         flops = predictor_flops(name, model, tokenizer, head, requests)
         result["sources"][name] = {
