@@ -24,6 +24,7 @@ from seqsch.core.sources import (
 from seqsch.lab.panel_data import _smollm2_val, predictor_labels
 from seqsch.lab.result_files import evaluations
 from seqsch.lab.results import _perception_table
+from seqsch.perception.__main__ import build_config as perception_command
 from seqsch.perception.registry import predictor_choices
 
 OLD_NAMES = ("gt", "seqsch", "po", "pia", "probe")
@@ -49,6 +50,7 @@ def new_source(tmp_path):
 
 def test_a_source_registered_once_appears_everywhere(new_source, tmp_path):
     assert "my-head" in predictor_choices()  # the perception command line
+    assert perception_command(["eval", "--predictor", "my-head"])[1].predictor == "my-head"
     spec = RunSpec.parse("my-head+vbs+fcr")  # a run spec, and a sweep of it
     assert (spec.source, spec.vbs, spec.fcr) == ("my-head", True, True)
     assert SweepConfig(specs=("vanilla", "my-head", "vllm+my-head")).specs[1] == "my-head"
