@@ -63,10 +63,11 @@ TOKENIZER_CORPUS = (
     "be? Predict the number of words in your response.",
     "word word word word word word word word word word",
 )
-CHAT_TEMPLATE = (  # ChatML, as the embedded SmolLM2's template writes it (no system default)
-    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + "
-    "message['content'] + '<|im_end|>\\n' }}{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
+CHAT_TEMPLATE = (  # ChatML with a default system turn, as the embedded SmolLM2's template
+    "{% for message in messages %}{% if loop.first and message['role'] != 'system' %}"
+    "{{ '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}{% endif %}"
+    "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
 
 
 def in_memory_tokenizer(vocab_size: int = 512):

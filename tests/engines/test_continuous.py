@@ -74,8 +74,11 @@ def test_penalty_and_early_eos_match_static(tiny_model, tokenizer, requests):
                      quiet=True)
     first = generate(tiny_model, tokenizer, requests, PENALISED, quiet=True)
     assert token_ids(first) != token_ids(plain), "the penalty should change some answers"
-    # extra stop ids taken from the answers, so that requests end at different steps
-    stop_ids = {first.results[i].token_ids[2 + 2 * i] for i in (0, 2, 4)}
+    # extra stop ids taken from the answers, so that requests end at different steps; none is
+    # in the last answer, which therefore still runs to the cap
+    last = set(first.results[-1].token_ids)
+    stop_ids = {next(t for t in first.results[i].token_ids[1 + i:] if t not in last)
+                for i in (0, 2)}
     original_eos = tiny_model.generation_config.eos_token_id
     tiny_model.generation_config.eos_token_id = [tokenizer.eos_token_id, *sorted(stop_ids)]
     try:

@@ -36,7 +36,7 @@ def test_section_states_each_target_and_the_command(tmp_path):
                    "Holding p99 within 1.25x", "vLLM test",
                    "slept in each request's path: 0.05 s per request"):
         assert phrase in what, phrase
-    assert "--rates 0.5 3 inf" in command and "--live-head" not in command
+    assert "--request-rates 0.5 3 inf" in command and "--live-head" not in command
     assert "--policies first-come oracle recorded-head recorded-head@2 prompt-length" in command
     measured, aging = tables.split("\n\n")
     assert [line.split(" ")[1] for line in measured.splitlines()[2:]] == ["0.5", "3", "burst"]
