@@ -40,6 +40,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from seqsch.core.paths import portable
+
 METADATA_KEY = "seqsch.cli"
 
 
@@ -82,6 +84,17 @@ def _unwrap_optional(hint: Any) -> Any:
     return hint
 
 
+def with_default(text: str, default: Any) -> str | None:
+    """A help text with its default said (a path as the repository names it), unless the text
+    says it or there is none to say (no default, None, a switch); `%` escaped for the parser."""
+    if default in (dataclasses.MISSING, None) or isinstance(default, bool) or "default" in text:
+        return text.replace("%", "%%") or None
+    if isinstance(default, tuple | list):
+        default = " ".join(map(str, default)) or "none"
+    shown = portable(default) if isinstance(default, Path) else default
+    return f"{text} (default: {shown})".strip().replace("%", "%%")
+
+
 def config_options(config_cls: type, defaults: Any = None,
                    exclude: Iterable[str] = ()) -> list[tuple[dataclasses.Field, dict[str, Any]]]:
     """Each command-line field of `config_cls` (but `exclude`) with its `add_argument` keywords,
@@ -102,7 +115,8 @@ def config_options(config_cls: type, defaults: Any = None,
             inner = None if default is dataclasses.MISSING else default
             options += config_options(hint, inner, meta["exclude"])
             continue
-        kwargs: dict[str, Any] = {"help": meta.get("help") or None, "dest": field.name}
+        kwargs: dict[str, Any] = {"help": with_default(meta.get("help") or "", default),
+                                  "dest": field.name}
         if default is dataclasses.MISSING:
             kwargs["required"] = True
         else:

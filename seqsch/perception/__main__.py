@@ -38,12 +38,10 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from seqsch.core.cli import parse_args, run
 from seqsch.core.config_args import add_config_arguments, config_from_args
-from seqsch.core.paths import portable
 from seqsch.perception.configs import (
     AdapterTrainConfig,
     DepthConfig,
@@ -62,20 +60,6 @@ from seqsch.perception.registry import trainable_choices
 from seqsch.perception.selection import SelectionConfig, select_head
 
 TRAIN = "train"  # the shorthand for train-lora and train-head, by --predictor
-
-
-class _DefaultsHelp(argparse.HelpFormatter):
-    """Each option's help with its default (a path as the repository names it), unless the
-    help says it or there is none to say (None, a switch)."""
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        text, default = action.help or "", action.default
-        if default in (None, argparse.SUPPRESS) or isinstance(default, bool) or "default" in text:
-            return text
-        if isinstance(default, tuple | list):
-            default = " ".join(map(str, default)) or "none"
-        shown = portable(default) if isinstance(default, Path) else default
-        return f"{text} (default: {str(shown).replace('%', '%%')})"
 
 
 def _report(experiment: Callable[[Any], dict]) -> Callable[[Any], dict]:
@@ -146,8 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
     for name, (config_cls, _, text) in COMMANDS.items():
-        sub = commands.add_parser(name, help=text, description=text,
-                                  formatter_class=_DefaultsHelp)
+        sub = commands.add_parser(name, help=text, description=text)
         add_config_arguments(sub, config_cls)
     text = "train-lora (--predictor lora) or train-head (--predictor <a head>), with its options"
     train = commands.add_parser(TRAIN, help=text, description=text, allow_abbrev=False)

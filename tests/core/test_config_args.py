@@ -18,7 +18,9 @@ from seqsch.core.config_args import (
     nested,
     option_dests,
     option_name,
+    with_default,
 )
+from seqsch.core.paths import DATA_DIR
 
 
 @dataclass
@@ -162,3 +164,12 @@ def test_choices_may_be_a_function_called_when_the_parser_is_built():
         Registry(name="late"))
     with pytest.raises(UsageError, match="invalid choice"):
         parse_args(parser_for(Registry), ["--name", "other"])
+
+
+def test_help_says_each_default_once():
+    text = parser_for().format_help()
+    assert "passes over the data (default: 3)" in text and "(default: 4 8)" in text
+    assert with_default("where", DATA_DIR / "x.json") == "where (default: data/x.json)"
+    assert with_default("a share in %", 0.5) == "a share in %% (default: 0.5)"
+    assert with_default("switch", False) == "switch" and with_default("", None) is None
+    assert with_default("tokens (default: the cap)", 7) == "tokens (default: the cap)"
