@@ -113,13 +113,17 @@ class StepCostComparison:
         are in the verdicts; its line would sit on the measured one)."""
         return {n: c for n, c in self.curves.items() if n != self.roles["committed_fit"]}
 
-    def chart_title(self) -> str:
+    def _steepest_costs(self, spec: str, measured: str, analytic: str, sep: str) -> str:
+        """The steepest pair's step cost on this CPU, the analytic and the fitted A100."""
         fewer, more = self.steepest_pair()
-        return (f"A step of {more} rows costs {self.ratio('cpu', (fewer, more)):.1f}x one of "
-                f"{fewer} on this CPU ({self.model_name}),\n"
-                f"{self.ratio('gpu', (fewer, more)):.1f}x on the analytic A100, "
-                f"{self.ratio('gpu_paper', (fewer, more)):.1f}x on the A100 fitted to the "
-                "paper's rows")
+        cpu, gpu, paper = (self.ratio(role, (fewer, more)) for role in ("cpu", "gpu",
+                                                                          "gpu_paper"))
+        return (f"A step of {more} rows costs {cpu:{spec}}x one of {fewer} on this CPU "
+                f"({self.model_name}{measured}),{sep}{gpu:{spec}}x on the analytic A100"
+                f"{analytic} {paper:{spec}}x on the A100 fitted to the paper's rows")
+
+    def chart_title(self) -> str:
+        return self._steepest_costs(".1f", "", ",", "\n")
 
     def throughput_gains(self, etr_ratio: float, fewer: int, more: int) -> dict[str, float]:
         """{curve: throughput of batches of `more` over `fewer`} given the ETR ratio between
@@ -136,12 +140,8 @@ class StepCostComparison:
                 f"paper's lengths ({direction(gain, words=PAYS)})" for name, gain in gains.items()]
 
     def takeaway(self) -> str:
-        fewer, more = self.steepest_pair()
-        return (f"A step of {more} rows costs {self.ratio('cpu', (fewer, more)):.2f}x one of "
-                f"{fewer} on this CPU ({self.model_name}, measured), "
-                f"{self.ratio('gpu', (fewer, more)):.2f}x on the analytic A100 model and "
-                f"{self.ratio('gpu_paper', (fewer, more)):.2f}x on the A100 fitted to the "
-                f"paper's rows; 256 rows cost {self.ratio('gpu', (16, 256)):.1f}x 16 on the "
+        return (self._steepest_costs(".2f", ", measured", " model and", " ")
+                + f"; 256 rows cost {self.ratio('gpu', (16, 256)):.1f}x 16 on the "
                 f"analytic A100 and {self.ratio('gpu_paper', (16, 256)):.1f}x on the fitted one: "
                 "no machine here adds rows for free.")
 
