@@ -10,6 +10,7 @@
     python -m seqsch.perception select --depths 15 20 25 --targets rank log_mse \
         --length-targets greedy mean --max-length 256   # a priority head, chosen on train only
     python -m seqsch.perception recorded-train --out build/recorded-head   # recorded lengths
+    python -m seqsch.perception recorded-train-lora --num-train 2560   # the paper's module, too
     python -m seqsch.perception recorded-eval --head build/recorded-head   # their test split
 
 A command's options are the fields of its one config, named as the library names them, with
@@ -22,6 +23,7 @@ the config's defaults and help texts (`python -m seqsch.perception <command> --h
     train-head      HeadTrainConfig (+ ProbeConfig's)         experiments.train_head
     select          SelectionConfig                          selection.select_head
     recorded-train  RecordedTrainConfig (+ RecordedHeadConfig's)  recorded_experiments
+    recorded-train-lora  RecordedLoraConfig (+ LoraTrainConfig's)  recorded_lora
     recorded-eval   RecordedEvalConfig                       recorded_experiments
 
 (the first four configs live in `seqsch.perception.configs`). `train --predictor lora ...` is
@@ -56,6 +58,7 @@ from seqsch.perception.recorded_experiments import (
     evaluate_recorded,
     train_recorded,
 )
+from seqsch.perception.recorded_lora import RecordedLoraConfig, train_recorded_lora
 from seqsch.perception.registry import trainable_choices
 from seqsch.perception.selection import SelectionConfig, select_head
 
@@ -119,6 +122,8 @@ COMMANDS: dict[str, tuple[type, Callable[[Any], dict], str]] = {
     "recorded-train": (RecordedTrainConfig, _recorded_train,
                        "a head of ShareGPT's recorded answer lengths, chosen on their train "
                        "split"),
+    "recorded-train-lora": (RecordedLoraConfig, _report(train_recorded_lora),
+                            "the paper's LoRA length module, tuned on the recorded lengths"),
     "recorded-eval": (RecordedEvalConfig, _recorded_eval,
                       "every length source scored once on the recorded lengths' test split"),
 }

@@ -31,7 +31,12 @@ from seqsch.core.recorded import (
     recorded_requests,
 )
 from seqsch.core.requests import Request, encode_prompts
-from seqsch.core.sources import RECORDED_HEAD_SOURCE, canonical_source, source_names
+from seqsch.core.sources import (
+    RECORDED_HEAD_SOURCE,
+    SOURCES,
+    canonical_source,
+    source_names,
+)
 from seqsch.engines.warm_up import warm_up_predictor
 from seqsch.perception.configs import batch_size_field, quiet_field
 from seqsch.perception.evaluation import fill_missing
@@ -174,6 +179,12 @@ def head_flops(model, depth: int, num_tokens: int) -> float:
     return 2.0 * per_layer * depth * num_tokens
 
 
+def is_query_module(name: str) -> bool:
+    """Whether source `name` is a LoRA length module: it answers the query prompt."""
+    row = SOURCES.get(name)
+    return row is not None and row.build == SOURCES["lora"].build
+
+
 def predictor_flops(name: str, model, tokenizer, head, requests) -> float:
     """FLOPs of a source's pass over `requests`: the head's prefill up to its depth (the shared
     system turn read once, long prompts clipped as the head reads them), or the zero-shot
@@ -186,7 +197,7 @@ def predictor_flops(name: str, model, tokenizer, head, requests) -> float:
         depth = head.config.num_layers
         return head_flops(model, num_decoder_layers(model) if depth is None else depth,
                           num_read)
-    if name == "query":
+    if name == "query" or is_query_module(name):  # a tuned module reads the query prompt too
         queries = [Request(r.id, make_query_prompt(r.prompt)) for r in requests]
         num_read = sum(len(ids) + MAX_QUERY_TOKENS for ids in encode_prompts(tokenizer, queries))
         return head_flops(model, num_decoder_layers(model), num_read)

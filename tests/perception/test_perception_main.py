@@ -25,10 +25,11 @@ from seqsch.perception.lora import LoraTrainConfig
 from seqsch.perception.probe import ProbeConfig
 from seqsch.perception.recorded_experiments import RecordedEvalConfig, RecordedTrainConfig
 from seqsch.perception.recorded_heads import RecordedHeadConfig
+from seqsch.perception.recorded_lora import RecordedLoraConfig
 from seqsch.perception.selection import SelectionConfig
 
 MAIN_COMMANDS = ("eval", "depth", "train-lora", "train-head", "select", "recorded-train",
-                 "recorded-eval")
+                 "recorded-train-lora", "recorded-eval")
 REQUIRED = {"eval": ["--predictor", "constant"]}  # the least each command line needs
 
 
@@ -42,7 +43,8 @@ def test_the_commands_and_their_configs():
     assert {name: config for name, (config, _, _) in COMMANDS.items()} == {
         "eval": EvalConfig, "depth": DepthConfig, "train-lora": AdapterTrainConfig,
         "train-head": HeadTrainConfig, "select": SelectionConfig,
-        "recorded-train": RecordedTrainConfig, "recorded-eval": RecordedEvalConfig}
+        "recorded-train": RecordedTrainConfig, "recorded-train-lora": RecordedLoraConfig,
+        "recorded-eval": RecordedEvalConfig}
 
 
 @pytest.mark.parametrize("command", MAIN_COMMANDS)

@@ -11,6 +11,7 @@ from seqsch.perception.recorded_experiments import (
     RecordedEvalConfig,
     RecordedTrainConfig,
     head_flops,
+    is_query_module,
     predictor_flops,
 )
 
@@ -43,3 +44,12 @@ def test_text_sources_cost_nothing_and_the_query_reads_its_whole_prompt(tiny):
     one = predictor_flops("query", model, tokenizer, None, requests[:1])
     both = predictor_flops("query", model, tokenizer, None, requests)
     assert 0 < one < both
+
+
+def test_a_tuned_module_is_priced_as_the_query_it_answers(tiny):
+    model, tokenizer = tiny
+    requests = [Request("a", "Say hello.")]
+    assert is_query_module("lora") and not is_query_module("recorded-head")
+    assert not is_query_module("query") and not is_query_module("nope")
+    assert (predictor_flops("lora", model, tokenizer, None, requests)
+            == predictor_flops("query", model, tokenizer, None, requests))
