@@ -131,6 +131,13 @@ for _row in (
                  evaluation="data/perception-eval-recorded.json",
                  train="python -m seqsch.perception recorded-train", needs_model=True,
                  orders_token_ids=True),
+    LengthSource("lora-recorded", "LoRA length module tuned on ShareGPT's recorded lengths "
+                 "(the paper's module, this workload's labels)", "learned",
+                 build=f"{_BUILD}:build_lora", folder="data/lora-sharegpt-recorded",
+                 hashed_files=("adapter_model.safetensors", "adapter_config.json"),
+                 evaluation="data/perception-eval-recorded.json",
+                 train="python -m seqsch.perception recorded-train-lora --num-train 2560",
+                 needs_model=True),
     LengthSource("text-ridge", "text model: word n-grams and prompt length (ridge)", "learned",
                  build=f"{_BUILD}:build_text_ridge", folder="data/probe-sharegpt-recorded",
                  hashed_files=("text_ridge.safetensors", "text_ridge.json"),

@@ -98,7 +98,7 @@ def test_source_names_select_rows():
     assert source_names(orders_token_ids=True) == ("vanilla", "oracle", "standin",
                                                    "recorded-head")
     assert set(source_names(role="learned")) == {"lora", "length-head", "rank-head",
-                                                 "recorded-head", "text-ridge"}
+                                                 "recorded-head", "lora-recorded", "text-ridge"}
 
 
 def test_every_committed_record_reads_through_the_new_names():
