@@ -98,7 +98,8 @@ CURVE_TAUS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 RECORDED_CURVE = "ShareGPT recorded (test)"
 PAPER_CURVE = "paper's Vicuna-7B"
 SHORT_LABELS = {RECORDED_HEAD_SOURCE: "recorded head", "text-ridge": "text only",
-                "prompt-length": "prompt length", "query": "zero-shot query"}
+                "prompt-length": "prompt length", "query": "zero-shot query",
+                "lora-recorded": "LoRA module"}
 
 
 def recorded_curves(data_dir: Path = DATA_DIR, config: QualityCurveConfig | None = None,
