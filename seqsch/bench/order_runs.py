@@ -50,7 +50,7 @@ def live_orders(config: SweepConfig) -> LiveOrders:
     """Load `config`'s model and workload, encode the prompts, and warm up the static and the
     continuous engine on two requests (the first pass of each path pays its set-up, which no
     order should be charged for)."""
-    model, tokenizer = load_model(config.model, device=config.device)
+    model, tokenizer = load_model(config.model, device=config.device, dtype=config.dtype)
     requests, _ = load_workload(config, tokenizer)
     prompts = encode_prompts(tokenizer, requests)
     decoding = DECODING_PRESETS[config.decoding].with_(max_new_tokens=config.max_new_tokens,

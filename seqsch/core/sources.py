@@ -113,7 +113,9 @@ for _row in (
                  build=f"{_BUILD}:build_head", folder="data/probe-smollm2-rank",
                  hashed_files=("head.safetensors", "probe_config.json"),
                  evaluation="data/perception-eval-rank-head.json",
-                 train="python -m seqsch.perception select --out data/probe-smollm2-rank",
+                 train="python -m seqsch.perception train --predictor rank-head --num-layers 25 "
+                       "--pooling mean+last --target rank --length-target mean --max-length 256 "
+                       "--num-epochs 60 --out data/probe-smollm2-rank",
                  needs_model=True, gives_vllm_priorities=True),
     LengthSource("query", "zero-shot length query (the paper's perception only, untuned)",
                  "baseline", build=f"{_BUILD}:build_query",

@@ -73,7 +73,8 @@ def run_demo(config: DemoConfig) -> dict:
         max_new_tokens=config.max_new_tokens, temperature=config.temperature,
         top_p=config.top_p, seed=config.seed)
     prompts = encode_prompts(tokenizer, requests)
-    warm_up_engines(model, tokenizer, requests, prompts, decoding)
+    warm_up_engines(model, tokenizer, requests, prompts, decoding,
+                    num_slots=config.batch_size if config.engine == "continuous" else None)
     comparison = {}
     if config.engine == "continuous":
         run = generate_continuous(model, tokenizer, requests, decoding, prompts=prompts,

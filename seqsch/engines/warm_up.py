@@ -4,9 +4,11 @@ first-pass set-up.
 The first pass through a code path costs what no later pass does: memory the allocator reserves,
 kernels dispatched for the first time, a KV cache allocated (the continuous engine, vLLM), a
 predictor's weights first touched. A benchmark that timed it would charge whichever run came
-first. Every timed run in the project (sweeps, live slices, the engines' demo, a predictor's
-scoring) therefore runs the same short warm-up before its clock starts, and never times it: the
-first NUM_WARM_UP_REQUESTS requests, WARM_UP_TOKENS new tokens each.
+first. The project's timed runs (sweeps, live slices, the engines' demo, a predictor's scoring)
+therefore run this short warm-up before their clock starts, and never time it: the first
+NUM_WARM_UP_REQUESTS requests, WARM_UP_TOKENS new tokens each. (The continuous engines also
+allocate their cache in `manager.warmup()`, and the serving benchmark warms a live predictor up
+through its own `warm_up()` once the engine runs: both before any clock starts.)
 
     warm_up_engines(model, tokenizer, requests, prompts, decoding)                # static
     warm_up_engines(model, tokenizer, requests, prompts, decoding, num_slots=3)   # + continuous
@@ -16,6 +18,7 @@ first NUM_WARM_UP_REQUESTS requests, WARM_UP_TOKENS new tokens each.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,15 +40,17 @@ def warm_up_decoding(decoding: DecodingConfig) -> DecodingConfig:
 
 def warm_up_engines(model, tokenizer, requests: Sequence[Request],
                     prompts: Sequence[Sequence[int]], decoding: DecodingConfig,
-                    num_slots: int | None = None) -> None:
+                    num_slots: int | None = None) -> float:
     """Run the first requests through the static engine, and through the continuous engine with
-    `num_slots` slots when given (each path has its own first-pass costs)."""
+    `num_slots` slots when given (each path has its own first-pass costs); the seconds spent."""
+    start = time.perf_counter()
     few, few_prompts = list(requests[:NUM_WARM_UP_REQUESTS]), list(prompts[:NUM_WARM_UP_REQUESTS])
     short = warm_up_decoding(decoding)
     generate(model, tokenizer, few, short, quiet=True, prompts=few_prompts)
     if num_slots is not None:
         generate_continuous(model, tokenizer, few, short, prompts=few_prompts,
                             max_requests=num_slots, quiet=True)
+    return time.perf_counter() - start
 
 
 def warm_up_vllm(engine: Any, decoding: DecodingConfig,

@@ -36,8 +36,9 @@ def test_each_engine_path_runs_the_first_requests_briefly(monkeypatch):
 
 def test_the_warm_up_really_generates_on_a_tiny_model(tiny):
     model, tokenizer = tiny
-    warm_up_engines(model, tokenizer, REQUESTS, PROMPTS, DecodingConfig(max_new_tokens=64),
-                    num_slots=2)
+    spent_s = warm_up_engines(model, tokenizer, REQUESTS, PROMPTS,
+                              DecodingConfig(max_new_tokens=64), num_slots=2)
+    assert 0 < spent_s < 60
 
 
 class _Recorder:
