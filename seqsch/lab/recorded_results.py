@@ -38,6 +38,7 @@ from seqsch.core.recorded import (
     read_recorded_file,
 )
 from seqsch.core.sources import RECORDED_HEAD_SOURCE
+from seqsch.lab.upper_bound_results import VAL_COMMAND, VAL_EVAL, upper_bound_markdown
 
 TARGETS = {"kendall_tau_vs_recorded": 0.52, "order_gain_16_slots": 0.65}
 # trained on the recorded lengths
@@ -271,6 +272,14 @@ def recorded_section(data_dir: Path = DATA_DIR) -> tuple[str, str, str, str, str
             f"`data/{DEFAULT_RECORDED_EVAL.name}`")
     tables = (perception_table(data_dir) + "\n" + selection_table(data_dir) + "\n"
               + curve_table(curves, placed) + "\n" + table_markdown(data_dir))
+    bound = upper_bound_markdown(data_dir)
+    if bound is not None:
+        tables += "\n" + bound
+        what += (" Then the conservative bound FCR wants: the recorded head's predictions scaled "
+                 "by a quantile of true over predicted, the quantile chosen on the validation "
+                 "split (the fastest bin + VBS + FCR there), then applied to test once.")
+        data += f", `data/{VAL_EVAL.name}`"
+        command += "\n" + VAL_COMMAND
     replayed = replay_rows(data_dir)
     if replayed is not None:
         tables += "\n" + replay_markdown(replayed)
